@@ -1,0 +1,72 @@
+// The Datastore contract. Both backends (etcd, embedded file) implement it, and one contract
+// test suite (test/*/datastore-contract) holds them to it.
+
+import type { Kind, Resource, ResourceKey } from '../api/types.js';
+
+export interface ListOptions {
+  kind: Kind;
+  /** Only this namespace (namespaced kinds). Absent: all namespaces. */
+  namespace?: string;
+  /** Only names starting with this. */
+  namePrefix?: string;
+}
+
+export interface ListResult<R extends Resource = Resource> {
+  items: R[];
+  /** The store revision the list was read at: watch from here to see every later change. */
+  revision: string;
+}
+
+export interface WriteOptions {
+  /**
+   * Compare-and-swap: the write happens only if the stored object's resourceVersion equals this.
+   * For update() it defaults to resource.metadata.resourceVersion when that is set.
+   */
+  revision?: string;
+}
+
+export type TxnOp =
+  | { op: 'create'; resource: Resource }
+  | { op: 'update'; resource: Resource; revision?: string }
+  | { op: 'upsert'; resource: Resource }
+  | { op: 'delete'; key: ResourceKey; revision?: string };
+
+export type WatchEvent =
+  | { type: 'added' | 'modified'; resource: Resource; revision: string }
+  | { type: 'deleted'; key: ResourceKey; previous?: Resource; revision: string }
+  /** The requested start revision was compacted (or the stream broke past recovery): re-list. */
+  | { type: 'resync'; reason: string }
+  /** A non-fatal problem (e.g. lost connection, reconnecting). */
+  | { type: 'error'; error: Error };
+
+export interface WatchOptions {
+  /** Only this kind. Absent: every kind. */
+  kind?: Kind;
+  namespace?: string;
+  /** Deliver changes made after this revision (as returned by list()). Absent: from now. */
+  afterRevision?: string;
+}
+
+export interface Watcher {
+  close(): Promise<void>;
+}
+
+export interface Datastore {
+  /** A human-readable description of where the data lives (e.g. "etcd://127.0.0.1:2379"). */
+  readonly location: string;
+  get<R extends Resource = Resource>(key: ResourceKey): Promise<R | undefined>;
+  list<R extends Resource = Resource>(opts: ListOptions): Promise<ListResult<R>>;
+  /** Fails with AlreadyExistsError. Returns the stored object (resourceVersion, uid, creationTimestamp set). */
+  create<R extends Resource>(resource: R): Promise<R>;
+  /** Fails with NotFoundError, or ConflictError when the revision does not match. */
+  update<R extends Resource>(resource: R, opts?: WriteOptions): Promise<R>;
+  /** Create or replace without a revision check. */
+  upsert<R extends Resource>(resource: R): Promise<R>;
+  /** Fails with NotFoundError, or ConflictError when opts.revision does not match. Returns the deleted object. */
+  delete(key: ResourceKey, opts?: WriteOptions): Promise<Resource>;
+  /** All ops or none. Returns the resulting objects (for deletes, the deleted object). */
+  txn(ops: TxnOp[]): Promise<Resource[]>;
+  /** Ordered change events. The handler is called one event at a time. */
+  watch(opts: WatchOptions, handler: (ev: WatchEvent) => void): Watcher;
+  close(): Promise<void>;
+}
