@@ -1,0 +1,54 @@
+// One fake network namespace's netfilter: iptables and ip6tables for both backends, and ipset,
+// sharing state the way the kernel does (rules reference sets; a set in use cannot be destroyed).
+import type { Family, Ipset, Iptables, IptablesBackend } from '../types.js';
+import { FakeIpset, FakeIpsetState } from './fake-ipset.js';
+import { FakeIptables, FakeIptablesState } from './fake-iptables.js';
+
+export { FakeIptables, FakeIptablesState } from './fake-iptables.js';
+export { FakeIpset, FakeIpsetState } from './fake-ipset.js';
+
+export class FakeNetfilter {
+  private readonly tables = new Map<string, FakeIptablesState>();
+  readonly ipsetState = new FakeIpsetState();
+
+  constructor(readonly netns?: string) {}
+
+  /** The raw state of one (backend, family), for assertions. */
+  tableState(o: { family: Family; backend: IptablesBackend }): FakeIptablesState {
+    const key = `${o.backend}/${o.family}`;
+    let s = this.tables.get(key);
+    if (!s) {
+      s = new FakeIptablesState(o.family, o.backend);
+      this.tables.set(key, s);
+    }
+    return s;
+  }
+
+  iptables(o: { family: Family; backend: IptablesBackend }): FakeIptables {
+    return new FakeIptables(
+      this.tableState(o),
+      {
+        setFamily: (name) => {
+          const s = this.ipsetState.sets.get(name);
+          return s === undefined ? undefined : s.family === 'inet6' ? 6 : 4;
+        },
+      },
+      this.netns,
+    );
+  }
+
+  ipset(): FakeIpset {
+    return new FakeIpset(
+      this.ipsetState,
+      { inUse: (name) => [...this.tables.values()].some((t) => t.usesSet(name)) },
+      this.netns,
+    );
+  }
+}
+
+/** A fresh fake namespace. `iptables()` / `ipset()` on it satisfy the same contract as the real ones. */
+export function createFakeNetfilter(o: { netns?: string } = {}): FakeNetfilter {
+  return new FakeNetfilter(o.netns);
+}
+
+export type { Iptables, Ipset };
