@@ -35,9 +35,12 @@ export class UnreachableError extends TwillError {
   constructor(
     readonly location: string,
     cause?: unknown,
+    hint?: string,
   ) {
-    super('Unreachable', `cannot reach the datastore at ${location}${cause instanceof Error ? `: ${cause.message}` : ''}`, {
-      hint: 'check --datastore / TWILL_DATASTORE and that the datastore is running',
+    // gRPC appends resolver diagnostics ("Resolution note: ...") that say nothing to a user.
+    const why = cause instanceof Error ? `: ${cause.message.replace(/\s*Resolution note:.*$/s, '').trim()}` : '';
+    super('Unreachable', `cannot reach the datastore at ${location}${why}`, {
+      hint: hint ?? 'check --datastore / TWILL_DATASTORE and that the datastore is running',
       cause,
     });
   }
@@ -57,9 +60,70 @@ export class InUseError extends TwillError {
 
 /** A datastore URL or option that cannot be understood. */
 export class DatastoreConfigError extends TwillError {
-  constructor(message: string) {
-    super('DatastoreConfig', message, {
-      hint: 'use etcd://host:port[,host:port] or file:PATH',
+  /** `hint` defaults to the URL forms; pass a better one when the URL is not the problem. */
+  constructor(message: string, hint = 'use etcd://host:port[,host:port] or file:PATH') {
+    super('DatastoreConfig', message, { hint });
+  }
+}
+
+/** A resource key (kind, namespace, name) that cannot be stored. */
+export class InvalidKeyError extends TwillError {
+  constructor(what: string, reason: string) {
+    super('InvalidKey', `${what}: ${reason}`, {
+      hint: 'names and namespaces must be non-empty, at most 253 characters, without "/" or control characters',
     });
+  }
+}
+
+/** A transaction whose ops cannot be applied together (e.g. two ops on the same object). */
+export class InvalidTxnError extends TwillError {
+  constructor(message: string) {
+    super('InvalidTxn', message, { hint: 'touch each object at most once per transaction' });
+  }
+}
+
+/** The datastore was closed; open it again to keep using it. */
+export class ClosedError extends TwillError {
+  constructor(readonly location: string) {
+    super('Closed', `datastore ${location} is closed`, { hint: 'open the datastore again' });
+  }
+}
+
+/** The embedded datastore file cannot be read as a Twill datastore. */
+export class CorruptDatastoreError extends TwillError {
+  constructor(
+    readonly path: string,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super('Corrupt', `datastore file ${path} is not a valid Twill datastore: ${detail}`, {
+      hint: `move ${path} aside (or restore it from a backup) and start again`,
+      cause,
+    });
+  }
+}
+
+/** Reading or writing the embedded datastore file failed; nothing from a failed write was kept. */
+export class StorageError extends TwillError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+    action: 'read' | 'write' = 'write',
+  ) {
+    super('Storage', `cannot ${action} datastore file ${path}${cause instanceof Error ? `: ${cause.message}` : ''}`, {
+      hint: 'check free space and permissions of the directory holding the datastore file',
+      cause,
+    });
+  }
+}
+
+/** The datastore answered, but with a failure Twill does not expect (permissions, bad data, limits). */
+export class BackendError extends TwillError {
+  constructor(
+    readonly location: string,
+    message: string,
+    options?: { hint?: string; cause?: unknown },
+  ) {
+    super('Backend', `datastore ${location}: ${message}`, options);
   }
 }

@@ -1,0 +1,144 @@
+// Building the etcd3 client (endpoints, TLS files, timeouts, fault handling) and turning its
+// errors into Twill errors.
+
+import { readFileSync } from 'node:fs';
+import { Etcd3, type IOptions } from 'etcd3';
+import { BackendError, DatastoreConfigError, UnreachableError } from '../errors.js';
+import { TwillError } from '../../errors.js';
+
+export interface EtcdClientOptions {
+  endpoints: { host: string; port: number }[];
+  etcdCa?: string | undefined;
+  etcdCert?: string | undefined;
+  etcdKey?: string | undefined;
+  timeoutMs: number;
+}
+
+type FaultHandling = NonNullable<IOptions['faultHandling']>;
+type Policy = ReturnType<NonNullable<FaultHandling['host']>>;
+type Backoff = NonNullable<FaultHandling['watchBackoff']>;
+
+const noListener = (): { dispose(): void } => ({ dispose: () => undefined });
+
+/**
+ * A policy that just runs the call: no circuit breaker (it would keep a restarted etcd
+ * unreachable for seconds) and no blind retry (a retried write may have been applied already).
+ * Twill retries where it is safe (see `call` in ./store.ts).
+ */
+const passThrough: Policy = {
+  _altReturn: undefined as never,
+  onSuccess: noListener,
+  onFailure: noListener,
+  execute: <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
+    Promise.resolve().then(() => fn({ signal: signal ?? new AbortController().signal })),
+};
+
+/** Exponential backoff 100 ms .. 2 s for etcd3's own watch manager (unused by Twill's watches). */
+function backoff(ms = 100): Backoff {
+  return { duration: ms, next: () => backoff(Math.min(ms * 2, 2000)) };
+}
+
+function readPem(what: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new DatastoreConfigError(
+      `cannot read the etcd ${what} file ${path}: ${e instanceof Error ? e.message : String(e)}`,
+      'check the path given to --etcd-ca / --etcd-cert / --etcd-key and that it is readable',
+    );
+  }
+}
+
+export function describeEndpoints(endpoints: { host: string; port: number }[]): string {
+  return `etcd://${endpoints.map((e) => `${e.host}:${e.port}`).join(',')}`;
+}
+
+export function usesTls(o: Pick<EtcdClientOptions, 'etcdCa' | 'etcdCert' | 'etcdKey'>): boolean {
+  return Boolean(o.etcdCa || o.etcdCert || o.etcdKey);
+}
+
+export function makeClient(o: EtcdClientOptions): Etcd3 {
+  const tls = usesTls(o);
+  if (Boolean(o.etcdCert) !== Boolean(o.etcdKey)) {
+    throw new DatastoreConfigError(
+      'etcd client certificate and key must be given together',
+      'pass both --etcd-cert and --etcd-key, or neither',
+    );
+  }
+  const opts: IOptions = {
+    hosts: o.endpoints.map((e) => `${tls ? 'https' : 'http'}://${e.host}:${e.port}`),
+    defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + o.timeoutMs }),
+    faultHandling: { host: () => passThrough, global: passThrough, watchBackoff: backoff() },
+    grpcOptions: {
+      'grpc.max_receive_message_length': 256 * 1024 * 1024,
+      'grpc.max_send_message_length': 16 * 1024 * 1024,
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      'grpc.initial_reconnect_backoff_ms': 100,
+      'grpc.max_reconnect_backoff_ms': 2_000,
+    },
+  };
+  if (tls) {
+    const credentials: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
+      // Without a CA file the system roots are used (grpc-js accepts a missing root certificate).
+      rootCertificate: o.etcdCa ? readPem('CA', o.etcdCa) : (undefined as unknown as Buffer),
+    };
+    if (o.etcdKey) credentials.privateKey = readPem('client key', o.etcdKey);
+    if (o.etcdCert) credentials.certChain = readPem('client certificate', o.etcdCert);
+    opts.credentials = credentials;
+  }
+  return new Etcd3(opts);
+}
+
+/** Our own call timer fired (the gRPC deadline should have fired first). */
+export class CallTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer within ${ms} ms`);
+  }
+}
+
+/** Did the call fail because etcd could not be reached (as opposed to etcd refusing it)? */
+export function isUnreachable(e: unknown): boolean {
+  if (e instanceof CallTimeout) return true;
+  if (!(e instanceof Error)) return false;
+  const name = e.constructor.name;
+  return (
+    name === 'GRPCDeadlineExceededError' ||
+    name === 'BrokenCircuitError' ||
+    name === 'GRPCUnavailableError' ||
+    /ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|No connection established|Deadline exceeded|failed to connect/i.test(e.message)
+  );
+}
+
+/** Did the request certainly never reach etcd (so a write may be retried safely)? */
+export function neverSent(e: unknown): boolean {
+  return e instanceof Error && /No connection established|ECONNREFUSED|failed to connect/i.test(e.message);
+}
+
+const TLS_HINT =
+  'the TLS handshake failed: check that --etcd-ca signed the server certificate and that --etcd-cert / --etcd-key are a client certificate etcd trusts';
+
+/** UnreachableError for `e`, with a TLS hint when the handshake was the problem. */
+export function unreachable(location: string, e: unknown): UnreachableError {
+  const msg = e instanceof Error ? e.message : '';
+  return new UnreachableError(location, e, /SSL|certificate|handshake|TLS/i.test(msg) ? TLS_HINT : undefined);
+}
+
+export function toTwillError(location: string, e: unknown): Error {
+  if (e instanceof TwillError) return e;
+  if (isUnreachable(e)) return unreachable(location, e);
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/permission denied|authentication|unauthenticated/i.test(msg)) {
+    return new BackendError(location, `access refused: ${msg}`, {
+      hint: 'check the etcd client certificate / user has read-write access to /twill/',
+      cause: e,
+    });
+  }
+  if (/too many operations in txn/i.test(msg)) {
+    return new BackendError(location, `transaction too large: ${msg}`, {
+      hint: 'split the change into transactions of at most 128 objects (etcd --max-txn-ops)',
+      cause: e,
+    });
+  }
+  return new BackendError(location, msg, { cause: e });
+}
