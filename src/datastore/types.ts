@@ -3,6 +3,8 @@
 
 import type { Kind, Resource, ResourceKey } from '../api/types.js';
 
+export type { Kind, Resource, ResourceKey };
+
 export interface ListOptions {
   kind: Kind;
   /** Only this namespace (namespaced kinds). Absent: all namespaces. */

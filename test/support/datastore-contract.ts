@@ -497,7 +497,7 @@ export function datastoreContract(name: string, open: () => Promise<OpenedStore>
             { op: 'create', resource: pool('tx2') },
           ]);
           await log.until((evs) => evs.length >= 2, 'two events');
-          const evs = log.changes() as Extract<WatchEvent, { type: 'added' }>[];
+          const evs = log.changes() as Extract<WatchEvent, { type: 'added' | 'modified' }>[];
           expect(evs.map((e) => e.resource.metadata.name).sort()).toEqual(['tx1', 'tx2']);
           expect(evs[0]!.revision).toBe(evs[1]!.revision);
         } finally {
@@ -518,7 +518,7 @@ export function datastoreContract(name: string, open: () => Promise<OpenedStore>
           await ds.create(pool('shared'));
           await l1.until((e) => e.length >= 1, 'event on w1');
           await l2.until((e) => e.length >= 1, 'event on w2');
-          expect((l2.changes()[0] as Extract<WatchEvent, { type: 'added' }>).resource.metadata.name).toBe('shared');
+          expect((l2.changes()[0] as Extract<WatchEvent, { type: 'added' | 'modified' }>).resource.metadata.name).toBe('shared');
           expect((await ds.get({ kind: 'IPPool', name: 'shared' }))?.metadata.name).toBe('shared');
         } finally {
           await w1.close();
