@@ -1,0 +1,51 @@
+// Per-endpoint chains. to-workload (tw-tw-<iface>) applies ingress policy, from-workload
+// (tw-fw-<iface>) egress policy:
+//   accept replies (conntrack ESTABLISHED,RELATED), drop INVALID, clear the accept/pass marks;
+//   per tier: clear pass, jump to each policy (skipped once pass is set), return as soon as the
+//   accept mark is set; drop at the end of the tier unless a policy passed;
+//   then the profiles in order (return when one accepts); then drop.
+
+import type { EndpointState, PolicyRef } from '../calc/types.js';
+import { ChainBuilder } from './hash.js';
+import { hex } from './marks.js';
+import { endpointChain, policyChain, profileChain } from './names.js';
+import type { Chain, MarkBits } from './types.js';
+
+function tiers(refs: readonly PolicyRef[]): PolicyRef[][] {
+  const out: PolicyRef[][] = [];
+  for (const r of refs) {
+    const last = out[out.length - 1];
+    if (last !== undefined && last[0]!.tier === r.tier) last.push(r);
+    else out.push([r]);
+  }
+  return out;
+}
+
+export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', marks: MarkBits): Chain {
+  const b = new ChainBuilder(endpointChain(ep.interfaceName, dir));
+  const acc = `${hex(marks.accept)}/${hex(marks.accept)}`;
+  const pass = hex(marks.pass);
+  b.add('-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  b.add('-m conntrack --ctstate INVALID -j DROP');
+  b.add(`-j MARK --set-xmark 0x0/${hex((marks.accept | marks.pass) >>> 0)}`);
+  const policyDir = dir === 'to' ? 'in' : 'out';
+  const refs = dir === 'to' ? ep.ingressPolicies : ep.egressPolicies;
+  for (const tier of tiers(refs)) {
+    b.add(`-j MARK --set-xmark 0x0/${pass}`);
+    for (const r of tier) {
+      b.add(`-m mark --mark 0x0/${pass} -j ${policyChain(r.id, policyDir)}`);
+      b.add(`-m mark --mark ${acc} -j RETURN`);
+    }
+    b.add(`-m mark --mark 0x0/${pass} -j DROP`);
+  }
+  for (const id of ep.profileIds) {
+    b.add(`-j ${profileChain(id, policyDir)}`);
+    b.add(`-m mark --mark ${acc} -j RETURN`);
+  }
+  b.add('-j DROP');
+  return b.build();
+}
+
+export function endpointChains(ep: EndpointState, marks: MarkBits): Chain[] {
+  return [endpointDirectionChain(ep, 'to', marks), endpointDirectionChain(ep, 'from', marks)];
+}
