@@ -1,0 +1,39 @@
+// What every twillctl command gets: the process's I/O (injectable, so tests run commands
+// in-process) and a lazily opened datastore that run() always closes.
+//
+// Command modules import CliIo / CliContext from HERE (not from ../program.js), so that
+// program.ts -> commands/*.ts -> context.ts has no import cycle.
+
+import type { Datastore } from '../datastore/types.js';
+
+export interface CliIo {
+  stdout(s: string): void;
+  stderr(s: string): void;
+  /** All of standard input. A Buffer lets binary input be recognised as such. */
+  readStdin(): Promise<string | Buffer>;
+  env: Record<string, string | undefined>;
+}
+
+/** Global options every command sees (set on the root command). */
+export interface GlobalOptions {
+  datastore?: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+export interface CliContext {
+  io: CliIo;
+  /**
+   * The datastore chosen by --datastore, else TWILL_DATASTORE, else the default file store.
+   * Opened on first use and shared by the rest of the invocation; run() closes it.
+   */
+  openStore(): Promise<Datastore>;
+  /** The datastore URL this invocation uses (without opening it). */
+  datastoreUrl(): string;
+  /**
+   * Exit code to return when the command finishes without throwing (default 0). Commands set 3
+   * for "a check found problems". Errors thrown by a command are mapped by exit.ts instead.
+   */
+  exitCode: number;
+}
