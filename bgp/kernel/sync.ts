@@ -1,0 +1,535 @@
+// Kernel route sync: keeps the routes the speaker learned (prefix → next hops) in the kernel FIB,
+// marked with our route protocol number, and nothing else.
+//
+//   desired  what the speaker wants (setRoutes)
+//   actual   our routes in the kernel: listed once at start (filtered by our protocol), then kept
+//            up to date by the netlink monitor and by the results of our own writes
+//   dirty    prefixes whose desired and actual may differ; written in big batches after a short
+//            coalescing window, failed ones retried with backoff
+//
+// Ownership: only routes with our protocol are ever replaced or deleted (deletes name the
+// protocol, so the kernel itself refuses to match a foreign route). A new prefix is added with
+// NLM_F_EXCL, so a foreign route holding the same key is never overwritten: the kernel answers
+// EEXIST and the prefix is reported as a conflict until that route goes away (its delete event
+// puts ours in). The kernel table is never polled; only a monitor overrun makes us list our
+// routes again.
+//
+// Graceful restart: routes of ours found at start that nobody wants yet are kept (forwarding is
+// preserved) until markInSync() or the reconcile timer; then they are removed.
+import { monitor as netlinkMonitor, RTPROT_TWILL_BGP, type BatchResult, type Monitor, type NetlinkEvent, type NetlinkHandle, type NetlinkOp, type Route } from '../../src/netlink/index.js';
+import { nextHopsOf, normalizeNextHops, normalizePrefix, sameNextHops, toDelete, toRoute, type RouteShape, type WantedRoute } from './nexthops.js';
+import type {
+  KernelNextHop,
+  KernelRouteChange,
+  KernelRouteSyncOptions,
+  KernelStartOptions,
+  KernelStopOptions,
+  KernelSyncLogger,
+  KernelSyncStats,
+} from './types.js';
+import { KernelSyncStateError } from './errors.js';
+
+const RT_TABLE_MAIN = 254;
+const EEXIST = 17;
+const ESRCH = 3;
+/** An EEXIST on add this many times in a row, with no route of ours seen there, is a conflict. */
+const CONFLICT_AFTER = 2;
+
+type Phase = 'new' | 'starting' | 'graceful' | 'in-sync' | 'stopping' | 'stopped';
+
+interface Installed {
+  family: 4 | 6;
+  nextHops: KernelNextHop[];
+}
+
+interface Retry {
+  attempts: number;
+  at: number;
+  error: string;
+}
+
+interface Pending {
+  prefix: string;
+  op: NetlinkOp['op'];
+  family: 4 | 6;
+  want: WantedRoute | undefined;
+}
+
+const silent: KernelSyncLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export class KernelRouteSync {
+  private readonly shape: RouteShape;
+  private readonly maxPaths: number;
+  private readonly log: KernelSyncLogger;
+  private readonly coalesceMs: number;
+  private readonly batchSize: number;
+  private readonly retryInitialMs: number;
+  private readonly retryMaxMs: number;
+
+  private readonly desired = new Map<string, WantedRoute>();
+  private actual = new Map<string, Installed>();
+  private dirty = new Set<string>();
+  private readonly retry = new Map<string, Retry>();
+  /** prefix → consecutive EEXIST answers to our add. */
+  private readonly eexist = new Map<string, number>();
+  private readonly conflicts = new Set<string>();
+  private readonly stale = new Set<string>();
+
+  private phase: Phase = 'new';
+  private mon: Monitor | undefined;
+  /** Events that arrive while our routes are being listed; applied after the list. */
+  private buffered: NetlinkEvent[] | undefined;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private reconcileTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  private again = false;
+  private resyncing: Promise<void> | undefined;
+
+  private readonly counters = { rejected: 0, add: 0, replace: 0, del: 0, failed: 0, events: 0, repaired: 0, resyncs: 0 };
+
+  constructor(
+    private readonly nl: NetlinkHandle,
+    private readonly opts: KernelRouteSyncOptions = {},
+  ) {
+    const protocol = opts.protocol ?? RTPROT_TWILL_BGP;
+    const table = opts.table ?? RT_TABLE_MAIN;
+    const maxPaths = opts.maxPaths ?? 1;
+    if (!Number.isInteger(protocol) || protocol < 5 || protocol > 255) {
+      throw new KernelSyncStateError(`route protocol ${protocol} cannot mark our routes`, 'use a number 5..255 that no other routing daemon uses (default 85)');
+    }
+    if (!Number.isInteger(table) || table <= 0 || table === 255) throw new KernelSyncStateError(`routing table ${table} cannot hold learned routes`, 'use main (254) or a table id 1..2^32-1 other than local (255)');
+    if (!Number.isInteger(maxPaths) || maxPaths < 1 || maxPaths > 256) throw new KernelSyncStateError(`maxPaths ${maxPaths} is out of range`, 'use 1 (no multipath) .. 256');
+    this.shape = { protocol, table, metric: opts.metric };
+    this.maxPaths = maxPaths;
+    this.log = opts.log ?? silent;
+    this.coalesceMs = opts.coalesceMs ?? 10;
+    this.batchSize = opts.batchSize ?? 8192;
+    this.retryInitialMs = opts.retryInitialMs ?? 100;
+    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+  }
+
+  /** Records best-path changes; they reach the kernel after a short coalescing window (once started). */
+  setRoutes(changes: readonly KernelRouteChange[]): void {
+    if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    let rejectedLogged = 0;
+    for (const c of changes) {
+      const p = normalizePrefix(c.prefix);
+      let problem: string | undefined;
+      if ('error' in p) {
+        problem = p.error;
+      } else if (c.nextHops === null) {
+        this.desired.delete(p.prefix);
+        this.stale.delete(p.prefix);
+        this.touch(p.prefix);
+      } else {
+        const hops = normalizeNextHops(p.family, c.nextHops, this.maxPaths);
+        if ('error' in hops) {
+          problem = `${p.prefix}: ${hops.error}`;
+        } else {
+          this.desired.set(p.prefix, { family: p.family, nextHops: hops });
+          this.stale.delete(p.prefix);
+          this.touch(p.prefix);
+        }
+      }
+      if (problem !== undefined) {
+        this.counters.rejected++;
+        if (rejectedLogged++ < 5) this.log.warn({ prefix: c.prefix, problem }, 'kernel sync: route change refused');
+      }
+    }
+    this.schedule();
+  }
+
+  /** Lists our routes, starts watching route events and begins writing. Call once. */
+  async start(opts: KernelStartOptions = {}): Promise<void> {
+    if (this.phase !== 'new') throw new KernelSyncStateError(`start() called while ${this.phase}`, 'create a new KernelRouteSync for each run');
+    this.phase = 'starting';
+    const open = this.opts.monitor ?? ((cb) => netlinkMonitor(this.nl.netns, ['route'], cb, { onError: (e) => this.monitorFailed(e) }));
+    this.buffered = [];
+    try {
+      this.mon = await open((e) => this.onEvent(e));
+      await this.loadActual();
+    } catch (e) {
+      this.mon?.close();
+      this.phase = 'stopped';
+      throw e;
+    }
+    for (const p of this.actual.keys()) if (!this.desired.has(p)) this.stale.add(p);
+    if (this.phase !== 'starting') return; // stopped meanwhile
+    this.phase = 'graceful';
+    const wait = opts.reconcileAfterMs ?? 120_000;
+    if (this.stale.size > 0) {
+      this.log.info({ routes: this.stale.size, table: this.shape.table, reconcileAfterMs: wait }, 'kernel sync: routes of ours from a previous run kept until in sync');
+    }
+    if (wait <= 0) {
+      this.markInSync();
+    } else {
+      this.reconcileTimer = setTimeout(() => {
+        this.reconcileTimer = undefined;
+        if (this.phase === 'graceful') this.log.info({ stale: this.stale.size }, 'kernel sync: reconcile time reached before in sync; removing stale routes');
+        this.markInSync();
+      }, wait);
+      this.reconcileTimer.unref();
+    }
+    this.schedule(0);
+  }
+
+  /** The speaker has converged (End-of-RIB from the peers): stale routes of ours may now go. */
+  markInSync(): void {
+    if (this.phase !== 'graceful') return;
+    this.phase = 'in-sync';
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
+    this.reconcileTimer = undefined;
+    for (const p of this.stale) this.touch(p);
+    this.schedule(0);
+  }
+
+  /**
+   * Stops watching and writing. keepRoutes: leave our routes in the kernel (restart with graceful
+   * restart); otherwise every route of ours we know is removed.
+   */
+  async stop(opts: KernelStopOptions = { keepRoutes: false }): Promise<void> {
+    if (this.phase === 'stopped' || this.phase === 'stopping') return;
+    this.phase = 'stopping';
+    for (const t of [this.flushTimer, this.retryTimer, this.reconcileTimer]) if (t) clearTimeout(t);
+    this.flushTimer = this.retryTimer = this.reconcileTimer = undefined;
+    this.mon?.close();
+    this.mon = undefined;
+    await this.flushing;
+    await this.resyncing;
+    if (!opts.keepRoutes && this.actual.size > 0) {
+      const ops: NetlinkOp[] = [];
+      for (const [p, r] of this.actual) ops.push({ op: 'routeDel', route: toDelete(p, r.family, this.shape) });
+      let failed = 0;
+      for (let i = 0; i < ops.length; i += this.batchSize) {
+        const res = await this.nl.batch(ops.slice(i, i + this.batchSize));
+        for (const r of res) if (!r.ok && r.error.errno !== ESRCH) failed++;
+      }
+      this.counters.del += ops.length - failed;
+      if (failed > 0) this.log.warn({ failed }, 'kernel sync: some routes of ours could not be removed at stop');
+      this.actual.clear();
+    }
+    this.phase = 'stopped';
+  }
+
+  stats(): KernelSyncStats {
+    const c = this.counters;
+    return {
+      desired: this.desired.size,
+      installed: this.actual.size,
+      pending: this.dirty.size,
+      retrying: this.retry.size,
+      conflicts: this.conflicts.size,
+      stale: this.phase === 'in-sync' ? 0 : this.stale.size,
+      inSync: this.phase === 'in-sync',
+      rejected: c.rejected,
+      writes: { add: c.add, replace: c.replace, del: c.del, failed: c.failed },
+      events: c.events,
+      repaired: c.repaired,
+      resyncs: c.resyncs,
+    };
+  }
+
+  /** Prefixes held by a foreign route (we wanted them but did not install ours). */
+  conflictingPrefixes(): string[] {
+    return [...this.conflicts];
+  }
+
+  /**
+   * Resolves once nothing is waiting to be written except prefixes waiting for a retry.
+   * For tests and orderly shutdown; never needed for correctness.
+   */
+  async settled(): Promise<void> {
+    for (;;) {
+      if (this.flushing) {
+        await this.flushing;
+        continue;
+      }
+      if (this.resyncing) {
+        await this.resyncing;
+        continue;
+      }
+      if (!this.running() || (!this.flushTimer && !this.hasReadyDirty())) return;
+      await new Promise((r) => setTimeout(r, this.coalesceMs + 1));
+    }
+  }
+
+  // --- internals ---
+
+  private running(): boolean {
+    return this.phase === 'graceful' || this.phase === 'in-sync';
+  }
+
+  private touch(prefix: string): void {
+    this.dirty.add(prefix);
+    this.retry.delete(prefix);
+  }
+
+  private hasReadyDirty(): boolean {
+    const now = Date.now();
+    for (const p of this.dirty) {
+      const r = this.retry.get(p);
+      if (!r || r.at <= now) return true;
+    }
+    return false;
+  }
+
+  private schedule(delay = this.coalesceMs): void {
+    if (!this.running() || this.dirty.size === 0) return;
+    if (this.flushing) {
+      this.again = true;
+      return;
+    }
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      this.runFlush();
+    }, delay);
+  }
+
+  private runFlush(): void {
+    if (!this.running()) return;
+    const p = this.flush().catch((e: unknown) => {
+      this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'kernel sync: write pass failed');
+    });
+    this.flushing = p;
+    void p.then(() => {
+      this.flushing = undefined;
+      if (!this.running()) return;
+      if (this.again || this.hasReadyDirty()) {
+        this.again = false;
+        this.schedule();
+      } else {
+        this.armRetry();
+      }
+    });
+  }
+
+  /** Wakes up for the earliest pending retry. */
+  private armRetry(): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    let at = Infinity;
+    for (const p of this.dirty) {
+      const r = this.retry.get(p);
+      if (r && r.at < at) at = r.at;
+    }
+    if (at === Infinity) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.schedule(0);
+    }, Math.max(0, at - Date.now()));
+  }
+
+  private async flush(): Promise<void> {
+    const now = Date.now();
+    const ops: NetlinkOp[] = [];
+    const meta: Pending[] = [];
+    // Take the whole dirty set; prefixes still waiting for a retry go back.
+    const work = this.dirty;
+    this.dirty = new Set();
+    for (const p of work) {
+      const r = this.retry.get(p);
+      if (r && r.at > now) {
+        this.dirty.add(p);
+        continue;
+      }
+      const want = this.desired.get(p);
+      const have = this.actual.get(p);
+      if (want) {
+        if (have && sameNextHops(want.nextHops, have.nextHops)) {
+          this.settle(p);
+          continue;
+        }
+        const op = have ? 'routeReplace' : 'routeAdd';
+        ops.push({ op, route: toRoute(p, want, this.shape) });
+        meta.push({ prefix: p, op, family: want.family, want });
+      } else if (have) {
+        if (this.stale.has(p) && this.phase !== 'in-sync') continue; // graceful restart: forwarding preserved until in sync
+        ops.push({ op: 'routeDel', route: toDelete(p, have.family, this.shape) });
+        meta.push({ prefix: p, op: 'routeDel', family: have.family, want: undefined });
+      } else {
+        this.settle(p);
+      }
+    }
+    if (ops.length === 0) return;
+    const t0 = Date.now();
+    let failed = 0;
+    let first: { prefix: string; op: string; error: string } | undefined;
+    let newConflicts = 0;
+    for (let i = 0; i < ops.length; i += this.batchSize) {
+      if (!this.running()) {
+        // Stopped mid-pass: what was not written stays dirty.
+        for (let j = i; j < meta.length; j++) this.dirty.add(meta[j]!.prefix);
+        break;
+      }
+      const res: BatchResult[] = await this.nl.batch(ops.slice(i, i + this.batchSize));
+      for (let j = 0; j < res.length; j++) {
+        const m = meta[i + j]!;
+        const r = res[j]!;
+        if (r.ok) {
+          this.applied(m);
+          continue;
+        }
+        const errno = r.error.errno;
+        if (m.op === 'routeDel' && errno === ESRCH) {
+          this.applied(m); // already gone
+          continue;
+        }
+        if (m.op === 'routeAdd' && errno === EEXIST && !this.actual.has(m.prefix)) {
+          const n = (this.eexist.get(m.prefix) ?? 0) + 1;
+          this.eexist.set(m.prefix, n);
+          if (n >= CONFLICT_AFTER && !this.conflicts.has(m.prefix)) {
+            this.conflicts.add(m.prefix);
+            if (newConflicts++ < 10) {
+              this.log.warn(
+                { prefix: m.prefix, table: this.shape.table },
+                'kernel sync: a route that is not ours holds this prefix; ours is not installed while it is there',
+              );
+            }
+          }
+        }
+        failed++;
+        this.counters.failed++;
+        first ??= { prefix: m.prefix, op: m.op, error: r.error.message };
+        this.failedOnce(m.prefix, r.error.message);
+      }
+    }
+    if (newConflicts > 10) this.log.warn({ more: newConflicts - 10 }, 'kernel sync: more prefixes held by foreign routes');
+    const level = failed > 0 ? 'warn' : 'debug';
+    this.log[level]({ ops: ops.length, failed, ms: Date.now() - t0, ...(first ? { first } : {}) }, 'kernel sync: routes written');
+  }
+
+  private applied(m: Pending): void {
+    if (m.op === 'routeDel') {
+      this.counters.del++;
+      this.actual.delete(m.prefix);
+      this.stale.delete(m.prefix);
+    } else {
+      if (m.op === 'routeAdd') this.counters.add++;
+      else this.counters.replace++;
+      this.actual.set(m.prefix, { family: m.family, nextHops: m.want!.nextHops });
+    }
+    this.settle(m.prefix);
+  }
+
+  /** The prefix is as wanted: forget its failures. */
+  private settle(prefix: string): void {
+    this.retry.delete(prefix);
+    this.eexist.delete(prefix);
+    this.conflicts.delete(prefix);
+  }
+
+  private failedOnce(prefix: string, error: string): void {
+    const prev = this.retry.get(prefix);
+    const attempts = (prev?.attempts ?? 0) + 1;
+    const delay = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(attempts - 1, 20));
+    this.retry.set(prefix, { attempts, at: Date.now() + delay, error });
+    this.dirty.add(prefix);
+  }
+
+  /** Lists our routes (kernel-side filtered by protocol and table), buffering events meanwhile. */
+  private async loadActual(): Promise<void> {
+    this.buffered ??= [];
+    let routes: Route[];
+    try {
+      routes = await this.nl.routeList({ table: this.shape.table, protocol: this.shape.protocol });
+    } catch (e) {
+      this.buffered = undefined;
+      throw e;
+    }
+    const next = new Map<string, Installed>();
+    for (const r of routes) {
+      if (r.protocol !== this.shape.protocol) continue;
+      next.set(r.dst, { family: r.family, nextHops: nextHopsOf(r) });
+    }
+    for (const p of this.actual.keys()) if (!next.has(p)) this.dirty.add(p);
+    this.actual = next;
+    for (const p of next.keys()) this.dirty.add(p);
+    for (const p of this.desired.keys()) this.dirty.add(p);
+    const queued = this.buffered;
+    this.buffered = undefined;
+    for (const e of queued) this.handleEvent(e);
+  }
+
+  private onEvent(e: NetlinkEvent): void {
+    if (this.buffered) {
+      this.buffered.push(e);
+      return;
+    }
+    if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    this.handleEvent(e);
+  }
+
+  private handleEvent(e: NetlinkEvent): void {
+    if (e.kind === 'overrun') {
+      this.resync();
+      return;
+    }
+    if (e.kind !== 'route') return;
+    const r = e.route;
+    if ((r.table ?? RT_TABLE_MAIN) !== this.shape.table) return;
+    const p = r.dst;
+    if (r.protocol !== this.shape.protocol) {
+      // A foreign route: only its disappearance matters, when it held a prefix we want.
+      if (e.action === 'del' && (this.conflicts.has(p) || this.eexist.has(p)) && this.desired.has(p)) {
+        this.counters.events++;
+        this.eexist.delete(p);
+        this.touch(p);
+        this.schedule();
+      }
+      return;
+    }
+    this.counters.events++;
+    const want = this.desired.get(p);
+    const had = this.actual.get(p);
+    if (e.action === 'new') {
+      this.actual.set(p, { family: r.family, nextHops: nextHopsOf(r) });
+      if (!want) {
+        if (this.phase === 'graceful' && !had) this.stale.add(p); // appeared by hand or from a late event: a stale candidate
+        this.dirty.add(p);
+      } else if (!sameNextHops(want.nextHops, nextHopsOf(r))) {
+        this.counters.repaired++;
+        this.dirty.add(p);
+      } else {
+        this.settle(p);
+      }
+    } else {
+      const gone = nextHopsOf(r);
+      if (had && gone.length > 0 && gone.length < had.nextHops.length) {
+        // IPv6 ECMP: one sibling removed, the rest of the route stays.
+        const left = had.nextHops.filter((h) => !gone.some((g) => g.gateway === h.gateway && (!g.ifindex || !h.ifindex || g.ifindex === h.ifindex)));
+        if (left.length > 0 && left.length < had.nextHops.length) this.actual.set(p, { family: had.family, nextHops: left });
+        else this.actual.delete(p);
+      } else {
+        this.actual.delete(p);
+      }
+      if (want) {
+        if (had) this.counters.repaired++;
+        this.dirty.add(p);
+      } else {
+        this.stale.delete(p);
+      }
+    }
+    this.schedule();
+  }
+
+  private resync(): void {
+    if (this.resyncing || !this.running()) return;
+    this.counters.resyncs++;
+    this.log.warn({}, 'kernel sync: route events were lost (monitor overrun); listing our routes again');
+    this.buffered = [];
+    this.resyncing = this.loadActual()
+      .catch((e: unknown) => {
+        this.log.error({ err: e instanceof Error ? e.message : String(e) }, 'kernel sync: listing our routes failed');
+      })
+      .finally(() => {
+        this.resyncing = undefined;
+        this.schedule(0);
+      });
+  }
+
+  private monitorFailed(e: Error): void {
+    this.log.error({ err: e.message }, 'kernel sync: route monitor failed; routes deleted by others will not be noticed until restart');
+  }
+}
