@@ -24,7 +24,7 @@ export function effectiveConfig(
   out.iptablesRefreshInterval ??= '90s';
   out.routeRefreshInterval ??= '90s';
   out.iptablesBackend ??= 'Auto';
-  out.routeProtocol ??= 80;
+  out.routeProtocol ??= 84; // RTPROT_TWILL
   if (fallbackPrefix !== undefined) out.interfacePrefix = fallbackPrefix;
   overlay(out, globalSpec);
   overlay(out, nodeSpec);

@@ -33,7 +33,7 @@ export const FELIX_CONFIGURATION_DEFAULTS: Readonly<FelixConfigurationSpec> = {
   healthPort: 9099,
   prometheusMetricsEnabled: false,
   prometheusMetricsPort: 9091,
-  routeProtocol: 80,
+  routeProtocol: 84, // RTPROT_TWILL (src/netlink); twill-bgp owns 85
 };
 
 /**

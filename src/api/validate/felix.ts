@@ -12,6 +12,7 @@ const TAKEN_ROUTE_PROTOCOLS: ReadonlyMap<number, string> = new Map([
   [4, 'static routes'],
   [11, 'zebra (FRR/Quagga)'],
   [12, 'BIRD'],
+  [85, 'twill-bgp (its learned routes)'],
   [186, 'FRR (bgp)'],
   [187, 'FRR (isis)'],
   [188, 'FRR (ospf)'],
@@ -64,7 +65,7 @@ export const felixConfigurationSpec: ObjectSchema = obj({
   failsafeOutboundHostPorts: failsafePorts(),
   routeProtocol: int(1, 255, (v, path, problems) => {
     const owner = TAKEN_ROUTE_PROTOCOLS.get(v);
-    if (owner) problems.add(path, `route protocol ${v} is used by ${owner}; pick another (the default is 80)`);
+    if (owner) problems.add(path, `route protocol ${v} is used by ${owner}; pick another (the default is 84)`);
   }),
   mtu: int(68, 65535),
 });

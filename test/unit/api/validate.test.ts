@@ -260,7 +260,7 @@ const INVALID: [string, PublicKind, string, unknown, string[]][] = [
     'spec.iptablesMarkMask: 0x10000 has 1 bit(s) set: Twill needs at least 2 (accept and pass marks)',
   ]],
   ["BIRD's route protocol", 'FelixConfiguration', 'spec.routeProtocol', 12, [
-    'spec.routeProtocol: route protocol 12 is used by BIRD; pick another (the default is 80)',
+    'spec.routeProtocol: route protocol 12 is used by BIRD; pick another (the default is 84)',
   ]],
   ['unknown backend', 'FelixConfiguration', 'spec.iptablesBackend', 'nft', [
     'spec.iptablesBackend: "nft" is not one of Auto, NFT, Legacy (did you mean NFT?)',

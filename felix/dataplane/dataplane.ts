@@ -1,0 +1,357 @@
+// The dataplane: the four reconcilers behind one object, applied in the order the kernel needs
+// (ipsets created → iptables → unused ipsets destroyed → routes → interface sysctls), with one
+// apply at a time, coalesced requests, retries at the earliest backoff expiry, a periodic full
+// read-back that repairs drift, and an extra read-back shortly after each write.
+import type { Ipset, Iptables } from '../../src/iptables/index.js';
+import { RTPROT_TWILL, type Monitor, type NetlinkEvent, type NetlinkHandle } from '../../src/netlink/index.js';
+import { errorMessage } from '../../src/errors.js';
+import { parseDuration } from '../../src/api/duration.js';
+import type { DesiredState } from '../calc/types.js';
+import type { Rendered } from '../rules/types.js';
+import type { FailureInfo } from './backoff.js';
+import { InterfaceReconciler } from './interface-reconciler.js';
+import { IpsetReconciler } from './ipset-reconciler.js';
+import { IptablesReconciler } from './iptables-reconciler.js';
+import { LinkIndex } from './link-index.js';
+import { silentLogger, type DataplaneLogger } from './log.js';
+import { RouteReconciler } from './route-reconciler.js';
+
+export interface DataplaneDeps {
+  netlink: NetlinkHandle;
+  iptables4: Iptables;
+  /** Absent: no IPv6 iptables at all. */
+  iptables6?: Iptables;
+  ipset: Ipset;
+  /** Subscribes to link and route events of the agent's namespace. Absent: no monitor (tests). */
+  monitor?: (onEvent: (e: NetlinkEvent) => void) => Promise<Monitor>;
+  log?: DataplaneLogger;
+  /**
+   * Full read-back period, ms (0 = off). Absent: FelixConfiguration iptablesRefreshInterval
+   * (default 90 s).
+   */
+  refreshMs?: number;
+  /** Read-back this long after a write, to catch other writers (default 2 000; 0 = off). */
+  verifyAfterWriteMs?: number;
+  /** First retry delay (ms) for a failed key (default 100). */
+  retryInitialMs?: number;
+  /** A key failing this many times in a row makes the dataplane unhealthy (default 3). */
+  failingAfter?: number;
+}
+
+/** The parts of calc's DesiredState the dataplane reads itself (a whole DesiredState fits). */
+export type DataplaneState = Pick<DesiredState, 'config' | 'endpoints' | 'routes'>;
+
+export interface DesiredDataplane {
+  state: DataplaneState;
+  rendered: Rendered;
+  /** The caller's version of this desired state; echoed in the ApplyReport that programmed it. */
+  tag?: number;
+}
+
+export interface ApplyReport {
+  /** DesiredDataplane.tag of the desired state this apply started from. */
+  tag: number | undefined;
+  /** ms for the whole apply. */
+  totalMs: number;
+  /** ms inside iptables-restore / ipset restore. */
+  restoreMs: number;
+  chainsWritten: number;
+  chainsDeleted: number;
+  setsWritten: number;
+  setsDestroyed: number;
+  routesChanged: number;
+  interfacesConfigured: number;
+  /** True when nothing desired is left unprogrammed (except local routes waiting for an interface). */
+  converged: boolean;
+}
+
+export interface DataplaneHealth {
+  /** Desired state applied at least once after the first in-sync, and nothing keeps failing. */
+  ready: boolean;
+  inSync: boolean;
+  failing: { key: string; attempts: number; error: string }[];
+}
+
+export class Dataplane {
+  private readonly log: DataplaneLogger;
+  private readonly links = new LinkIndex();
+  readonly ipt4: IptablesReconciler;
+  readonly ipt6: IptablesReconciler | undefined;
+  readonly ipsets: IpsetReconciler;
+  readonly routes: RouteReconciler;
+  readonly interfaces: InterfaceReconciler;
+  private desired: DesiredDataplane | undefined;
+  private inSync = false;
+  private appliedAfterSync = false;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private readBackNeeded = false;
+  private timers = new Set<NodeJS.Timeout>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private verifyTimer: NodeJS.Timeout | undefined;
+  private mon: Monitor | undefined;
+  private stopped = false;
+  private readonly failingAfter: number;
+  private listeners = new Set<(r: ApplyReport) => void>();
+  lastReport: ApplyReport | undefined;
+  private applyError: { attempts: number; error: string } | undefined;
+  private lastVerifyAt = 0;
+
+  constructor(private readonly deps: DataplaneDeps) {
+    this.log = deps.log ?? silentLogger;
+    const b = { log: this.log, initialMs: deps.retryInitialMs ?? 100 };
+    this.ipt4 = new IptablesReconciler(deps.iptables4, b);
+    this.ipt6 = deps.iptables6 ? new IptablesReconciler(deps.iptables6, b) : undefined;
+    this.ipsets = new IpsetReconciler(deps.ipset, b);
+    this.routes = new RouteReconciler(deps.netlink, this.links, { ...b, protocol: RTPROT_TWILL });
+    this.interfaces = new InterfaceReconciler(deps.netlink, this.links, b);
+    this.failingAfter = deps.failingAfter ?? 3;
+  }
+
+  /** Lists links, starts the monitor, reads the kernel's current state. */
+  async start(): Promise<void> {
+    if (this.deps.monitor) this.mon = await this.deps.monitor((e) => this.onNetlinkEvent(e));
+    this.links.reset(await this.deps.netlink.linkList());
+    await this.readBackAll();
+    this.setRefresh(this.deps.refreshMs ?? 90_000);
+  }
+
+  private refreshPeriod = -1;
+
+  private setRefresh(ms: number): void {
+    if (ms === this.refreshPeriod || this.stopped) return;
+    this.refreshPeriod = ms;
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (ms > 0) {
+      this.refreshTimer = setInterval(() => {
+        this.readBackNeeded = true;
+        this.requestApply();
+      }, Math.max(1000, ms));
+    }
+  }
+
+  /** Called after every apply (metrics, endpoint status). */
+  onApplied(fn: (r: ApplyReport) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  setDesired(d: DesiredDataplane): void {
+    this.desired = d;
+    const v6 = d.state.config.ipv6Support;
+    this.ipt4.setDesired(d.rendered.v4);
+    this.ipt6?.setDesired(v6 ? d.rendered.v6 : undefined);
+    this.ipsets.setDesired([...d.rendered.v4.ipsets, ...(v6 && this.ipt6 ? (d.rendered.v6?.ipsets ?? []) : [])]);
+    this.routes.setDesired(
+      v6 ? d.state.routes : new Map([...d.state.routes].filter(([, r]) => r.family === 4)),
+      d.state.config.routeProtocol ?? RTPROT_TWILL,
+    );
+    this.interfaces.setDesired(d.state.endpoints.keys(), v6);
+    if (this.deps.refreshMs === undefined && this.refreshPeriod >= 0) {
+      const ms = parseDuration(d.state.config.iptablesRefreshInterval);
+      if (ms !== undefined) this.setRefresh(ms);
+    }
+  }
+
+  markInSync(): void {
+    this.inSync = true;
+    this.ipt4.markInSync();
+    this.ipt6?.markInSync();
+    this.ipsets.markInSync();
+    this.routes.markInSync();
+  }
+
+  /** Apply soon (coalesced with any apply already running or requested). */
+  requestApply(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Runs applies until nothing more was requested; resolves when idle. */
+  async applyNow(): Promise<ApplyReport | undefined> {
+    this.requestApply();
+    while (this.running) await this.running;
+    return this.lastReport;
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        if (this.readBackNeeded) {
+          this.readBackNeeded = false;
+          await this.readBackAll();
+        }
+        const r = await this.applyOnce();
+        this.applyError = undefined;
+        if (r) {
+          this.lastReport = r;
+          for (const l of this.listeners) l(r);
+        }
+      } catch (e) {
+        this.applyError = { attempts: (this.applyError?.attempts ?? 0) + 1, error: errorMessage(e) };
+        this.log.error({ err: this.applyError.error, attempts: this.applyError.attempts }, 'dataplane apply failed');
+        this.scheduleRetry(Date.now() + 1000);
+      }
+    } while (this.again && !this.stopped);
+    const next = this.nextRetryAt();
+    if (next !== undefined) this.scheduleRetry(next);
+  }
+
+  private async applyOnce(): Promise<ApplyReport | undefined> {
+    if (!this.desired) return undefined;
+    const tag = this.desired.tag;
+    const t0 = performance.now();
+    const s1 = await this.ipsets.applyUpdates();
+    if (s1.created.length > 0) {
+      // Chains rejected for a missing set can go now.
+      this.ipt4.retryNow();
+      this.ipt6?.retryNow();
+    }
+    // v4 and v6 are independent tables: write them concurrently.
+    const [i4, i6] = await Promise.all([this.ipt4.apply(), this.ipt6 ? this.ipt6.apply() : Promise.resolve(undefined)]);
+    const s2 = await this.ipsets.applyDeletes();
+    // Routes and sysctls only from real data: before in-sync we know too little to add, and must not remove.
+    const rt = this.inSync ? await this.routes.apply() : undefined;
+    const ifs = this.inSync ? await this.interfaces.apply() : undefined;
+    const wrote = i4.written.length + (i6?.written.length ?? 0) + i4.deleted.length + (i6?.deleted.length ?? 0) + i4.hooksWritten + (i6?.hooksWritten ?? 0);
+    if (wrote > 0) this.scheduleVerify();
+    const report: ApplyReport = {
+      tag,
+      totalMs: performance.now() - t0,
+      // Wall-clock view: the concurrent v4/v6 writes count once (the longer of the two).
+      restoreMs: s1.restoreMs + s2.restoreMs + Math.max(i4.restoreMs, i6?.restoreMs ?? 0),
+      chainsWritten: i4.written.length + (i6?.written.length ?? 0),
+      chainsDeleted: i4.deleted.length + (i6?.deleted.length ?? 0),
+      setsWritten: s1.created.length + s1.updated.length,
+      setsDestroyed: s2.destroyed.length,
+      routesChanged: (rt?.added.length ?? 0) + (rt?.removed.length ?? 0),
+      interfacesConfigured: ifs?.configured.length ?? 0,
+      converged:
+        s1.pending.length === 0 &&
+        i4.pending.length === 0 &&
+        (i6?.pending.length ?? 0) === 0 &&
+        (rt?.pending.length ?? 0) === 0 &&
+        (ifs?.pending.length ?? 0) === 0,
+    };
+    if (this.inSync && report.converged) this.appliedAfterSync = true;
+    if (wrote > 0 || report.routesChanged > 0 || report.setsWritten > 0) this.log.debug({ ...report }, 'dataplane applied');
+    return report;
+  }
+
+  /**
+   * Interface names of local endpoints whose policy, routes and sysctls are all in the kernel:
+   * iptables and ipsets fully converged, every route of the endpoint present, sysctls set.
+   */
+  programmedEndpoints(): Set<string> {
+    const out = new Set<string>();
+    const d = this.desired;
+    if (!d || !this.inSync || !this.lastReport?.converged) return out;
+    const routesByIf = new Map<string, string[]>();
+    for (const r of d.state.routes.values()) {
+      if (r.type === 'local') routesByIf.set(r.interfaceName, [...(routesByIf.get(r.interfaceName) ?? []), r.dst]);
+    }
+    for (const name of d.state.endpoints.keys()) {
+      if (!this.interfaces.isProgrammed(name)) continue;
+      const dsts = routesByIf.get(name) ?? [];
+      if (dsts.every((dst) => this.routes.isProgrammed(dst) || (dst.includes(':') && !d.state.config.ipv6Support))) out.add(name);
+    }
+    return out;
+  }
+
+  health(): DataplaneHealth {
+    const failing: DataplaneHealth['failing'] = [];
+    const add = (prefix: string, m: Map<string, FailureInfo>): void => {
+      for (const [k, f] of m) failing.push({ key: `${prefix}${k}`, attempts: f.attempts, error: f.lastError });
+    };
+    add('iptables4:', this.ipt4.failing(this.failingAfter));
+    if (this.ipt6) add('iptables6:', this.ipt6.failing(this.failingAfter));
+    add('ipset:', this.ipsets.failing(this.failingAfter));
+    add('route:', this.routes.failing(this.failingAfter));
+    add('interface:', this.interfaces.failing(this.failingAfter));
+    if (this.applyError) failing.push({ key: 'apply', ...this.applyError });
+    return { ready: this.inSync && this.appliedAfterSync && failing.length === 0, inSync: this.inSync, failing };
+  }
+
+  async readBackAll(): Promise<void> {
+    await this.ipt4.readBack();
+    await this.ipt6?.readBack();
+    await this.ipsets.readBack();
+    await this.routes.readBack();
+    this.interfaces.forgetAll();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.mon?.close();
+    for (const t of [this.retryTimer, this.refreshTimer, this.verifyTimer, ...this.timers]) if (t) clearTimeout(t);
+    while (this.running) await this.running;
+  }
+
+  private onNetlinkEvent(e: NetlinkEvent): void {
+    if (e.kind === 'overrun') {
+      void this.deps.netlink.linkList().then((l) => {
+        this.links.reset(l);
+        this.readBackNeeded = true;
+        this.requestApply();
+      });
+      return;
+    }
+    if (e.kind === 'link') {
+      const old = this.links.indexOf(e.link.name);
+      if (this.links.update(e.action, e.link)) {
+        if (old !== undefined) this.routes.forgetInterface(old);
+        this.requestApply();
+      }
+    } else if (e.kind === 'route') {
+      if (e.route.protocol === this.routes.protocol) {
+        this.routes.noteKernelRoute(e.action, e.route);
+        if (e.action === 'del') this.requestApply();
+      }
+    }
+  }
+
+  private nextRetryAt(): number | undefined {
+    const ts = [this.ipt4, this.ipt6, this.ipsets, this.routes, this.interfaces].map((r) => r?.nextRetryAt()).filter((t): t is number => t !== undefined);
+    return ts.length ? Math.min(...ts) : undefined;
+  }
+
+  private scheduleRetry(at: number): void {
+    if (this.stopped) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      this.requestApply();
+    }, Math.max(0, at - Date.now()));
+  }
+
+  /**
+   * After a write, read iptables back once more (catches other writers, e.g. kube-proxy, and
+   * writes that did not stick) — in the background, without holding up applies.
+   */
+  private scheduleVerify(): void {
+    const ms = this.deps.verifyAfterWriteMs ?? 2000;
+    if (ms <= 0 || this.verifyTimer || this.stopped) return;
+    // At most one read-back per 10 s: under constant churn, iptables-save would compete for CPU.
+    const delay = Math.max(ms, this.lastVerifyAt + 10_000 - Date.now());
+    this.verifyTimer = setTimeout(() => {
+      this.verifyTimer = undefined;
+      this.lastVerifyAt = Date.now();
+      void Promise.all([this.ipt4.verify(), this.ipt6?.verify() ?? Promise.resolve(true)]).then(
+        (taken) => {
+          if (taken.some((t) => t)) this.requestApply();
+          if (taken.some((t) => !t)) this.scheduleVerify(); // writes raced it: look again later
+        },
+        (e: unknown) => this.log.warn({ err: errorMessage(e) }, 'iptables read-back after a write failed'),
+      );
+    }, delay);
+  }
+}

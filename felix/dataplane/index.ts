@@ -1,0 +1,17 @@
+// felix/dataplane: reconcilers that make the kernel match the rendered desired state.
+export { Dataplane } from './dataplane.js';
+export type { ApplyReport, DataplaneDeps, DataplaneHealth, DataplaneState, DesiredDataplane } from './dataplane.js';
+export { IptablesReconciler, ALL_TABLES } from './iptables-reconciler.js';
+export type { IptablesApplyResult, IptablesReconcilerOptions } from './iptables-reconciler.js';
+export { IpsetReconciler, IPSET_MAXELEM } from './ipset-reconciler.js';
+export type { IpsetApplyResult, IpsetReconcilerOptions } from './ipset-reconciler.js';
+export { RouteReconciler } from './route-reconciler.js';
+export type { RouteApplyResult, RouteReconcilerOptions } from './route-reconciler.js';
+export { InterfaceReconciler, globalSysctls, workloadSysctls } from './interface-reconciler.js';
+export type { InterfaceApplyResult, InterfaceReconcilerOptions } from './interface-reconciler.js';
+export { LinkIndex } from './link-index.js';
+export { KeyBackoff } from './backoff.js';
+export type { BackoffOptions, FailureInfo } from './backoff.js';
+export { DataplaneWriteError } from './errors.js';
+export { silentLogger } from './log.js';
+export type { DataplaneLogger } from './log.js';

@@ -1,0 +1,97 @@
+// twill-node's command line.
+import { Command, InvalidArgumentError } from 'commander';
+import { TwillError } from '../errors.js';
+
+export interface NodeArgs {
+  nodeName: string;
+  datastore: string;
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+  /** 0 = off. */
+  healthPort: number;
+  healthHost: string;
+  /** 0 = off. */
+  metricsPort: number;
+  logLevel: string;
+  /** Full kernel read-back period, ms. Absent: FelixConfiguration iptablesRefreshInterval (90 s). */
+  refreshMs?: number;
+  iptablesBackend: 'Auto' | 'NFT' | 'Legacy';
+  /** Program IPv6 (ip6tables, v6 routes) at all. */
+  ipv6: boolean;
+}
+
+export class NodeArgsError extends TwillError {
+  constructor(message: string) {
+    super('NodeArgs', message, { hint: 'run "twill-node --help" for the options' });
+  }
+}
+
+function port(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${v} is not a port number (0-65535)`);
+  return n;
+}
+
+function durationMs(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`${v} is not a duration like 10s, 500ms or 2m`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeArgs {
+  const cmd = new Command('twill-node')
+    .description('Twill node agent: policy and routes (felix) for the network namespace it runs in')
+    .option('--node-name <name>', 'this host\'s Node name (env TWILL_NODE_NAME)', env.TWILL_NODE_NAME)
+    .option('--datastore <url>', 'datastore URL: etcd://host:port, file:PATH, memory: (env TWILL_DATASTORE)', env.TWILL_DATASTORE)
+    .option('--etcd-ca <file>', 'CA certificate for etcd (PEM)')
+    .option('--etcd-cert <file>', 'client certificate for etcd (PEM)')
+    .option('--etcd-key <file>', 'client key for etcd (PEM)')
+    .option('--health-port <port>', 'health endpoint port (0 = off)', port, 9099)
+    .option('--health-host <addr>', 'address the health and metrics endpoints listen on', '127.0.0.1')
+    .option('--metrics-port <port>', 'Prometheus metrics port (0 = off)', port, 0)
+    .option('--log-level <level>', 'trace, debug, info, warn, error', env.TWILL_LOG_LEVEL ?? 'info')
+    .option('--refresh-interval <duration>', 'full kernel read-back period (repairs drift); default: FelixConfiguration iptablesRefreshInterval, 90s', durationMs)
+    .option('--iptables-backend <b>', 'Auto, NFT or Legacy', 'Auto')
+    .option('--no-ipv6', 'do not program IPv6 (ip6tables, IPv6 routes)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<{
+    nodeName?: string;
+    datastore?: string;
+    etcdCa?: string;
+    etcdCert?: string;
+    etcdKey?: string;
+    healthPort: number;
+    healthHost: string;
+    metricsPort: number;
+    logLevel: string;
+    refreshInterval?: number;
+    iptablesBackend: string;
+    ipv6: boolean;
+  }>();
+  if (!o.nodeName) throw new NodeArgsError('no node name: pass --node-name NAME (or set TWILL_NODE_NAME)');
+  if (!o.datastore) throw new NodeArgsError('no datastore: pass --datastore URL (or set TWILL_DATASTORE), e.g. etcd://127.0.0.1:2379');
+  const backend = o.iptablesBackend.toLowerCase();
+  const iptablesBackend = backend === 'nft' ? 'NFT' : backend === 'legacy' ? 'Legacy' : backend === 'auto' ? 'Auto' : undefined;
+  if (!iptablesBackend) throw new NodeArgsError(`--iptables-backend ${o.iptablesBackend}: use Auto, NFT or Legacy`);
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(o.logLevel)) {
+    throw new NodeArgsError(`--log-level ${o.logLevel}: use trace, debug, info, warn or error`);
+  }
+  return {
+    nodeName: o.nodeName,
+    datastore: o.datastore,
+    ...(o.etcdCa ? { etcdCa: o.etcdCa } : {}),
+    ...(o.etcdCert ? { etcdCert: o.etcdCert } : {}),
+    ...(o.etcdKey ? { etcdKey: o.etcdKey } : {}),
+    healthPort: o.healthPort,
+    healthHost: o.healthHost,
+    metricsPort: o.metricsPort,
+    logLevel: o.logLevel,
+    ...(o.refreshInterval !== undefined ? { refreshMs: o.refreshInterval } : {}),
+    iptablesBackend,
+    ipv6: o.ipv6,
+  };
+}

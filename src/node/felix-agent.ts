@@ -1,0 +1,242 @@
+// The policy agent's main loop: syncer → calc → rules → dataplane, and endpoint status back to
+// the datastore. No process globals (signals, exit): it can run on the main thread or in a
+// worker_thread next to the BGP speaker.
+import type { Kind, WorkloadEndpointResource } from '../api/types.js';
+import { startSyncer, type Datastore, type SyncEvent } from '../datastore/index.js';
+import { errorMessage } from '../errors.js';
+import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from '../../felix/calc/types.js';
+import type { Rendered } from '../../felix/rules/types.js';
+import { DataplaneWriteError, type ApplyReport, type Dataplane, type DataplaneHealth, type DataplaneState } from '../../felix/dataplane/index.js';
+import type { DataplaneLogger } from '../../felix/dataplane/log.js';
+import type { AgentMetrics } from './metrics.js';
+import { StatusWriter } from './status-writer.js';
+
+/** The kinds the policy agent watches. */
+export const FELIX_KINDS: Kind[] = [
+  'FelixConfiguration',
+  'IPPool',
+  'Profile',
+  'NetworkPolicy',
+  'GlobalNetworkPolicy',
+  'NetworkSet',
+  'GlobalNetworkSet',
+  'WorkloadEndpoint',
+  'IPAMBlock',
+  'BlockAffinity',
+];
+
+/** What the agent needs from felix/calc (CalcGraph fits). */
+export interface CalcLike {
+  apply(events: readonly SyncEvent[]): void;
+  flush(): DesiredStateDelta;
+  /** Used once, for the fail-closed skeleton (an empty state with the default config). */
+  snapshot(): DesiredState;
+}
+
+function applyKeyed<T>(m: Map<string, T>, d: KeyedDelta<T>): void {
+  for (const [k, v] of d.upserts) m.set(k, v);
+  for (const k of d.deletes) m.delete(k);
+}
+
+/** What the agent needs from felix/rules (RuleRenderer fits): incremental, full picture on demand. */
+export interface RendererLike {
+  update(delta: DesiredStateDelta): unknown;
+  /** Re-renders from a whole state (after a failed update, the deltas can no longer be trusted). */
+  load(state: DesiredState): unknown;
+  current(): Rendered;
+}
+
+export interface FelixAgentOptions {
+  nodeName: string;
+  ds: Datastore;
+  calc: CalcLike;
+  renderer: RendererLike;
+  /** Renders a whole state with a fresh renderer (for the fail-closed skeleton). */
+  renderAll: (state: DesiredState) => Rendered;
+  dataplane: Dataplane;
+  log: DataplaneLogger;
+  metrics?: AgentMetrics;
+  /** Write endpoint status back (default true). */
+  writeStatus?: boolean;
+}
+
+export interface FelixAgentStatus {
+  inSync: boolean;
+  localEndpoints: number;
+  programmedEndpoints: number;
+  dataplane: DataplaneHealth;
+  lastApply: ApplyReport | undefined;
+}
+
+export class FelixAgent {
+  private syncer: { stop(): Promise<void> } | undefined;
+  private inSync = false;
+  private flushScheduled = false;
+  private readonly status: StatusWriter;
+  private lastState: DataplaneState | undefined;
+  /** calc's output, kept from its deltas (cheaper than a snapshot per flush). */
+  private config: EffectiveConfig | undefined;
+  private readonly endpoints = new Map<string, EndpointState>();
+  private readonly routes = new Map<string, RouteState>();
+  private reload = false;
+  /** Bumps on every datastore batch; the bench waits for a generation to be programmed. */
+  generation = 0;
+  /** ms the last flush spent in calc + render. */
+  lastFlushMs = 0;
+  programmedGeneration = -1;
+  private readonly waiters: { gen: number; resolve: () => void }[] = [];
+
+  constructor(private readonly o: FelixAgentOptions) {
+    this.status = new StatusWriter(o.ds, o.nodeName, o.log);
+    o.dataplane.onApplied((r) => this.afterApply(r));
+  }
+
+  /**
+   * Reads the kernel, installs the fail-closed skeleton where nothing of ours exists yet (hooks and
+   * dispatch chains that drop every workload interface), then starts the datastore sync.
+   */
+  async start(): Promise<void> {
+    const dp = this.o.dataplane;
+    await dp.start();
+    const empty = this.o.calc.snapshot();
+    dp.setDesired({ state: empty, rendered: this.o.renderAll(empty) });
+    await dp.applyNow();
+    this.o.log.info({ node: this.o.nodeName }, 'fail-closed skeleton in place; syncing with the datastore');
+    this.syncer = startSyncer(this.o.ds, FELIX_KINDS, {
+      onUpdates: (events) => this.onUpdates(events),
+      onInSync: () => {
+        if (!this.inSync) this.o.log.info({}, 'in sync with the datastore');
+        this.inSync = true;
+        this.scheduleFlush();
+      },
+      onStatus: (s, detail) => this.o.log.info({ syncer: s, detail }, 'datastore syncer status'),
+    });
+  }
+
+  /** Stops syncing and timers. The kernel is left exactly as programmed. */
+  async stop(): Promise<void> {
+    await this.syncer?.stop();
+    await this.o.dataplane.stop();
+  }
+
+  private readonly genWaiters: { gen: number; resolve: () => void }[] = [];
+
+  /** Resolves once the agent has received at least `gen` batches of datastore updates. */
+  whenReceived(gen: number): Promise<void> {
+    if (this.generation >= gen) return Promise.resolve();
+    return new Promise((resolve) => this.genWaiters.push({ gen, resolve }));
+  }
+
+  /** Resolves once everything received so far is programmed in the kernel. */
+  whenProgrammed(gen = this.generation): Promise<void> {
+    if (this.programmedGeneration >= gen) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ gen, resolve }));
+  }
+
+  snapshotStatus(): FelixAgentStatus {
+    const programmed = this.o.dataplane.programmedEndpoints();
+    return {
+      inSync: this.inSync,
+      localEndpoints: this.lastState?.endpoints.size ?? 0,
+      programmedEndpoints: programmed.size,
+      dataplane: this.o.dataplane.health(),
+      lastApply: this.o.dataplane.lastReport,
+    };
+  }
+
+  private onUpdates(events: SyncEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'set' && e.resource.kind === 'WorkloadEndpoint') this.status.noteSet(e.resource as WorkloadEndpointResource);
+      else if (e.type === 'deleted' && e.key.kind === 'WorkloadEndpoint') this.status.noteDeleted(e.key);
+    }
+    try {
+      this.o.calc.apply(events);
+    } catch (e) {
+      this.o.log.error({ err: errorMessage(e) }, 'calculation failed on a datastore update');
+    }
+    this.generation++;
+    for (let i = this.genWaiters.length - 1; i >= 0; i--) {
+      const w = this.genWaiters[i]!;
+      if (w.gen <= this.generation) {
+        this.genWaiters.splice(i, 1);
+        w.resolve();
+      }
+    }
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    if (!this.inSync) return; // before the first in-sync we know too little: keep the skeleton
+    const t0 = performance.now();
+    let state: DataplaneState;
+    let rendered: Rendered;
+    try {
+      const delta = this.o.calc.flush();
+      if (this.reload) {
+        const full = this.o.calc.snapshot();
+        this.o.renderer.load(full);
+        this.config = full.config;
+        this.endpoints.clear();
+        this.routes.clear();
+        for (const [k, v] of full.endpoints) this.endpoints.set(k, v);
+        for (const [k, v] of full.routes) this.routes.set(k, v);
+        this.reload = false;
+      } else {
+        if (delta.config) this.config = delta.config;
+        applyKeyed(this.endpoints, delta.endpoints);
+        applyKeyed(this.routes, delta.routes);
+        this.o.renderer.update(delta);
+      }
+      rendered = this.o.renderer.current();
+      state = { config: this.config ?? this.o.calc.snapshot().config, endpoints: new Map(this.endpoints), routes: new Map(this.routes) };
+    } catch (e) {
+      this.o.log.error({ err: errorMessage(e) }, 'rendering the desired state failed; the kernel keeps the previous state');
+      this.reload = true;
+      return;
+    }
+    this.lastFlushMs = performance.now() - t0;
+    this.o.metrics?.observeCalc(this.lastFlushMs);
+    this.lastState = state;
+    this.o.dataplane.setDesired({ state, rendered, tag: this.generation });
+    this.o.dataplane.markInSync();
+    this.o.dataplane.requestApply();
+  }
+
+  private afterApply(r: ApplyReport): void {
+    this.o.metrics?.observeApply(r);
+    const h = this.o.dataplane.health();
+    this.o.metrics?.setHealth(h);
+    if (h.failing.length > 0) {
+      for (const f of h.failing) {
+        const err = new DataplaneWriteError(f.key, f.attempts, f.error);
+        this.o.log.error({ key: f.key, attempts: f.attempts, code: err.code, err: err.describe() }, 'dataplane write keeps failing: agent NOT ready');
+      }
+    }
+    if (!this.inSync || !this.lastState) return;
+    if (r.converged && r.tag !== undefined && r.tag > this.programmedGeneration) {
+      this.programmedGeneration = r.tag;
+      for (let i = this.waiters.length - 1; i >= 0; i--) {
+        const w = this.waiters[i]!;
+        if (w.gen <= this.programmedGeneration) {
+          this.waiters.splice(i, 1);
+          w.resolve();
+        }
+      }
+    }
+    const programmed = this.o.dataplane.programmedEndpoints();
+    this.o.metrics?.setEndpoints(this.lastState.endpoints.size, programmed.size);
+    if (this.o.writeStatus !== false) {
+      const before = this.status.writes;
+      void this.status.update(programmed).then(() => this.o.metrics?.statusWrites.inc(this.status.writes - before));
+    }
+  }
+}

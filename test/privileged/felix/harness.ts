@@ -1,0 +1,44 @@
+// Runs the BUILT twill-node inside a host namespace, for the privileged felix tests.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+
+export const TWILL_NODE_MAIN = resolve(__dirname, '../../../dist/src/node/main.js');
+
+export interface TwillNodeProcess {
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** The last 20 kB of its output. */
+  log(): string;
+}
+
+export function startTwillNode(hostNs: string, nodeName: string, datastore: string, extra: string[] = []): TwillNodeProcess {
+  if (!existsSync(TWILL_NODE_MAIN)) throw new Error(`${TWILL_NODE_MAIN} is missing: run "npm run build" first`);
+  const p = spawn('ip', ['netns', 'exec', hostNs, process.execPath, TWILL_NODE_MAIN, '--node-name', nodeName, '--datastore', datastore, '--health-port', '0', ...extra], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const keep = (x: Buffer): void => {
+    out = (out + x.toString()).slice(-20_000);
+  };
+  p.stdout?.on('data', keep);
+  p.stderr?.on('data', keep);
+  return {
+    log: () => out,
+    stop: () =>
+      new Promise((res) => {
+        if (p.exitCode !== null || p.signalCode !== null) return res(p.exitCode);
+        p.once('exit', (code) => res(code));
+        p.kill('SIGTERM');
+      }),
+  };
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

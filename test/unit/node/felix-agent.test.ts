@@ -1,0 +1,142 @@
+// The agent loop over fakes: memory datastore, in-memory netlink and netfilter, real calc and rules.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ProfileResource, WorkloadEndpointResource } from '../../../src/api/types.js';
+import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import { createFakeNetfilter, type FakeNetfilter } from '../../../src/iptables/fake/index.js';
+import { FakeKernel } from '../../../src/netlink/fake/index.js';
+import type { NetlinkHandle } from '../../../src/netlink/index.js';
+import { CalcGraph } from '../../../felix/calc/index.js';
+import { RuleRenderer, renderAll } from '../../../felix/rules/index.js';
+import { Dataplane, silentLogger } from '../../../felix/dataplane/index.js';
+import { FelixAgent } from '../../../src/node/felix-agent.js';
+
+const wep = (name: string, iface: string, ip: string): WorkloadEndpointResource => ({
+  apiVersion: 'twill.io/v1',
+  kind: 'WorkloadEndpoint',
+  metadata: { name, namespace: 'default', labels: { app: name } },
+  spec: { node: 'h1', interfaceName: iface, ipNetworks: [`${ip}/32`], profiles: ['kns.default'] },
+});
+
+const profile: ProfileResource = {
+  apiVersion: 'twill.io/v1',
+  kind: 'Profile',
+  metadata: { name: 'kns.default' },
+  spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+};
+
+async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`never happened: ${what}`);
+}
+
+interface World {
+  kernel: FakeKernel;
+  nl: NetlinkHandle;
+  nf: FakeNetfilter;
+  ds: Datastore;
+}
+
+async function world(): Promise<World> {
+  const kernel = new FakeKernel();
+  const nl = await kernel.open();
+  return { kernel, nl, nf: createFakeNetfilter(), ds: await openDatastore('memory:') };
+}
+
+function agentOn(w: World): { agent: FelixAgent; dp: Dataplane } {
+  const dp = new Dataplane({
+    netlink: w.nl,
+    iptables4: w.nf.iptables({ family: 4, backend: 'nft' }),
+    iptables6: w.nf.iptables({ family: 6, backend: 'nft' }),
+    ipset: w.nf.ipset(),
+    monitor: (cb) => w.kernel.monitor({ current: true }, ['link', 'route'], cb),
+    refreshMs: 0,
+    verifyAfterWriteMs: 0,
+    log: silentLogger,
+  });
+  const agent = new FelixAgent({
+    nodeName: 'h1',
+    ds: w.ds,
+    calc: new CalcGraph({ nodeName: 'h1' }),
+    renderer: new RuleRenderer(),
+    renderAll: (s) => renderAll(s),
+    dataplane: dp,
+    log: silentLogger,
+  });
+  return { agent, dp };
+}
+
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const s of stops.splice(0)) await s();
+});
+
+const filterRules = async (w: World): Promise<string[]> =>
+  (await w.nf.iptables({ family: 4, backend: 'nft' }).saveRaw('filter')).split('\n').filter((l) => l.startsWith('-A '));
+
+describe('FelixAgent', () => {
+  it('programs endpoints, writes their status, and a route waits for its interface', async () => {
+    const w = await world();
+    await w.nl.vethAdd({ name: 'twa', peerName: 'pa' });
+    await w.nl.linkSetUp('twa', true);
+    await w.ds.create(profile);
+    await w.ds.create(wep('a', 'twa', '10.65.0.1'));
+    await w.ds.create(wep('b', 'twb', '10.65.0.2'));
+    const { agent } = agentOn(w);
+    stops.push(() => agent.stop());
+    await agent.start();
+    const status = async (n: string) => (await w.ds.get<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint', namespace: 'default', name: n }))?.status;
+    await until('a programmed', async () => (await status('a'))?.programmed === true);
+    expect(await status('a')).toMatchObject({ programmedBy: 'h1', specHash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    // b's interface does not exist yet: no route, no status.
+    expect(await status('b')).toBeUndefined();
+    expect((await filterRules(w)).some((l) => l.includes('-o twa '))).toBe(true);
+    await w.nl.vethAdd({ name: 'twb', peerName: 'pb' });
+    await w.nl.linkSetUp('twb', true);
+    await until('b programmed', async () => (await status('b'))?.programmed === true);
+    const routes = (await w.nl.routeList({})).map((r) => r.dst);
+    expect(routes).toEqual(expect.arrayContaining(['10.65.0.1/32', '10.65.0.2/32']));
+  });
+
+  it('before the first in-sync installs only the fail-closed skeleton, which drops every workload interface', async () => {
+    const w = await world();
+    const { agent, dp } = agentOn(w);
+    stops.push(() => dp.stop());
+    // Start the dataplane part only, as the agent does before starting the syncer.
+    await dp.start();
+    const empty = new CalcGraph({ nodeName: 'h1' }).snapshot();
+    dp.setDesired({ state: empty, rendered: renderAll(empty) });
+    await dp.applyNow();
+    const rules = await filterRules(w);
+    expect(rules.filter((l) => l.startsWith('-A FORWARD ')).length).toBe(1);
+    const dispatch = rules.filter((l) => l.includes('dispatch'));
+    expect(dispatch.length).toBeGreaterThan(0);
+    expect(dispatch.every((l) => !/ -i tw[0-9a-z]+ /.test(l))).toBe(true);
+    expect(rules.some((l) => l.includes('dispatch') && l.endsWith('-j DROP'))).toBe(true);
+    expect(dp.health().ready).toBe(false);
+    void agent;
+  });
+
+  it('a restarted agent adopts the kernel state: no iptables write, no route change', async () => {
+    const w = await world();
+    await w.nl.vethAdd({ name: 'twa', peerName: 'pa' });
+    await w.nl.linkSetUp('twa', true);
+    await w.ds.create(profile);
+    await w.ds.create(wep('a', 'twa', '10.65.0.1'));
+    const first = agentOn(w);
+    await first.agent.start();
+    await until('programmed', () => first.dp.health().ready);
+    await first.agent.stop();
+    const restores = w.nf.tableState({ family: 4, backend: 'nft' }).restores;
+    const rulesBefore = await filterRules(w);
+    const second = agentOn(w);
+    stops.push(() => second.agent.stop());
+    await second.agent.start();
+    await until('ready again', () => second.dp.health().ready);
+    expect(w.nf.tableState({ family: 4, backend: 'nft' }).restores).toBe(restores);
+    expect(await filterRules(w)).toEqual(rulesBefore);
+    expect(second.dp.lastReport?.routesChanged).toBe(0);
+  });
+});
