@@ -22,6 +22,8 @@ export interface KernelConfig {
   table: number;
   /** Route priority; absent = kernel default. */
   metric: number | undefined;
+  /** ECMP next hops per route (the speaker's maxPaths); absent = 1. */
+  maxPaths?: number;
 }
 
 export interface DaemonConfig {
@@ -43,6 +45,9 @@ const TOP_KEYS = [
   'alwaysCompareMed',
   'ebgpRequiresPolicy',
   'kernel',
+  'clusterId',
+  'maxPaths',
+  'gracefulRestart',
 ] as const;
 
 const NEIGHBOR_KEYS = [
@@ -64,6 +69,9 @@ const NEIGHBOR_KEYS = [
   'addPath',
   'extendedMessage',
   'routeReflectorClient',
+  'password',
+  'ttlSecurity',
+  'maxPrefixes',
 ] as const;
 
 const MAX_U32 = 0xffffffff;
@@ -175,12 +183,34 @@ class ConfigParser {
     if ((f2 = v('nextHop'))) cfg.nextHop = this.nextHop(f2);
     if ((f2 = v('alwaysCompareMed'))) cfg.alwaysCompareMed = r.bool(f2);
     if ((f2 = v('ebgpRequiresPolicy'))) cfg.ebgpRequiresPolicy = r.bool(f2);
+    if ((f2 = v('clusterId'))) {
+      const s = r.scalar(f2);
+      const ip = typeof s === 'string' ? canonicalIp(s, 4) : typeof s === 'number' && Number.isInteger(s) && s >= 0 && s <= MAX_U32 ? formatIpv4(s) : undefined;
+      if (ip === undefined) r.problem(f2, `${r.describe(f2)} is not a cluster id: write it as a dotted quad, e.g. 10.0.0.1`);
+      else cfg.clusterId = ip;
+    }
+    if ((f2 = v('maxPaths'))) cfg.maxPaths = r.integer(f2, 1, 256);
+    if ((f2 = v('gracefulRestart'))) {
+      const gm = r.map(f2, ['enabled', 'restartTime', 'stalePathTime']);
+      if (gm) {
+        const en = gm.get('enabled');
+        const rt = gm.get('restartTime');
+        const sp = gm.get('stalePathTime');
+        cfg.gracefulRestart = stripUndefined({
+          enabled: en ? (r.bool(en) ?? false) : true,
+          restartTime: rt ? r.integer(rt, 0, 4095) : undefined,
+          stalePathTime: sp ? r.integer(sp, 1, 65535) : undefined,
+        });
+      }
+    }
     this.keepaliveVsHold(m.get('keepalive'), cfg.keepalive, cfg.holdTime);
     if ((f2 = v('neighbors'))) cfg.neighbors = this.neighbors(f2);
     if ((f2 = v('originate'))) cfg.originate = this.originate(f2);
     const kf = v('kernel');
     const kernel = kf ? this.kernel(kf) : undefined;
-    return { speaker: stripUndefined(cfg), kernel: kernel ?? { install: false, table: 254, metric: undefined } };
+    const k = kernel ?? { install: false, table: 254, metric: undefined };
+    if (cfg.maxPaths !== undefined && cfg.maxPaths > 1) k.maxPaths = cfg.maxPaths;
+    return { speaker: stripUndefined(cfg), kernel: k };
   }
 
   private required(parent: Field, m: Map<string, Field>, key: string, what: string): Field | undefined {
@@ -352,6 +382,11 @@ class ConfigParser {
           out.families = this.families(f);
           break;
         case 'gracefulRestart': {
+          const gb = r.scalar(f);
+          if (typeof gb === 'boolean') {
+            out.gracefulRestart = gb;
+            break;
+          }
           const gm = r.map(f, ['restartTime']);
           const rt = gm?.get('restartTime');
           if (gm && !rt) r.problem(f, 'missing restartTime (seconds, 0..4095)');
@@ -364,7 +399,9 @@ class ConfigParser {
           if (am) {
             const s = am.get('send');
             const rc = am.get('receive');
-            out.addPath = stripUndefined({ send: s ? r.bool(s) : undefined, receive: rc ? r.bool(rc) : undefined });
+            const sv = s ? r.scalar(s) : undefined;
+            const send = s === undefined ? undefined : typeof sv === 'number' ? r.integer(s, 1, 255) : r.bool(s);
+            out.addPath = stripUndefined({ send, receive: rc ? r.bool(rc) : undefined });
           }
           break;
         }
@@ -374,6 +411,33 @@ class ConfigParser {
         case 'routeReflectorClient':
           out.routeReflectorClient = r.bool(f);
           break;
+        case 'password': {
+          const pw = r.string(f);
+          if (pw !== undefined && (pw.length === 0 || Buffer.byteLength(pw) > 80)) r.problem(f, 'a TCP MD5 password is 1..80 bytes');
+          else out.password = pw;
+          break;
+        }
+        case 'ttlSecurity':
+          out.ttlSecurity = r.integer(f, 1, 254);
+          break;
+        case 'maxPrefixes': {
+          if (typeof r.scalar(f) === 'number') {
+            out.maxPrefixes = r.integer(f, 1, MAX_U32);
+            break;
+          }
+          const mm = r.map(f, ['limit', 'restartAfter']);
+          if (!mm) break;
+          const lf = mm.get('limit');
+          if (!lf) {
+            r.problem(f, 'missing limit (the most prefixes accepted from this neighbour)');
+            break;
+          }
+          const limit = r.integer(lf, 1, MAX_U32);
+          const ra = mm.get('restartAfter');
+          const restartAfter = ra ? r.seconds(ra, 1, 86400) : undefined;
+          if (limit !== undefined) out.maxPrefixes = stripUndefined({ limit, restartAfter });
+          break;
+        }
       }
     }
     this.keepaliveVsHold(m.get('keepalive'), out.keepalive, out.holdTime);

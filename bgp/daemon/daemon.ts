@@ -65,16 +65,40 @@ export class Daemon implements ApiBackend {
   private stopping: Promise<void> | undefined;
   private config: DaemonConfig;
 
-  private constructor(private readonly o: DaemonOptions) {
+  private constructor(
+    private readonly o: DaemonOptions,
+    kernel: { sync: KernelRoutes; close(): void } | undefined,
+    restarting: boolean,
+  ) {
     this.config = o.config;
     this.log = o.logger;
-    this.speaker = o.createSpeaker(o.config.speaker, { logger: o.logger.child({ component: 'speaker' }) });
+    this.kernel = kernel;
+    this.speaker = o.createSpeaker(o.config.speaker, { logger: o.logger.child({ component: 'speaker' }), ...(restarting ? { restarting: true } : {}) });
     for (const p of o.config.speaker.originate ?? []) this.originated.set(p.prefix, p);
   }
 
-  /** Starts the speaker, kernel sync and API; on failure everything started is stopped again. */
+  /** Starts kernel sync, the speaker and the API; on failure everything started is stopped again. */
   static async start(o: DaemonOptions): Promise<Daemon> {
-    const d = new Daemon(o);
+    const cfg = o.config;
+    let kernel: { sync: KernelRoutes; close(): void } | undefined;
+    let restarting = false;
+    if (cfg.kernel.install) {
+      if (!o.openKernel) throw new ApiError('kernel.install is on but this daemon has no netlink access');
+      kernel = await o.openKernel(cfg.kernel, o.logger.child({ component: 'kernel' }));
+      // Routes of ours left by a previous run keep forwarding until the peers have come back
+      // (End-of-RIB from every graceful-restart peer, every other peer Established once) or the
+      // restart time has passed; then those nobody re-announced are removed.
+      try {
+        await kernel.sync.start({ reconcileAfterMs: reconcileMs(cfg) });
+      } catch (e) {
+        kernel.close();
+        throw e;
+      }
+      // Graceful restart, restarting role: our forwarding state survived (RFC 4724 R and F bits).
+      restarting = grEnabled(cfg) && kernel.sync.stats().installed > 0;
+      if (restarting) o.logger.info({ routes: kernel.sync.stats().installed }, 'graceful restart: kernel routes of the previous run kept; announcing restart state');
+    }
+    const d = new Daemon(o, kernel, restarting);
     try {
       await d.startParts();
     } catch (e) {
@@ -97,15 +121,12 @@ export class Daemon implements ApiBackend {
   private async startParts(): Promise<void> {
     const cfg = this.config;
     this.warnAboutPolicies(cfg.speaker);
-    if (cfg.kernel.install) {
-      if (!this.o.openKernel) throw new ApiError('kernel.install is on but this daemon has no netlink access');
-      const k = await this.o.openKernel(cfg.kernel, this.log.child({ component: 'kernel' }));
-      this.kernel = k;
-      // Routes of ours left by a previous run keep forwarding until every peer has come back
-      // (or the reconcile time has passed); then those nobody re-announced are removed.
-      await k.sync.start({ reconcileAfterMs: KERNEL_RECONCILE_MS });
+    const k = this.kernel;
+    if (k) {
       this.unsubscribe.push(this.speaker.onBestChanged((c) => k.sync.setRoutes(kernelChangesOf(globalNextHops(c)))));
-      this.unsubscribe.push(this.speaker.subscribe((e) => e.type === 'peer-state' && e.to === 'Established' && this.checkKernelInSync()));
+      this.unsubscribe.push(
+        this.speaker.subscribe((e) => ((e.type === 'peer-state' && e.to === 'Established') || e.type === 'end-of-rib') && this.checkKernelInSync()),
+      );
     }
     await this.speaker.start();
     if (this.kernel) this.checkKernelInSync();
@@ -129,15 +150,16 @@ export class Daemon implements ApiBackend {
   /** CEASE to every peer, close the API, remove our kernel routes. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      this.log.info({}, 'shutting down: sending CEASE to every peer');
+      const graceful = grEnabled(this.config);
+      this.log.info({ graceful }, graceful ? 'shutting down for a graceful restart: sessions closed without CEASE, kernel routes kept' : 'shutting down: sending CEASE to every peer');
       await this.api?.close().catch((e: unknown) => this.log.warn({ error: errorMessage(e) }, 'API close failed'));
       try {
-        await this.speaker.stop();
+        await this.speaker.stop(graceful ? { graceful: true } : undefined);
       } finally {
         for (const u of this.unsubscribe.splice(0)) u();
         if (this.kernel) {
           // With graceful restart our peers keep our routes for a while: keep forwarding too.
-          const keepRoutes = this.config.speaker.neighbors.some((n) => n.gracefulRestart);
+          const keepRoutes = graceful;
           await this.kernel.sync.stop({ keepRoutes }).catch((e: unknown) => this.log.warn({ error: errorMessage(e) }, 'removing kernel routes failed'));
           this.kernel.close();
         }
@@ -227,10 +249,15 @@ export class Daemon implements ApiBackend {
     return true;
   }
 
-  /** Once every neighbour has been Established and its table processed, reconcile the kernel. */
+  /**
+   * Once every neighbour is back — graceful-restart peers have sent End-of-RIB, the others have
+   * been Established once — and its table processed, reconcile the kernel (markInSync).
+   */
   private checkKernelInSync(): void {
     if (this.kernelInSync || !this.kernel) return;
-    if (!this.speaker.listPeers().every((p) => p.establishedCount > 0)) return;
+    const gr = new Set(this.config.speaker.neighbors.filter((n) => neighborGr(this.config, n)).map((n) => n.address));
+    const back = (p: PeerStatus): boolean => p.establishedCount > 0 && (!gr.has(p.address) || !p.capabilities?.gracefulRestart || !!p.endOfRibReceived);
+    if (!this.speaker.listPeers().every(back)) return;
     this.kernelInSync = true;
     void this.speaker.idle().then(() => {
       this.kernel?.sync.markInSync();
@@ -255,6 +282,23 @@ export class Daemon implements ApiBackend {
       }
     }
   }
+}
+
+function neighborGr(cfg: DaemonConfig, n: SpeakerConfig['neighbors'][number]): boolean {
+  if (n.gracefulRestart === false) return false;
+  if (n.gracefulRestart !== undefined) return true;
+  return !!cfg.speaker.gracefulRestart?.enabled;
+}
+
+/** Graceful restart is on for at least one neighbour. */
+function grEnabled(cfg: DaemonConfig): boolean {
+  return cfg.speaker.neighbors.some((n) => neighborGr(cfg, n));
+}
+
+/** How long routes of a previous run are kept at most: the restart time we advertise (GR), else 120 s. */
+function reconcileMs(cfg: DaemonConfig): number {
+  if (!grEnabled(cfg)) return KERNEL_RECONCILE_MS;
+  return (cfg.speaker.gracefulRestart?.restartTime ?? 120) * 1000 || KERNEL_RECONCILE_MS;
 }
 
 function formatListen(address: string | undefined, port: number): string {

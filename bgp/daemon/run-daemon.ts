@@ -1,4 +1,5 @@
-// Daemon mode of twill-bgp (see ./main.ts): SIGTERM / SIGINT send CEASE to every peer and exit 0; SIGHUP reloads the config
+// Daemon mode of twill-bgp (see ./main.ts): SIGTERM / SIGINT send CEASE to every peer (with graceful restart on: close
+// those sessions without CEASE and keep kernel routes) and exit 0; SIGHUP reloads the config
 // file (sessions whose identity did not change stay up; a bad file is logged and ignored).
 import { errorMessage } from '../../src/errors.js';
 import { BgpSpeaker } from '../server/speaker.js';
@@ -17,7 +18,12 @@ const openKernel: KernelFactory = async (cfg, logger) => {
   // Loaded only when kernel install is on: netlink pulls in the FFI layer.
   const [{ openNetlink }, { KernelRouteSync }] = await Promise.all([import('../../src/netlink/index.js'), import('../kernel/index.js')]);
   const nl = await openNetlink();
-  const sync = new KernelRouteSync(nl, { table: cfg.table, ...(cfg.metric !== undefined ? { metric: cfg.metric } : {}), log: logger });
+  const sync = new KernelRouteSync(nl, {
+    table: cfg.table,
+    ...(cfg.metric !== undefined ? { metric: cfg.metric } : {}),
+    ...(cfg.maxPaths !== undefined ? { maxPaths: cfg.maxPaths } : {}),
+    log: logger,
+  });
   return { sync, close: () => nl.close() };
 };
 

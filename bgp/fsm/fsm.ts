@@ -198,7 +198,7 @@ function common(cfg: FsmConfig, d: FsmData, ev: FsmEvent, fsmSubcode: number): F
       const subcode = ev.subcode ?? CeaseSubcode.ADMINISTRATIVE_SHUTDOWN;
       return toIdle(cfg, d, {
         stopped: true,
-        notify: { code: ErrorCode.CEASE, subcode, data: shutdownData(subcode, ev.message) },
+        notify: { code: ErrorCode.CEASE, subcode, data: ev.data ?? shutdownData(subcode, ev.message) },
         reason: ev.message ?? 'stopped by the operator',
       });
     }

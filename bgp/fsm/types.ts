@@ -50,7 +50,7 @@ export type FsmEvent =
   /** Event 1/4 (passive per config): the operator (or the speaker starting) starts the peering. */
   | { readonly type: 'ManualStart' }
   /** Event 2: stop, with a CEASE subcode (default Administrative Shutdown) and an optional text. */
-  | { readonly type: 'ManualStop'; readonly subcode?: number; readonly message?: string }
+  | { readonly type: 'ManualStop'; readonly subcode?: number; readonly message?: string; readonly data?: Buffer }
   /** Event 8: stop on our own initiative (e.g. too many prefixes); the machine restarts later. */
   | { readonly type: 'AutomaticStop'; readonly subcode: number; readonly message?: string }
   | { readonly type: 'ConnectRetryTimerExpires' }

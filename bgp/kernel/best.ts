@@ -9,7 +9,9 @@ export function kernelChangesOf(changes: readonly BestChange[]): KernelRouteChan
   for (let i = 0; i < changes.length; i++) {
     const c = changes[i]!;
     const learned = c.reachable && c.peer !== undefined && c.nextHop !== undefined && c.nextHop !== 'self';
-    out[i] = learned ? { prefix: c.prefix, nextHops: [{ gateway: c.nextHop! }] } : { prefix: c.prefix, nextHops: null };
+    // ECMP: every next hop of the multipath set (global addresses; link-local ones ride separately).
+    const hops = c.nextHops && c.nextHops.length > 0 ? c.nextHops.map((h) => ({ gateway: h.address })) : [{ gateway: c.nextHop! }];
+    out[i] = learned ? { prefix: c.prefix, nextHops: hops } : { prefix: c.prefix, nextHops: null };
   }
   return out;
 }

@@ -22,14 +22,22 @@ export class AttrSet {
   readonly origin: number;
   /** MULTI_EXIT_DISC, 0 when absent. */
   readonly med: number;
-  /** AS_PATH contains the local AS: a loop (RFC 4271 §9.1.2). */
+  /**
+   * A loop: AS_PATH contains the local AS (RFC 4271 §9.1.2), ORIGINATOR_ID is our router id or
+   * CLUSTER_LIST contains our cluster id (RFC 4456 §8).
+   */
   readonly loop: boolean;
+  /** Why `loop` is set, as a sentence. */
+  readonly loopReason: string | undefined;
+  /** CLUSTER_LIST length (RFC 4456 §9 tie-break). */
+  readonly clusterListLength: number;
 
   constructor(
     readonly id: number,
     readonly key: string,
     readonly attrs: PathAttributes,
     localAs: number,
+    loops: LoopCheck = {},
   ) {
     this.localPref = attrs.localPref ?? 100;
     const segs = attrs.asPath ?? [];
@@ -38,8 +46,20 @@ export class AttrSet {
     this.neighborAs = first && first.type === SegmentType.AS_SEQUENCE ? first.asns[0] : undefined;
     this.origin = attrs.origin ?? 2;
     this.med = attrs.med ?? 0;
-    this.loop = containsAs(attrs, localAs);
+    this.clusterListLength = attrs.clusterList?.length ?? 0;
+    let why: string | undefined;
+    if (containsAs(attrs, localAs)) why = `AS_PATH contains our AS ${localAs} (loop)`;
+    else if (loops.localId !== undefined && attrs.originatorId !== undefined && attrs.originatorId >>> 0 === loops.localId >>> 0) why = 'ORIGINATOR_ID is our router id (reflected back to us)';
+    else if (loops.clusterId !== undefined && attrs.clusterList?.some((c) => c >>> 0 === loops.clusterId! >>> 0)) why = 'CLUSTER_LIST contains our cluster id (reflection loop)';
+    this.loop = why !== undefined;
+    this.loopReason = why;
   }
+}
+
+/** What else makes a received route a loop besides our AS in its path (RFC 4456 §8). */
+export interface LoopCheck {
+  readonly localId?: number;
+  readonly clusterId?: number | undefined;
 }
 
 export function containsAs(attrs: PathAttributes, asn: number): boolean {
@@ -54,7 +74,10 @@ export class AttrStore {
   private readonly byKey = new Map<string, AttrSet>();
   private nextId = 1;
 
-  constructor(private readonly localAs: number) {}
+  constructor(
+    private readonly localAs: number,
+    private readonly loops: LoopCheck = {},
+  ) {}
 
   get size(): number {
     return this.byKey.size;
@@ -64,7 +87,7 @@ export class AttrStore {
   intern(key: string, make: () => PathAttributes): AttrSet {
     let s = this.byKey.get(key);
     if (!s) {
-      s = new AttrSet(this.nextId++, key, make(), this.localAs);
+      s = new AttrSet(this.nextId++, key, make(), this.localAs, this.loops);
       this.byKey.set(key, s);
     }
     return s;

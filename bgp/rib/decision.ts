@@ -14,9 +14,13 @@ export interface DecisionOptions {
   readonly localAs: number;
   /** Our BGP identifier: the router id of locally originated paths. */
   readonly localId: number;
+  /** RFC 4456 cluster id when we reflect (loop check). */
+  readonly clusterId?: number | undefined;
+  /** ECMP: equal paths (up to the router id) per prefix; 1 or absent = no multipath. */
+  readonly maxPaths?: number;
 }
 
-export type DecisionStep = 'local-pref' | 'as-path' | 'origin' | 'med' | 'source' | 'router-id' | 'peer-address';
+export type DecisionStep = 'local-pref' | 'as-path' | 'origin' | 'med' | 'source' | 'router-id' | 'cluster-list' | 'peer-address';
 
 const SOURCE_RANK = { local: 0, ebgp: 1, ibgp: 2 } as const;
 
@@ -57,6 +61,7 @@ export function selectBest(paths: readonly Path[], o: DecisionOptions): Path {
   }
   if (c.length > 1) c = keepMax(c, (p) => -SOURCE_RANK[p.source.kind]);
   if (c.length > 1) c = keepMax(c, (p) => -routerId(p, o));
+  if (c.length > 1) c = keepMax(c, (p) => -p.attrs.clusterListLength);
   if (c.length > 1) {
     let best = c[0]!;
     for (const p of c) if (addressKey(p) < addressKey(best)) best = p;
@@ -96,12 +101,24 @@ export function explain(a: Path, b: Path, o: DecisionOptions): { step: DecisionS
   const ia = routerId(a, o);
   const ib = routerId(b, o);
   if (ia !== ib) return { step: 'router-id', text: `${ia < ib ? 'lower' : 'higher'} router id (${formatIpv4(ia)} vs ${formatIpv4(ib)})` };
+  const ca = a.attrs.clusterListLength;
+  const cb = b.attrs.clusterListLength;
+  if (ca !== cb) return { step: 'cluster-list', text: `${ca < cb ? 'shorter' : 'longer'} CLUSTER_LIST (${ca} vs ${cb})` };
   const ka = addressKey(a);
   const kb = addressKey(b);
   if (ka !== kb) {
     return { step: 'peer-address', text: `${ka < kb ? 'lower' : 'higher'} peer address (${a.source.peer?.address ?? 'local'} vs ${b.source.peer?.address ?? 'local'})` };
   }
   return undefined;
+}
+
+/**
+ * ECMP: `other` may share the forwarding of `best` — the decision process finds them equal up to
+ * the router id (LOCAL_PREF, AS_PATH length, ORIGIN, MED, source kind all equal).
+ */
+export function multipathEqual(best: Path, other: Path, o: DecisionOptions): boolean {
+  const why = explain(best, other, o);
+  return why === undefined || why.step === 'router-id' || why.step === 'cluster-list' || why.step === 'peer-address';
 }
 
 function originName(o: number): string {

@@ -41,6 +41,11 @@ export interface ExportTarget {
   readonly families: { readonly ipv4: boolean; readonly ipv6: boolean };
   readonly policy: CompiledPolicy;
   readonly ctx: CodecContext;
+  /** Route reflection (RFC 4456): our cluster id when we reflect, and whether this peer is a client. */
+  readonly clusterId?: number | undefined;
+  readonly rrClient?: boolean;
+  /** The peer's BGP identifier (a route is not reflected back to its originator). */
+  readonly peerId?: number;
 }
 
 /** One outgoing attribute set, encoded once for this session. */
@@ -123,7 +128,12 @@ export class AdjRibOut {
     let lastOut: OutAttr | string = '';
     let lastGroupOut: OutAttr | undefined;
     let lastGroup: Prefix[] = [];
-    for (const p of prefixes) {
+    // ADD-PATH send negotiated: we send one path per prefix, with path identifier 1.
+    const ap4 = this.target.ctx.addPath.ipv4.send;
+    const ap6 = this.target.ctx.addPath.ipv6.send;
+    const withId = ap4 || ap6 ? (p: Prefix): Prefix => ((p.afi === AFI_IPV4 ? ap4 : ap6) && p.pathId !== 1 ? { ...p, pathId: 1 } : p) : undefined;
+    for (const p0 of prefixes) {
+      const p = withId ? withId(p0) : p0;
       const best = loc.best(p);
       let out: OutAttr | undefined;
       if (best && (policy.constant ? policy.defaultAccept : policy.accepts(p))) {
@@ -169,8 +179,15 @@ export class AdjRibOut {
     const src = path.source;
     if (family === 4 ? !t.families.ipv4 : !t.families.ipv6) return `IPv${family} unicast was not negotiated with this peer`;
     if (src.peer && src.peer.address === t.address) return 'learned from this peer';
-    if (src.kind === 'ibgp' && !t.ebgp) return 'learned over iBGP; not sent to iBGP peers (no route reflection)';
     const a = path.attrs.attrs;
+    let reflect = false;
+    if (src.kind === 'ibgp' && !t.ebgp) {
+      // RFC 4456 §6: from a client to everyone; from a non-client to clients only.
+      if (t.clusterId === undefined) return 'learned over iBGP; not sent to iBGP peers (not a route reflector)';
+      if (!src.rrClient && !t.rrClient) return 'learned from a non-client iBGP peer; reflected to clients only';
+      if (t.peerId !== undefined && a.originatorId !== undefined && a.originatorId >>> 0 === t.peerId >>> 0) return 'this peer is its ORIGINATOR_ID';
+      reflect = true;
+    }
     const comms = a.communities;
     if (comms) {
       // RFC 1997 well-known communities.
@@ -193,6 +210,13 @@ export class AdjRibOut {
       nextHop = src.kind === 'local' && own ? own : self;
     } else {
       out.localPref = a.localPref ?? 100;
+      if (reflect) {
+        out.originatorId = a.originatorId ?? src.peer?.bgpId;
+        out.clusterList = [t.clusterId!, ...(a.clusterList ?? [])];
+      } else if (src.kind !== 'ibgp') {
+        delete out.originatorId;
+        delete out.clusterList;
+      }
       if (t.nextHopSelf || !own) nextHop = self;
       else nextHop = own.afi === AFI_IPV4 ? own : { afi: own.afi, addr: own.addr };
     }

@@ -15,7 +15,12 @@ export class LocRib {
   readonly table = new PrefixTable<Entry>();
   private changed: Prefix[] = [];
 
-  constructor(readonly options: DecisionOptions) {}
+  /** ECMP: a change of any accepted path (not only the best) changes the multipath set. */
+  private readonly multipath: boolean;
+
+  constructor(readonly options: DecisionOptions) {
+    this.multipath = (options.maxPaths ?? 1) > 1;
+  }
 
   /** Prefixes with at least one path (accepted or not). */
   get size(): number {
@@ -62,7 +67,7 @@ export class LocRib {
       }
       const arr = [cur, path];
       this.table.set(p, arr);
-      this.reselect(p, arr, cur.accepted ? cur : undefined);
+      if (!this.reselect(p, arr, cur.accepted ? cur : undefined) && this.multipath && path.accepted) this.changed.push(p);
       return undefined;
     }
     const oldBest = bestOf(cur);
@@ -75,7 +80,7 @@ export class LocRib {
     } else {
       cur.push(path);
     }
-    this.reselect(p, cur, oldBest, old !== undefined && old === oldBest);
+    if (!this.reselect(p, cur, oldBest, old !== undefined && old === oldBest) && this.multipath && (path.accepted || old?.accepted)) this.changed.push(p);
     return old;
   }
 
@@ -97,10 +102,10 @@ export class LocRib {
     if (cur.length === 1) {
       const only = cur[0]!;
       this.table.set(p, only);
-      if (old === oldBest || (only.accepted ? only : undefined) !== oldBest) this.changed.push(p);
+      if (old === oldBest || (only.accepted ? only : undefined) !== oldBest || (this.multipath && old.accepted)) this.changed.push(p);
       return old;
     }
-    this.reselect(p, cur, oldBest, old === oldBest);
+    if (!this.reselect(p, cur, oldBest, old === oldBest) && this.multipath && old.accepted) this.changed.push(p);
     return old;
   }
 
@@ -110,8 +115,8 @@ export class LocRib {
     if (Array.isArray(cur)) this.reselect(p, cur, bestOf(cur));
   }
 
-  /** Puts the best accepted path first; records a change when the best is different. */
-  private reselect(p: Prefix, cur: Path[], oldBest: Path | undefined, bestReplaced = false): void {
+  /** Puts the best accepted path first; records a change when the best is different (returns whether it did). */
+  private reselect(p: Prefix, cur: Path[], oldBest: Path | undefined, bestReplaced = false): boolean {
     const accepted = cur.filter((x) => x.accepted);
     const best = accepted.length === 0 ? undefined : selectBest(accepted, this.options);
     if (best) {
@@ -121,7 +126,11 @@ export class LocRib {
         cur[0] = best;
       }
     }
-    if (best !== oldBest || bestReplaced) this.changed.push(p);
+    if (best !== oldBest || bestReplaced) {
+      this.changed.push(p);
+      return true;
+    }
+    return false;
   }
 
   /** Prefixes whose best path changed since the last call (a prefix may repeat). */

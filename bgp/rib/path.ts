@@ -33,8 +33,14 @@ export class Source {
   received = 0;
   /** Of those, accepted by import policy. */
   accepted = 0;
-  /** False once the session is gone (its routes are being flushed). */
+  /** False once the session is gone (its routes are being flushed, or kept stale). */
   alive = true;
+  /** Graceful restart: the session ended and its routes are kept until the peer is back (RFC 4724). */
+  stale = false;
+  /** The peer is our route-reflector client (RFC 4456). */
+  rrClient = false;
+  /** ADD-PATH receive: the path identifier this source stands for (0 without ADD-PATH). */
+  pathId = 0;
   private readonly paths = new Map<number, Path>();
 
   constructor(

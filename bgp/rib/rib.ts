@@ -19,7 +19,7 @@ export class Rib {
   private nextSourceId = 1;
 
   constructor(readonly options: DecisionOptions) {
-    this.store = new AttrStore(options.localAs);
+    this.store = new AttrStore(options.localAs, { localId: options.localId, clusterId: options.clusterId });
     this.loc = new LocRib(options);
     this.local = new Source(0, 'local', undefined, this.store);
   }
@@ -33,7 +33,7 @@ export class Rib {
    * our AS (loop) or the import policy rejects it; rejected ones are kept, marked, so a policy
    * change can accept them later without asking the peer again.
    */
-  announce(src: Source, prefixes: readonly Prefix[], set: AttrSet, policy: CompiledPolicy): void {
+  announce(src: Source, prefixes: readonly Prefix[], set: AttrSet, policy: CompiledPolicy, replaces?: readonly Source[]): void {
     if (!src.alive) return;
     const loc = this.loc;
     const allAccepted = !set.loop && policy.constant && policy.defaultAccept;
@@ -44,6 +44,8 @@ export class Rib {
       const p = prefixes[i]!;
       const accepted = allAccepted || (!noneAccepted && policy.accepts(p));
       const path = accepted ? pathYes! : pathNo!;
+      // Graceful restart: the new session's path replaces the stale one of the old session.
+      if (replaces) for (const r of replaces) if (r.received > 0) this.dropFrom(r, p);
       const old = loc.set(p, path);
       if (old === path) continue;
       src.retain(path);
@@ -54,10 +56,16 @@ export class Rib {
     if (pathNo) src.discardIfUnused(pathNo);
   }
 
+  private dropFrom(src: Source, p: Prefix): void {
+    const old = this.loc.delete(p, src);
+    if (old) src.release(old);
+  }
+
   /** `src` withdraws `prefixes`; returns how many it actually had. */
-  withdraw(src: Source, prefixes: readonly Prefix[]): number {
+  withdraw(src: Source, prefixes: readonly Prefix[], replaces?: readonly Source[]): number {
     let n = 0;
     for (let i = 0; i < prefixes.length; i++) {
+      if (replaces) for (const r of replaces) if (r.received > 0) this.dropFrom(r, prefixes[i]!);
       const old = this.loc.delete(prefixes[i]!, src);
       if (!old) continue;
       n++;

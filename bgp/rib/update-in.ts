@@ -2,7 +2,12 @@
 // says treat-as-withdraw, the announced prefixes withdrawn instead. Attribute sets are interned
 // by their received octets (see attr-set.ts), so the decoded attributes are used only the first
 // time a set is seen.
-import type { CodecContext, DecodeResult, UpdateMessage } from '../packet/index.js';
+//
+// ADD-PATH receive (RFC 7911): the session has one Source per path identifier, so the Adj-RIB-In
+// is keyed by (prefix, path id) and several paths of one prefix from one peer live side by side.
+// Graceful restart (RFC 4724): `replaces` are the stale sources of the peer's previous session;
+// what the new session announces or withdraws replaces their paths prefix by prefix.
+import type { CodecContext, DecodeResult, Prefix, UpdateMessage } from '../packet/index.js';
 import { receivedKey } from './attr-set.js';
 import type { Source } from './path.js';
 import type { CompiledPolicy } from './policy.js';
@@ -13,32 +18,61 @@ export interface UpdateApplied {
   readonly treatedAsWithdraw: { readonly announced: number; readonly removed: number } | undefined;
 }
 
+/** The session's source for an ADD-PATH path id (made on first use). */
+export type SourceOf = (pathId: number) => Source;
+
 export function applyUpdate(
   rib: Rib,
-  src: Source,
+  src: Source | SourceOf,
   r: DecodeResult & { readonly message: UpdateMessage },
   policy: CompiledPolicy,
   ctx: CodecContext,
+  replaces?: readonly Source[],
 ): UpdateApplied {
   const m = r.message;
-  if (m.withdrawn.length > 0) rib.withdraw(src, m.withdrawn);
-  if (m.mpUnreach && m.mpUnreach.withdrawn.length > 0) rib.withdraw(src, m.mpUnreach.withdrawn);
+  const rep = replaces && replaces.length > 0 ? replaces : undefined;
+  const withdraw = (ps: readonly Prefix[]): number => {
+    if (ps.length === 0) return 0;
+    if (typeof src !== 'function') return rib.withdraw(src, ps, rep);
+    let n = 0;
+    for (const [id, list] of byPathId(ps)) n += rib.withdraw(src(id), list, rep);
+    return n;
+  };
+  withdraw(m.withdrawn);
+  if (m.mpUnreach) withdraw(m.mpUnreach.withdrawn);
   const reach = m.mpReach;
   if (r.treatAsWithdraw) {
-    let removed = rib.withdraw(src, m.nlri);
-    if (reach) removed += rib.withdraw(src, reach.nlri);
+    let removed = withdraw(m.nlri);
+    if (reach) removed += withdraw(reach.nlri);
     return { treatedAsWithdraw: { announced: m.nlri.length + (reach?.nlri.length ?? 0), removed } };
   }
   if (m.nlri.length === 0 && (!reach || reach.nlri.length === 0)) return { treatedAsWithdraw: undefined };
   const tag = `${ctx.fourOctetAs ? 4 : 2}${ctx.ebgp ? 'e' : 'i'}`;
   const raw = m.rawAttrs ?? Buffer.alloc(0);
+  const announce = (ps: readonly Prefix[], set: ReturnType<Rib['store']['intern']>): void => {
+    if (typeof src !== 'function') {
+      rib.announce(src, ps, set, policy, rep);
+      return;
+    }
+    for (const [id, list] of byPathId(ps)) rib.announce(src(id), list, set, policy, rep);
+  };
   if (m.nlri.length > 0) {
     const set = rib.store.intern(receivedKey(raw, tag, undefined), () => m.attrs);
-    rib.announce(src, m.nlri, set, policy);
+    announce(m.nlri, set);
   }
   if (reach && reach.nlri.length > 0) {
     const set = rib.store.intern(receivedKey(raw, tag, reach.nextHop), () => ({ ...m.attrs, nextHop: reach.nextHop }));
-    rib.announce(src, reach.nlri, set, policy);
+    announce(reach.nlri, set);
   }
   return { treatedAsWithdraw: undefined };
+}
+
+function byPathId(ps: readonly Prefix[]): Map<number, Prefix[]> {
+  const out = new Map<number, Prefix[]>();
+  for (const p of ps) {
+    let l = out.get(p.pathId);
+    if (!l) out.set(p.pathId, (l = []));
+    l.push(p);
+  }
+  return out;
 }

@@ -62,5 +62,8 @@ export function pathView(prefix: Prefix, path: Path, best: boolean, reason?: str
   const extra: { peer?: string; best: boolean; reason?: string } = { best };
   if (path.source.peer) extra.peer = path.source.peer.address;
   if (reason !== undefined) extra.reason = reason;
-  return attrsView(prefix, path.attrs.attrs, extra);
+  const v = attrsView(prefix, path.attrs.attrs, extra);
+  if (path.source.stale) v.stale = true;
+  if (path.source.pathId !== 0) v.pathId = path.source.pathId;
+  return v;
 }

@@ -28,6 +28,15 @@ export interface ResolvedNeighbor {
   readonly sendHoldTime: number | undefined;
   readonly importPolicy: CompiledPolicy;
   readonly exportPolicy: CompiledPolicy;
+  readonly rrClient: boolean;
+  readonly password: string | undefined;
+  /** GTSM hops (RFC 5082), undefined = off. */
+  readonly ttlSecurity: number | undefined;
+  readonly maxPrefixes: { readonly limit: number; readonly restartAfter: number | undefined } | undefined;
+  /** Graceful restart with this neighbour (our advertised restart time), undefined = off. */
+  readonly gracefulRestart: { readonly restartTime: number } | undefined;
+  /** ADD-PATH send: paths per prefix we send (0 = no ADD-PATH send, Infinity = all). */
+  readonly addPathSend: number;
 }
 
 export interface ResolvedConfig {
@@ -36,6 +45,11 @@ export interface ResolvedConfig {
   readonly asn: number;
   readonly listen: { address: string | undefined; port: number } | false;
   readonly neighbors: readonly ResolvedNeighbor[];
+  /** RFC 4456 cluster id (uint32) when we reflect; undefined otherwise. */
+  readonly clusterId: number | undefined;
+  readonly maxPaths: number;
+  /** Graceful restart: how long a restarting peer's routes are kept stale at most (s). */
+  readonly stalePathTime: number;
 }
 
 function fail(msg: string, hint?: string): never {
@@ -135,6 +149,20 @@ export function resolveConfig(cfg: SpeakerConfig): ResolvedConfig {
   if (cfg.nextHop?.ipv4) canonicalAddress(cfg.nextHop.ipv4, 'nextHop.ipv4');
   if (cfg.nextHop?.ipv6) canonicalAddress(cfg.nextHop.ipv6, 'nextHop.ipv6');
   const ebgpRequiresPolicy = cfg.ebgpRequiresPolicy ?? true;
+  let clusterId: number | undefined;
+  if (cfg.clusterId !== undefined) {
+    try {
+      clusterId = parseIpv4(cfg.clusterId);
+    } catch {
+      return fail(`clusterId "${cfg.clusterId}" is not a dotted quad`, 'write it like an IPv4 address, e.g. 10.0.0.1');
+    }
+  }
+  const maxPaths = cfg.maxPaths ?? 1;
+  if (!Number.isInteger(maxPaths) || maxPaths < 1 || maxPaths > 256) fail(`maxPaths ${JSON.stringify(cfg.maxPaths)} must be 1..256`, 'use 1 for no multipath');
+  const gr = cfg.gracefulRestart;
+  const grTime = gr?.restartTime ?? 120;
+  if (!(Number.isInteger(grTime) && grTime >= 0 && grTime <= 4095)) fail(`gracefulRestart.restartTime ${JSON.stringify(gr?.restartTime)} must be 0..4095 seconds`);
+  const stalePathTime = seconds(gr?.stalePathTime, 'gracefulRestart.stalePathTime', 1) ?? 360;
   const seen = new Set<string>();
   const neighbors = (cfg.neighbors ?? []).map((n, i): ResolvedNeighbor => {
     const what = `neighbors[${i}]`;
@@ -178,16 +206,41 @@ export function resolveConfig(cfg: SpeakerConfig): ResolvedConfig {
       stableTime,
       openHoldTime: 240,
     };
-    if (n.gracefulRestart && !(Number.isInteger(n.gracefulRestart.restartTime) && n.gracefulRestart.restartTime >= 0 && n.gracefulRestart.restartTime <= 4095)) {
-      fail(`${w}: gracefulRestart.restartTime must be 0..4095 seconds`);
+    let grN: { restartTime: number } | undefined;
+    if (typeof n.gracefulRestart === 'object' && n.gracefulRestart !== null) {
+      if (!(Number.isInteger(n.gracefulRestart.restartTime) && n.gracefulRestart.restartTime >= 0 && n.gracefulRestart.restartTime <= 4095)) {
+        fail(`${w}: gracefulRestart.restartTime must be 0..4095 seconds`);
+      }
+      grN = { restartTime: n.gracefulRestart.restartTime };
+    } else if (n.gracefulRestart === true || (n.gracefulRestart === undefined && gr?.enabled)) {
+      grN = { restartTime: grTime };
+    } else if (n.gracefulRestart !== undefined && n.gracefulRestart !== false) {
+      fail(`${w}: gracefulRestart must be true, false or { restartTime }`);
     }
+    if (n.routeReflectorClient && ebgp) fail(`${w}: routeReflectorClient is for iBGP neighbours (its asn ${n.asn} is not ours, ${cfg.asn})`);
+    if (n.password !== undefined && (typeof n.password !== 'string' || n.password.length === 0 || Buffer.byteLength(n.password) > 80)) {
+      fail(`${w}: password must be 1..80 bytes`, 'TCP MD5 keys are at most 80 bytes (TCP_MD5SIG_MAXKEYLEN)');
+    }
+    if (n.ttlSecurity !== undefined && !(Number.isInteger(n.ttlSecurity) && n.ttlSecurity >= 1 && n.ttlSecurity <= 254)) {
+      fail(`${w}: ttlSecurity ${JSON.stringify(n.ttlSecurity)} must be 1..254 hops`, 'use 1 for a directly connected peer');
+    }
+    let maxPrefixes: ResolvedNeighbor['maxPrefixes'];
+    if (n.maxPrefixes !== undefined) {
+      const mp = typeof n.maxPrefixes === 'number' ? { limit: n.maxPrefixes } : n.maxPrefixes;
+      if (!(Number.isInteger(mp.limit) && mp.limit >= 1)) fail(`${w}: maxPrefixes ${JSON.stringify(mp.limit)} must be a positive integer`);
+      const ra = seconds(mp.restartAfter, `${w}: maxPrefixes.restartAfter`, 0.01);
+      maxPrefixes = { limit: mp.limit, restartAfter: ra };
+    }
+    const ap = n.addPath;
+    const addPathSend = !ap?.send ? 0 : ap.send === true ? Infinity : ap.send;
+    if (ap?.send !== undefined && typeof ap.send === 'number' && !(Number.isInteger(ap.send) && ap.send >= 1)) fail(`${w}: addPath.send must be true, false or a number of paths >= 1`);
     const open: OpenSettings = {
       asn: cfg.asn,
       routerId,
       holdTime: nHold,
       families,
-      gracefulRestart: n.gracefulRestart,
-      addPath: n.addPath,
+      gracefulRestart: grN,
+      addPath: ap ? { send: addPathSend > 0, receive: !!ap.receive } : undefined,
       extendedMessage: n.extendedMessage,
     };
     return {
@@ -203,10 +256,17 @@ export function resolveConfig(cfg: SpeakerConfig): ResolvedConfig {
       sendHoldTime,
       importPolicy,
       exportPolicy,
+      rrClient: !!n.routeReflectorClient,
+      password: n.password,
+      ttlSecurity: n.ttlSecurity,
+      maxPrefixes,
+      gracefulRestart: grN,
+      addPathSend,
     };
   });
   (cfg.originate ?? []).forEach((o, i) => validateLocalPath(o, `originate[${i}]`));
-  return { config: cfg, routerId, asn: cfg.asn, listen, neighbors };
+  if (clusterId === undefined && neighbors.some((n) => n.rrClient)) clusterId = routerId;
+  return { config: cfg, routerId, asn: cfg.asn, listen, neighbors, clusterId, maxPaths, stalePathTime };
 }
 
 export function familyOf(p: Prefix): 4 | 6 {

@@ -7,8 +7,19 @@ import type { ResolvedNeighbor } from './config.js';
 export interface PeerEntry {
   neighbor: ResolvedNeighbor;
   peer: Peer;
-  /** The source of the current Established session (undefined otherwise). */
+  /** The source of the current Established session (undefined otherwise); path id 0 with ADD-PATH. */
   source: Source | undefined;
+  /** Every source of the current session by ADD-PATH path id (just `source` at 0 without ADD-PATH). */
+  sources: Map<number, Source>;
+  /** Graceful restart: sources of ended sessions whose routes are kept, stale, until the peer is back. */
+  staleSources: Source[];
+  /** Ends the stale period (restart time / stale path time). */
+  staleTimer: NodeJS.Timeout | undefined;
+  /** Families ('ipv4' | 'ipv6') of the current session whose End-of-RIB has not arrived yet. */
+  eorPending: Set<string>;
+  /** Why the session was stopped by a limit (maxPrefixes), for status. */
+  limitError: string | undefined;
+  limitTimer: NodeJS.Timeout | undefined;
   /** What was sent on the current Established session (undefined otherwise). */
   out: AdjRibOut | undefined;
 }

@@ -39,5 +39,8 @@ export function exportTarget(e: PeerEntry, r: ResolvedConfig): ExportTarget | un
     families: neg.families,
     policy: n.exportPolicy,
     ctx: conn.ctx,
+    clusterId: r.clusterId,
+    rrClient: n.rrClient,
+    ...(peer.data.peer ? { peerId: peer.data.peer.bgpId } : {}),
   };
 }

@@ -2,6 +2,7 @@
 // neighbour, the RIB (bgp/rib) and the single work queue all RIB mutation goes through. The
 // public surface is described in ./types.ts.
 import { createServer, type Server, type Socket } from 'node:net';
+import { listenWithOptions, type BgpListener } from '../sockopt/index.js';
 import { performance } from 'node:perf_hooks';
 import {
   AFI_IPV4,
@@ -9,11 +10,15 @@ import {
   CeaseSubcode,
   SAFI_UNICAST,
   encodeEndOfRib,
+  encodeMessage,
+  endOfRibFamily,
+  findCapability,
   type Prefix,
   type RouteRefreshMessage,
 } from '../packet/index.js';
 import type { FsmState, Notification } from '../fsm/types.js';
 import { AdjRibOut } from '../rib/export.js';
+import type { Source } from '../rib/path.js';
 import { Rib } from '../rib/rib.js';
 import { applyUpdate } from '../rib/update-in.js';
 import { normalizeAddress, rejectConnection } from '../session/connection.js';
@@ -68,6 +73,10 @@ export class BgpSpeaker implements BgpSpeakerApi {
   private readonly host: PeerHost;
   private readonly peers = new Map<string, PeerEntry>();
   private server: Server | undefined;
+  /** The listener when it carries TCP MD5 keys (bgp/sockopt); `server` is then the same object. */
+  private secureServer: BgpListener | undefined;
+  /** MD5 keys currently on the listener, peer address → password. */
+  private listenerKeys = new Map<string, string>();
   private boundPort: number | undefined;
   private readonly listeners = new Set<(e: SpeakerEvent) => void>();
   private readonly bestListeners = new Set<(c: BestChange[]) => void>();
@@ -77,16 +86,21 @@ export class BgpSpeaker implements BgpSpeakerApi {
   private issueLogBudget = 100;
   private readonly local = new LocalRoutes(() => this.rib);
 
+  /** Graceful restart, restarting role: our OPENs carry the R bit until every session came up once. */
+  private restarting: boolean;
+
   constructor(cfg: SpeakerConfig, opts: SpeakerOptions = {}) {
     this.resolved = resolveConfig(cfg);
     this.log = opts.logger ?? SILENT;
+    this.restarting = !!opts.restarting;
     this.rib = this.newRib();
     this.queue = new WorkQueue(SLICE_MS, (d) => this.flushOutput(d), (e) => this.internalError(e));
     this.host = this.hostFor();
   }
 
   private newRib(): Rib {
-    return new Rib({ alwaysCompareMed: !!this.resolved.config.alwaysCompareMed, localAs: this.resolved.asn, localId: this.resolved.routerId });
+    const r = this.resolved;
+    return new Rib({ alwaysCompareMed: !!r.config.alwaysCompareMed, localAs: r.asn, localId: r.routerId, clusterId: r.clusterId, maxPaths: r.maxPaths });
   }
 
   /** The bound listen port once started (useful with port 0). */
@@ -114,10 +128,38 @@ export class BgpSpeaker implements BgpSpeakerApi {
     this.log.info({ routerId: this.resolved.config.routerId, asn: this.resolved.asn, port: this.boundPort, neighbors: this.peers.size }, 'BGP speaker started');
   }
 
+  /** Peer address → MD5 password, for the listener. */
+  private md5Keys(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const n of this.resolved.neighbors) if (n.password !== undefined) m.set(n.address, n.password);
+    return m;
+  }
+
   private async openListener(): Promise<void> {
     const l = this.resolved.listen;
     this.boundPort = undefined;
     if (l === false) return;
+    const keys = this.md5Keys();
+    const gtsm = this.resolved.neighbors.some((n) => n.ttlSecurity !== undefined);
+    if (keys.size > 0 || gtsm) {
+      // TCP MD5 must be on the listening socket before any SYN arrives (RFC 2385); with GTSM the
+      // SYN-ACK must already leave with TTL 255 (the minimum TTL is set per accepted connection).
+      let server: BgpListener;
+      try {
+        server = await listenWithOptions({ host: l.address ?? '::', port: l.port, md5Peers: keys, ...(gtsm ? { ttl: 255 } : {}) }, (s) => this.onIncoming(s));
+      } catch (e) {
+        throw new SpeakerConfigError(`cannot listen on ${l.address ?? 'all addresses'} port ${l.port} with TCP MD5: ${e instanceof Error ? e.message : String(e)}`, 'is another BGP daemon running? set listen.port or listen: false');
+      }
+      server.on('error', (e) => this.internalError(e));
+      this.server = server;
+      this.secureServer = server;
+      this.listenerKeys = keys;
+      const a = server.address();
+      this.boundPort = typeof a === 'object' && a ? a.port : l.port;
+      return;
+    }
+    this.secureServer = undefined;
+    this.listenerKeys = new Map();
     const server = createServer({ noDelay: true }, (s) => this.onIncoming(s));
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => {
@@ -140,17 +182,35 @@ export class BgpSpeaker implements BgpSpeakerApi {
   private closeListener(): Promise<void> {
     const server = this.server;
     this.server = undefined;
+    this.secureServer = undefined;
     return server ? new Promise<void>((r) => server.close(() => r())) : Promise.resolve();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the speaker. `graceful`: sessions with graceful restart are closed WITHOUT a
+   * NOTIFICATION (a bare TCP close), so those peers keep our routes while we restart (RFC 4724);
+   * the others get CEASE / Administrative Shutdown.
+   */
+  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
     const closed = this.closeListener();
-    await Promise.all([...this.peers.values()].map((e) => e.peer.dispose(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'the BGP speaker is shutting down')));
+    await Promise.all(
+      [...this.peers.values()].map((e) => {
+        this.clearTimers(e);
+        return opts.graceful && e.neighbor.gracefulRestart ? e.peer.abandon() : e.peer.dispose(CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, 'the BGP speaker is shutting down');
+      }),
+    );
     this.queue.stop();
     await closed;
-    this.log.info({}, 'BGP speaker stopped');
+    this.log.info({ graceful: !!opts.graceful }, opts.graceful ? 'BGP speaker stopped for a graceful restart (no CEASE to graceful-restart peers)' : 'BGP speaker stopped');
+  }
+
+  private clearTimers(e: PeerEntry): void {
+    clearTimeout(e.staleTimer);
+    e.staleTimer = undefined;
+    clearTimeout(e.limitTimer);
+    e.limitTimer = undefined;
   }
 
   subscribe(fn: (e: SpeakerEvent) => void): () => void {
@@ -198,8 +258,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
     if (!e) throw new SpeakerConfigError(`neighbour ${a} is not configured`, 'see listPeers() for the configured neighbours');
     this.peers.delete(a);
     this.resolved = resolveConfig({ ...this.resolved.config, neighbors: this.resolved.config.neighbors.filter((n) => canonicalAddress(n.address, 'address') !== a) });
+    this.clearTimers(e);
     await e.peer.dispose(CeaseSubcode.PEER_DECONFIGURED, 'the neighbour was removed from the configuration');
-    this.sessionGone(e);
+    this.sessionGone(e, false);
+    this.flushStale(e);
+    this.syncListenerKeys();
   }
 
   /**
@@ -217,7 +280,8 @@ export class BgpSpeaker implements BgpSpeakerApi {
     const nl = next.listen;
     const listenSame =
       pl === false || nl === false ? pl === nl : pl.address === nl.address && (pl.port === nl.port || (nl.port === this.boundPort && this.boundPort !== undefined));
-    const medChanged = !!prev.config.alwaysCompareMed !== !!next.config.alwaysCompareMed;
+    const medChanged =
+      !!prev.config.alwaysCompareMed !== !!next.config.alwaysCompareMed || prev.clusterId !== next.clusterId || prev.maxPaths !== next.maxPaths;
     if (prev.routerId !== next.routerId || prev.asn !== next.asn || medChanged) {
       const wasStarted = this.started;
       await this.stop();
@@ -230,16 +294,21 @@ export class BgpSpeaker implements BgpSpeakerApi {
       return;
     }
     this.resolved = next;
-    if (!listenSame && this.started) {
+    const needSecure = this.md5Keys().size > 0 || next.neighbors.some((n) => n.ttlSecurity !== undefined);
+    if (this.started && (!listenSame || needSecure !== (this.secureServer !== undefined))) {
       void this.closeListener();
       await this.openListener();
+    } else {
+      this.syncListenerKeys();
     }
     const nextAddrs = new Set(next.neighbors.map((n) => n.address));
     for (const [addr, e] of [...this.peers]) {
       if (!nextAddrs.has(addr)) {
         this.peers.delete(addr);
+        this.clearTimers(e);
         await e.peer.dispose(CeaseSubcode.PEER_DECONFIGURED, 'the neighbour was removed from the configuration');
-        this.sessionGone(e);
+        this.sessionGone(e, false);
+        this.flushStale(e);
       }
     }
     for (const n of next.neighbors) {
@@ -251,9 +320,21 @@ export class BgpSpeaker implements BgpSpeakerApi {
       }
       const old = e.neighbor;
       e.neighbor = n;
-      e.peer.settings = peerSettings(n, next);
+      e.peer.settings = peerSettings(n, next, this.restarting);
       const identity = (r: ResolvedNeighbor): string =>
-        JSON.stringify([r.asn, r.port, r.localAddress, r.connectHost, r.open.families, r.open.gracefulRestart, r.open.addPath, r.open.extendedMessage, r.fsm.passive]);
+        JSON.stringify([
+          r.asn,
+          r.port,
+          r.localAddress,
+          r.connectHost,
+          r.open.families,
+          r.open.gracefulRestart,
+          r.open.addPath,
+          r.open.extendedMessage,
+          r.fsm.passive,
+          r.password,
+          r.ttlSecurity,
+        ]);
       if (identity(old) !== identity(n)) {
         if (this.started) {
           await e.peer.stop(CeaseSubcode.OTHER_CONFIGURATION_CHANGE, 'the neighbour configuration changed');
@@ -262,11 +343,12 @@ export class BgpSpeaker implements BgpSpeakerApi {
         continue;
       }
       if (old.importPolicy.label !== n.importPolicy.label || old.importPolicy.key !== n.importPolicy.key) {
-        const src = e.source;
-        if (src) this.queue.runGenerator(this.rib.reapply(src, n.importPolicy));
+        // Soft reconfiguration inbound: the Adj-RIB-In is kept, so no ROUTE-REFRESH is needed.
+        for (const src of e.sources.values()) this.queue.runGenerator(this.rib.reapply(src, n.importPolicy));
       }
+      for (const src of e.sources.values()) src.rrClient = n.rrClient;
       const exportKey = (r: ResolvedNeighbor, c: ResolvedConfig): string =>
-        JSON.stringify([r.exportPolicy.label, r.exportPolicy.key, r.config.nextHopSelf, r.config.nextHop, c.config.nextHop]);
+        JSON.stringify([r.exportPolicy.label, r.exportPolicy.key, r.config.nextHopSelf, r.config.nextHop, c.config.nextHop, r.rrClient]);
       if (e.out && e.peer.negotiated && e.peer.conn && exportKey(old, prev) !== exportKey(n, next)) {
         const out = e.out;
         const target = exportTarget(e, this.resolved);
@@ -296,7 +378,7 @@ export class BgpSpeaker implements BgpSpeakerApi {
       if (e.neighbor.open.families.ipv4) e.peer.requestRefresh(AFI_IPV4, SAFI_UNICAST);
       if (e.neighbor.open.families.ipv6) e.peer.requestRefresh(AFI_IPV6, SAFI_UNICAST);
       const out = e.out;
-      if (out) this.queue.runGenerator(this.dump(e, out, true, false));
+      if (out) this.queue.runGenerator(this.refreshDump(e, out));
       return;
     }
     await e.peer.stop(CeaseSubcode.ADMINISTRATIVE_RESET, 'reset by the operator');
@@ -311,7 +393,18 @@ export class BgpSpeaker implements BgpSpeakerApi {
   }
 
   private createPeer(n: ResolvedNeighbor): PeerEntry {
-    const e: PeerEntry = { neighbor: n, peer: new Peer(peerSettings(n, this.resolved), this.host), source: undefined, out: undefined };
+    const e: PeerEntry = {
+      neighbor: n,
+      peer: new Peer(peerSettings(n, this.resolved, this.restarting), this.host),
+      source: undefined,
+      sources: new Map(),
+      staleSources: [],
+      staleTimer: undefined,
+      eorPending: new Set(),
+      limitError: undefined,
+      limitTimer: undefined,
+      out: undefined,
+    };
     this.peers.set(n.address, e);
     return e;
   }
@@ -324,7 +417,22 @@ export class BgpSpeaker implements BgpSpeakerApi {
       rejectConnection(s);
       return;
     }
+    e.peer.secureAccepted(s);
     e.peer.accept(s);
+  }
+
+  /** Brings the listener's MD5 keys in line with the configuration (live, RFC 2385). */
+  private syncListenerKeys(): void {
+    const l = this.secureServer;
+    if (!l) return;
+    const want = this.md5Keys();
+    try {
+      for (const [a, k] of want) if (this.listenerKeys.get(a) !== k) l.setMd5(a, k);
+      for (const a of this.listenerKeys.keys()) if (!want.has(a)) l.setMd5(a, null);
+      this.listenerKeys = want;
+    } catch (e) {
+      this.internalError(e);
+    }
   }
 
   // ---- session callbacks -------------------------------------------------------------------
@@ -358,13 +466,26 @@ export class BgpSpeaker implements BgpSpeakerApi {
   private onEstablished(peer: Peer): void {
     const e = this.peers.get(peer.address);
     if (!e || e.peer !== peer || !peer.data.peer) return;
-    const src = this.rib.newSource(peer.ebgp ? 'ebgp' : 'ibgp', {
-      address: e.neighbor.address,
-      addressKey: e.neighbor.addressKey,
-      asn: e.neighbor.asn,
-      bgpId: peer.data.peer.bgpId,
-    });
-    e.source = src;
+    e.sources = new Map();
+    e.limitError = undefined;
+    e.source = this.sourceOf(e, 0);
+    e.eorPending = new Set(peer.negotiated?.capabilities.families ?? []);
+    // Restarting role: the R bit is for the first session after our restart only.
+    if (this.restarting && e.neighbor.open.gracefulRestart) e.peer.settings = peerSettings(e.neighbor, this.resolved, false);
+    if (e.staleSources.length > 0) {
+      // The restarting peer is back: its stale routes go when it sends End-of-RIB, or after the
+      // stale path time (RFC 4724 §4.2).
+      clearTimeout(e.staleTimer);
+      const gr = peer.negotiated?.capabilities.gracefulRestart;
+      if (!gr) this.flushStale(e);
+      else {
+        e.staleTimer = setTimeout(() => {
+          this.log.warn({ peer: peer.address }, `graceful restart: no End-of-RIB from ${peer.address} within ${this.resolved.stalePathTime} s; stale routes removed`);
+          this.flushStale(e);
+        }, this.resolved.stalePathTime * 1000);
+        e.staleTimer.unref?.();
+      }
+    }
     const target = exportTarget(e, this.resolved);
     if (!target) return;
     const out = new AdjRibOut(target);
@@ -372,20 +493,72 @@ export class BgpSpeaker implements BgpSpeakerApi {
     this.queue.runGenerator(this.dump(e, out, false, true));
   }
 
+  /** The current session's source for an ADD-PATH path id (made on first use). */
+  private sourceOf(e: PeerEntry, pathId: number): Source {
+    let src = e.sources.get(pathId);
+    if (src) return src;
+    const peer = e.peer;
+    src = this.rib.newSource(peer.ebgp ? 'ebgp' : 'ibgp', {
+      address: e.neighbor.address,
+      addressKey: e.neighbor.addressKey,
+      asn: e.neighbor.asn,
+      bgpId: peer.data.peer?.bgpId ?? 0,
+    });
+    src.rrClient = e.neighbor.rrClient;
+    src.pathId = pathId;
+    e.sources.set(pathId, src);
+    return src;
+  }
+
   private onSessionDown(peer: Peer): void {
     const e = this.peers.get(peer.address);
     if (!e || e.peer !== peer) return;
-    this.sessionGone(e);
+    // RFC 4724: the session ended without a NOTIFICATION (TCP closed, the peer restarting) and
+    // both sides do graceful restart: keep its routes, stale, for the restart time it asked for.
+    // (peer.negotiated is already cleared by the drop; the peer's OPEN is still there.)
+    const cap = peer.peerOpen ? findCapability(peer.peerOpen, 'graceful-restart') : undefined;
+    const gr = cap !== undefined && !peer.sessionNotified && e.neighbor.gracefulRestart !== undefined;
+    this.sessionGone(e, gr && cap.time > 0, cap?.time ?? 0);
   }
 
-  private sessionGone(e: PeerEntry): void {
-    const src = e.source;
+  /** The session ended: its routes are flushed, or (graceful restart) kept stale for `restartTime` seconds. */
+  private sessionGone(e: PeerEntry, keep: boolean, restartTime = 0): void {
+    const srcs = [...e.sources.values()];
     e.source = undefined;
+    e.sources = new Map();
     e.out = undefined;
-    if (src) {
+    e.eorPending = new Set();
+    if (keep && srcs.some((x) => x.received > 0)) {
+      // A second restart before End-of-RIB: what was stale before is gone now.
+      this.flushStale(e);
+      for (const src of srcs) {
+        src.alive = false;
+        src.stale = true;
+      }
+      e.staleSources = srcs;
+      const secs = Math.min(restartTime, this.resolved.stalePathTime);
+      this.log.info({ peer: e.neighbor.address, restartTime: secs }, `graceful restart: keeping the routes of ${e.neighbor.address} (stale) for up to ${secs} s`);
+      e.staleTimer = setTimeout(() => {
+        this.log.warn({ peer: e.neighbor.address }, `graceful restart: ${e.neighbor.address} did not come back within ${secs} s; its stale routes are removed`);
+        this.flushStale(e);
+      }, secs * 1000);
+      e.staleTimer.unref?.();
+      return;
+    }
+    for (const src of srcs) {
       src.alive = false;
       this.queue.runGenerator(this.rib.flush(src));
     }
+  }
+
+  /** Removes the routes kept stale for a restarting peer. */
+  private flushStale(e: PeerEntry): void {
+    clearTimeout(e.staleTimer);
+    e.staleTimer = undefined;
+    const stale = e.staleSources;
+    if (stale.length === 0) return;
+    e.staleSources = [];
+    for (const src of stale) this.queue.runGenerator(this.rib.flush(src));
   }
 
   /**
@@ -429,7 +602,23 @@ export class BgpSpeaker implements BgpSpeakerApi {
     const e = this.peers.get(peer.address);
     if (!e || !e.out || m.subtype !== 0) return;
     this.log.info({ peer: peer.address, afi: m.afi, safi: m.safi }, 'route refresh requested');
-    this.queue.runGenerator(this.dump(e, e.out, true, false));
+    this.queue.runGenerator(this.refreshDump(e, e.out));
+  }
+
+  /**
+   * Re-sends the table (route refresh). With enhanced route refresh (RFC 7313) negotiated, it is
+   * framed by BoRR / EoRR per family, so the peer can drop what we no longer send.
+   */
+  private *refreshDump(e: PeerEntry, out: AdjRibOut): Generator<void | Promise<void>, void, void> {
+    const enhanced = !!e.peer.negotiated?.capabilities.enhancedRouteRefresh;
+    const fams: number[] = [];
+    if (out.target.families.ipv4) fams.push(AFI_IPV4);
+    if (out.target.families.ipv6) fams.push(AFI_IPV6);
+    const marker = (subtype: number): Buffer[] =>
+      fams.map((afi) => encodeMessage({ type: 'route-refresh', afi, safi: SAFI_UNICAST, subtype }, out.target.ctx));
+    if (enhanced) e.peer.sendUpdates(marker(1));
+    yield* this.dump(e, out, true, false);
+    if (enhanced && e.out === out) e.peer.sendUpdates(marker(2));
   }
 
   private onUpdate(peer: Peer, r: Parameters<PeerHost['onUpdate']>[1]): void {
@@ -437,7 +626,15 @@ export class BgpSpeaker implements BgpSpeakerApi {
     const src = e?.source;
     const ctx = peer.conn?.ctx;
     if (!e || !src || !src.alive || e.peer !== peer || !ctx) return;
-    const done = applyUpdate(this.rib, src, r, e.neighbor.importPolicy, ctx);
+    const eor = endOfRibFamily(r.message);
+    if (eor) {
+      this.endOfRib(e, eor.afi === AFI_IPV4 ? 'ipv4' : 'ipv6');
+      return;
+    }
+    const addPath = ctx.addPath.ipv4.receive || ctx.addPath.ipv6.receive;
+    const done = applyUpdate(this.rib, addPath ? (id) => this.sourceOf(e, id) : src, r, e.neighbor.importPolicy, ctx, e.staleSources);
+    const limit = e.neighbor.maxPrefixes;
+    if (limit) this.checkLimit(e, limit, r.message.mpReach?.afi ?? AFI_IPV4);
     const t = done.treatedAsWithdraw;
     if (t) {
       const why = r.issues.map((i) => i.detail).join('; ');
@@ -445,6 +642,37 @@ export class BgpSpeaker implements BgpSpeakerApi {
       return;
     }
     for (const i of r.issues) this.noteIssue(peer, i.handling, i.message, 0);
+  }
+
+  private endOfRib(e: PeerEntry, family: 'ipv4' | 'ipv6'): void {
+    if (!e.eorPending.delete(family)) return;
+    this.log.debug({ peer: e.neighbor.address, family }, `End-of-RIB ${family} from ${e.neighbor.address}`);
+    if (e.eorPending.size === 0) this.flushStale(e);
+    this.emit({ type: 'end-of-rib', peer: e.neighbor.address, family });
+  }
+
+  /** RFC 4486: more prefixes than allowed → CEASE / Maximum Number of Prefixes Reached (6/1), data AFI, SAFI, limit. */
+  private checkLimit(e: PeerEntry, limit: NonNullable<ResolvedNeighbor['maxPrefixes']>, afi: number): void {
+    let n = 0;
+    for (const x of e.sources.values()) n += x.received;
+    if (n <= limit.limit || e.limitError) return;
+    const why = `maximum prefixes ${limit.limit} exceeded (received ${n})`;
+    e.limitError = why;
+    this.log.warn({ peer: e.neighbor.address, limit: limit.limit, received: n }, `${e.neighbor.address}: ${why}; session stopped${limit.restartAfter ? `, restarting in ${limit.restartAfter} s` : ''}`);
+    const data = Buffer.alloc(7);
+    data.writeUInt16BE(afi, 0);
+    data[2] = SAFI_UNICAST;
+    data.writeUInt32BE(limit.limit >>> 0, 3);
+    const peer = e.peer;
+    void peer.stop(CeaseSubcode.MAX_PREFIXES, why, data).then(() => {
+      e.limitError = why;
+      if (limit.restartAfter !== undefined && this.started && this.peers.get(e.neighbor.address) === e) {
+        e.limitTimer = setTimeout(() => {
+          e.limitTimer = undefined;
+          if (this.started && this.peers.get(e.neighbor.address) === e) peer.start();
+        }, limit.restartAfter * 1000);
+      }
+    });
   }
 
   private noteIssue(peer: Peer, handling: string, message: string, withdrawn: number): void {
@@ -531,6 +759,18 @@ export class BgpSpeaker implements BgpSpeakerApi {
   }
 }
 
-function peerSettings(n: ResolvedNeighbor, r: ResolvedConfig): Peer['settings'] {
-  return { address: n.address, connectHost: n.connectHost, port: n.port, localAddress: n.localAddress, localAs: r.asn, fsm: n.fsm, open: n.open, sendHoldTime: n.sendHoldTime };
+function peerSettings(n: ResolvedNeighbor, r: ResolvedConfig, restarting: boolean): Peer['settings'] {
+  const open = restarting && n.open.gracefulRestart ? { ...n.open, gracefulRestart: { ...n.open.gracefulRestart, restarting: true } } : n.open;
+  return {
+    address: n.address,
+    connectHost: n.connectHost,
+    port: n.port,
+    localAddress: n.localAddress,
+    localAs: r.asn,
+    fsm: n.fsm,
+    open,
+    sendHoldTime: n.sendHoldTime,
+    password: n.password,
+    ttlSecurity: n.ttlSecurity,
+  };
 }

@@ -67,12 +67,37 @@ export interface NeighborConfig {
   nextHop?: { ipv4?: string; ipv6?: string };
   /** Families to negotiate. Default both. */
   families?: FamilyName[];
-  /** Capabilities advertised only when set; their behaviour is implemented in part 2. */
-  gracefulRestart?: { restartTime: number };
-  addPath?: { send?: boolean; receive?: boolean };
+  /**
+   * Graceful restart (RFC 4724) for this neighbour. Default: follows SpeakerConfig.gracefulRestart.
+   * `false` opts out; `{ restartTime }` enables it with its own advertised restart time.
+   */
+  gracefulRestart?: boolean | { restartTime: number };
+  /**
+   * ADD-PATH (RFC 7911), IPv4 and IPv6. `receive`: keep every path the peer sends, keyed by
+   * (prefix, path id). `send`: true = every path we have, a number = the best N.
+   */
+  addPath?: { send?: boolean | number; receive?: boolean };
   extendedMessage?: boolean;
-  /** Route-reflector client (part 2; accepted and reported, reflection is not done yet). */
+  /** This iBGP neighbour is our route-reflector client (RFC 4456). */
   routeReflectorClient?: boolean;
+  /** TCP MD5 signature password (RFC 2385), on the listener (for this address) and our connections. */
+  password?: string;
+  /** GTSM (RFC 5082): the peer is at most this many hops away; we send TTL 255 and accept TTL >= 256 - hops. */
+  ttlSecurity?: number;
+  /**
+   * At most this many prefixes from this peer; more → CEASE / Maximum Number of Prefixes Reached
+   * (RFC 4486). `restartAfter` (seconds): start the session again after that long (default: stay down).
+   */
+  maxPrefixes?: number | { limit: number; restartAfter?: number };
+}
+
+/** Graceful restart (RFC 4724), both roles. */
+export interface GracefulRestartConfig {
+  enabled: boolean;
+  /** Seconds we ask peers to keep our routes while we restart (advertised; 0..4095). Default 120. */
+  restartTime?: number;
+  /** At most this long (s) we keep a restarting peer's routes stale. Default 360. */
+  stalePathTime?: number;
 }
 
 export interface OriginateConfig {
@@ -117,6 +142,16 @@ export interface SpeakerConfig {
   alwaysCompareMed?: boolean;
   /** RFC 8212: eBGP peers without an explicit policy exchange nothing. Default true. */
   ebgpRequiresPolicy?: boolean;
+  /**
+   * Route reflection (RFC 4456): our cluster id (dotted quad). With it, routes are reflected between
+   * route-reflector clients and non-clients. Neighbours marked routeReflectorClient without a
+   * clusterId use the router id as the cluster id.
+   */
+  clusterId?: string;
+  /** ECMP: up to this many equal best paths (decision equal up to the router id) per prefix. Default 1. */
+  maxPaths?: number;
+  /** Graceful restart (RFC 4724), default off. Neighbours may opt out. */
+  gracefulRestart?: GracefulRestartConfig;
 }
 
 export type PeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -150,6 +185,14 @@ export interface PeerStatus {
   lastError?: string;
   /** Capabilities both sides advertised (Established only). */
   capabilities?: NegotiatedCapabilities;
+  /** TCP MD5 is configured for this neighbour. */
+  md5?: boolean;
+  /** Our route-reflector client. */
+  routeReflectorClient?: boolean;
+  /** Graceful restart: the peer's routes are kept, stale, while it restarts. */
+  staleRoutes?: boolean;
+  /** End-of-RIB received for every negotiated family on the current session. */
+  endOfRibReceived?: boolean;
   messages: { sent: MessageCounters; received: MessageCounters };
 }
 
@@ -167,6 +210,8 @@ export interface NegotiatedCapabilities {
   routeRefresh: boolean;
   enhancedRouteRefresh: boolean;
   gracefulRestart: boolean;
+  /** The peer advertised the Restart State bit (it has just restarted). */
+  peerRestarting?: boolean;
   addPath: { ipv4: { send: boolean; receive: boolean }; ipv6: { send: boolean; receive: boolean } };
   extendedMessage: boolean;
 }
@@ -197,6 +242,12 @@ export interface RouteView {
   best: boolean;
   /** Why it won or lost (table 'loc'), or why it was rejected (table 'in'). */
   reason?: string;
+  /** Kept from a session that ended while the peer restarts (graceful restart). */
+  stale?: boolean;
+  /** ADD-PATH path identifier the peer gave it (0 without ADD-PATH). */
+  pathId?: number;
+  /** Part of the multipath (ECMP) set of the prefix (table 'loc'). */
+  multipath?: boolean;
 }
 
 export interface RouteQuery {
@@ -223,10 +274,23 @@ export interface BestChange {
   reachable: boolean;
   /** Next hop of the best path ("self" for a local route without one); undefined when unreachable. */
   nextHop: string | undefined;
+  /**
+   * Every next hop of the multipath set (the best path first, at most maxPaths, one per distinct
+   * address), empty when unreachable or for a local route without a next hop. IPv6: `address` is
+   * the global next hop; a link-local second next hop (RFC 2545) is in `linkLocal`.
+   */
+  nextHops: BestNextHop[];
   /** The neighbour the best path came from; undefined for local routes or when unreachable. */
   peer: string | undefined;
   /** The best path in full (undefined when unreachable). */
   route(): RouteView | undefined;
+}
+
+export interface BestNextHop {
+  address: string;
+  linkLocal?: string;
+  /** The neighbour the path came from. */
+  peer: string | undefined;
 }
 
 export type SpeakerEvent =
@@ -242,6 +306,8 @@ export type SpeakerEvent =
     }
   /** RFC 7606 treat-as-withdraw or attribute-discard handled without a reset. */
   | { type: 'update-error'; peer: string; handling: string; message: string; withdrawn: number }
+  /** The peer sent End-of-RIB for a family (RFC 4724): its initial table (or refresh) is complete. */
+  | { type: 'end-of-rib'; peer: string; family: FamilyName }
   /** Loc-RIB best paths changed (`count` prefixes); the details go to onBestChanged() listeners. */
   | { type: 'best-changed'; count: number }
   | { type: 'error'; message: string };
@@ -256,6 +322,11 @@ export interface SpeakerLogger {
 export interface SpeakerOptions {
   /** pino-compatible. Default: silent. */
   logger?: SpeakerLogger;
+  /**
+   * Graceful restart, restarting role: we are coming back from a restart with our forwarding
+   * state kept (kernel routes left in place); the OPEN says so (R bit, F bits).
+   */
+  restarting?: boolean;
 }
 
 export interface LocalPath {
@@ -271,7 +342,8 @@ export interface LocalPath {
  *
  *   new BgpSpeaker(cfg: SpeakerConfig, opts?: SpeakerOptions)
  *   start(): Promise<void>             listen (if configured) and start every neighbour
- *   stop(): Promise<void>              CEASE / Administrative Shutdown to all, close the listener
+ *   stop(opts?): Promise<void>         CEASE / Administrative Shutdown to all, close the listener;
+ *                                      { graceful: true }: close without CEASE (graceful restart)
  *   readonly port: number | undefined  the bound listen port (after start)
  *   listPeers(): PeerStatus[]
  *   listRoutes(q: RouteQuery): RouteView[]
@@ -288,7 +360,7 @@ export interface LocalPath {
 export interface BgpSpeakerApi {
   readonly port: number | undefined;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  stop(opts?: { graceful?: boolean }): Promise<void>;
   listPeers(): PeerStatus[];
   listRoutes(q: RouteQuery): RouteView[];
   addPath(p: LocalPath): void;

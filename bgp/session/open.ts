@@ -21,7 +21,8 @@ export interface OpenSettings {
   readonly routerId: number;
   readonly holdTime: number;
   readonly families: { readonly ipv4: boolean; readonly ipv6: boolean };
-  readonly gracefulRestart?: { readonly restartTime: number } | undefined;
+  /** `restarting`: we restarted with our forwarding state kept (R bit and F bits set). */
+  readonly gracefulRestart?: { readonly restartTime: number; readonly restarting?: boolean } | undefined;
   readonly addPath?: { readonly send?: boolean; readonly receive?: boolean } | undefined;
   readonly extendedMessage?: boolean | undefined;
 }
@@ -39,9 +40,10 @@ export function buildOpen(s: OpenSettings): OpenMessage {
   caps.push({ kind: 'four-octet-as', as: s.asn });
   if (s.gracefulRestart) {
     const fams = [];
-    if (s.families.ipv4) fams.push({ afi: AFI_IPV4, safi: SAFI_UNICAST, forwarding: false });
-    if (s.families.ipv6) fams.push({ afi: AFI_IPV6, safi: SAFI_UNICAST, forwarding: false });
-    caps.push({ kind: 'graceful-restart', restarting: false, notification: false, time: Math.min(4095, s.gracefulRestart.restartTime), families: fams });
+    const fwd = !!s.gracefulRestart.restarting;
+    if (s.families.ipv4) fams.push({ afi: AFI_IPV4, safi: SAFI_UNICAST, forwarding: fwd });
+    if (s.families.ipv6) fams.push({ afi: AFI_IPV6, safi: SAFI_UNICAST, forwarding: fwd });
+    caps.push({ kind: 'graceful-restart', restarting: fwd, notification: false, time: Math.min(4095, s.gracefulRestart.restartTime), families: fams });
   }
   if (s.addPath && (s.addPath.send || s.addPath.receive)) {
     const ap = { send: !!s.addPath.send, receive: !!s.addPath.receive };
@@ -74,6 +76,7 @@ export function negotiate(local: OpenMessage, remote: OpenMessage, ebgp: boolean
     routeRefresh: both('route-refresh'),
     enhancedRouteRefresh: both('enhanced-route-refresh'),
     gracefulRestart: both('graceful-restart'),
+    peerRestarting: findCapability(remote, 'graceful-restart')?.restarting ?? false,
     addPath: {
       ipv4: { send: ctx.addPath.ipv4.send, receive: ctx.addPath.ipv4.receive },
       ipv6: { send: ctx.addPath.ipv6.send, receive: ctx.addPath.ipv6.receive },

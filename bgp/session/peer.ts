@@ -28,6 +28,8 @@ import { collisionSurvivor } from '../fsm/collision.js';
 import { FsmSubcode, checkOpen, initialFsmData, step } from '../fsm/fsm.js';
 import type { FsmAction, FsmConfig, FsmData, FsmEvent, FsmState, Notification, OpenSummary, TimerName } from '../fsm/types.js';
 import type { SpeakerLogger } from '../server/types.js';
+import { connectWithOptions, fdOf, setMinTtl, setTtl, socketFamily } from '../sockopt/index.js';
+import { TwillError } from '../../src/errors.js';
 import { Connection, rejectConnection } from './connection.js';
 import { count, counters } from './counters.js';
 import { buildOpen, negotiate, openSummary, type Negotiated, type OpenSettings } from './open.js';
@@ -45,6 +47,10 @@ export interface PeerSettings {
   readonly open: OpenSettings;
   /** RFC 9687 send hold time (s); undefined = max(480, 2 × negotiated hold time). */
   readonly sendHoldTime: number | undefined;
+  /** TCP MD5 password (RFC 2385); our connections are signed with it. */
+  readonly password?: string | undefined;
+  /** GTSM hops (RFC 5082): TTL 255 out, at least 256 - hops in. */
+  readonly ttlSecurity?: number | undefined;
 }
 
 export interface PeerHost {
@@ -122,6 +128,10 @@ export class Peer {
   private disposed = false;
   /** A NOTIFICATION was sent while performing the current step's actions. */
   private notified = false;
+  /** A NOTIFICATION was sent or received on the current session (graceful restart does not apply then). */
+  sessionNotified = false;
+  /** An outgoing connection with socket options (MD5, GTSM) in progress. */
+  private pendingSecure: object | undefined;
 
   constructor(
     public settings: PeerSettings,
@@ -150,8 +160,8 @@ export class Peer {
   }
 
   /** CEASE (Administrative Shutdown by default) and close; resolves once the sockets are closed. */
-  async stop(subcode: number = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message?: string): Promise<void> {
-    this.dispatch(message === undefined ? { type: 'ManualStop', subcode } : { type: 'ManualStop', subcode, message });
+  async stop(subcode: number = CeaseSubcode.ADMINISTRATIVE_SHUTDOWN, message?: string, data?: Buffer): Promise<void> {
+    this.dispatch({ type: 'ManualStop', subcode, ...(message === undefined ? {} : { message }), ...(data ? { data } : {}) });
     this.closeCandidate({ code: ErrorCode.CEASE, subcode }, 'the peering was stopped');
     await Promise.all([...this.closing]);
   }
@@ -164,8 +174,53 @@ export class Peer {
     this.timers.clear();
   }
 
+  /**
+   * Graceful restart, restarting role: closes every connection WITHOUT a NOTIFICATION (a bare TCP
+   * close), so peers keep our routes (RFC 4724), and stops for good.
+   */
+  async abandon(): Promise<void> {
+    this.disposed = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    clearTimeout(this.sendHoldTimer);
+    clearTimeout(this.candidateTimer);
+    this.abortPending();
+    for (const c of [this.conn, this.candidate]) {
+      if (!c) continue;
+      this.trackClose(c);
+      c.close('graceful restart: closed without NOTIFICATION');
+    }
+    this.conn = undefined;
+    this.candidate = undefined;
+    await Promise.all([...this.closing]);
+  }
+
+  /** GTSM on an accepted socket: TTL 255 out, a minimum TTL in. */
+  secureAccepted(socket: Socket): void {
+    const hops = this.settings.ttlSecurity;
+    if (hops === undefined) return;
+    try {
+      const fd = fdOf(socket);
+      const fam = socketFamily(fd);
+      setTtl(fd, fam, 255);
+      setMinTtl(fd, fam, 256 - hops);
+    } catch (e) {
+      this.host.log.warn({ peer: this.address, err: e }, `cannot set GTSM on the connection from ${this.address}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+
   /** An incoming connection from this peer's address. */
   accept(socket: Socket): void {
+    // RFC 4724 §4.2: a new connection while Established, with graceful restart negotiated, means
+    // the peer restarted: the old session is over (its routes are kept stale by the speaker).
+    if (this.data.state === 'Established' && this.negotiated?.capabilities.gracefulRestart && !this.disposed && this.conn) {
+      const old = this.conn;
+      this.trackClose(old);
+      old.close('the peer restarted (new connection, graceful restart)');
+      this.conn = undefined;
+      this.lastError = 'the peer restarted (graceful restart)';
+      this.dispatch({ type: 'TcpConnectionFails', reason: this.lastError });
+    }
     // Idle only because of the Idle hold (damping our own restarts): the peer is ready now, so
     // start at once rather than refuse it (two peers refusing each other in turn never meet).
     if (this.data.state === 'Idle' && this.data.autoRestart && !this.disposed) this.dispatch({ type: 'IdleHoldTimerExpires' });
@@ -316,6 +371,7 @@ export class Peer {
         this.abortPending();
         this.establishedCount++;
         this.lastError = undefined;
+        this.sessionNotified = false;
         this.host.onEstablished(this);
         return;
       case 'session-down':
@@ -334,6 +390,10 @@ export class Peer {
 
   private connect(): void {
     this.abortPending();
+    if (this.settings.password !== undefined || this.settings.ttlSecurity !== undefined) {
+      this.connectSecure();
+      return;
+    }
     const s = tcpConnect({
       host: this.settings.connectHost,
       port: this.settings.port,
@@ -344,6 +404,69 @@ export class Peer {
     s.once('connect', () => {
       if (this.pending !== s) return;
       this.pending = undefined;
+      this.connected(s);
+    });
+    s.on('error', (e: Error) => {
+      if (this.pending !== s) return;
+      this.pending = undefined;
+      s.destroy();
+      this.connectFailed(e.message);
+    });
+  }
+
+  /** Outgoing connection with TCP MD5 / GTSM set before the SYN (bgp/sockopt). */
+  private connectSecure(): void {
+    const token = {};
+    this.pendingSecure = token;
+    const hops = this.settings.ttlSecurity;
+    const md5 = this.settings.password;
+    // Shorter than the (jittered, 0.75–1.0) ConnectRetry timer, so a silent drop (wrong MD5 key)
+    // is reported before the next attempt replaces this one.
+    const timeoutMs = Math.max(100, Math.min(30_000, this.settings.fsm.connectRetry * 700));
+    let p: Promise<Socket>;
+    try {
+      p = connectWithOptions({
+        host: this.settings.connectHost,
+        port: this.settings.port,
+        ...(this.settings.localAddress ? { localAddress: this.settings.localAddress } : {}),
+        ...(md5 !== undefined ? { md5 } : {}),
+        ...(hops !== undefined ? { ttl: 255, minTtl: 256 - hops } : {}),
+        timeoutMs,
+      });
+    } catch (e) {
+      p = Promise.reject(e);
+    }
+    p.then(
+      (s) => {
+        if (this.pendingSecure !== token) {
+          s.destroy();
+          return;
+        }
+        this.pendingSecure = undefined;
+        s.setNoDelay(true);
+        this.connected(s);
+      },
+      (e: unknown) => {
+        if (this.pendingSecure !== token) return;
+        this.pendingSecure = undefined;
+        const msg = e instanceof TwillError && e.hint ? `${e.message} (${e.hint})` : e instanceof Error ? e.message : String(e);
+        if (md5 !== undefined && this.lastError === undefined) this.host.log.warn({ peer: this.address }, `cannot connect to ${this.address} with TCP MD5: ${msg}`);
+        this.connectFailed(msg);
+      },
+    );
+  }
+
+  private connectFailed(message: string): void {
+    const st = this.data.state;
+    if (st !== 'Connect' && st !== 'Active') return;
+    const first = this.lastError === undefined;
+    this.lastError = `cannot connect to ${this.settings.address} port ${this.settings.port}: ${message}`;
+    if (first && this.settings.password !== undefined) this.host.log.warn({ peer: this.address }, this.lastError);
+    this.dispatch({ type: 'TcpConnectionFails', reason: this.lastError });
+  }
+
+  private connected(s: Socket): void {
+    {
       const st = this.data.state;
       if (st === 'Connect' || st === 'Active') {
         this.attach(new Connection(s, true, this.connEvents));
@@ -353,19 +476,16 @@ export class Peer {
       } else {
         s.destroy();
       }
-    });
-    s.on('error', (e: Error) => {
-      if (this.pending !== s) return;
-      this.pending = undefined;
-      s.destroy();
-      const st = this.data.state;
-      if (st !== 'Connect' && st !== 'Active') return;
-      this.lastError = `cannot connect to ${this.settings.address} port ${this.settings.port}: ${e.message}`;
-      this.dispatch({ type: 'TcpConnectionFails', reason: this.lastError });
-    });
+    }
   }
 
   private abortPending(): void {
+    if (this.pendingSecure && this.settings.password !== undefined && this.data.state !== 'Established') {
+      // Replaced before it could time out: with MD5 the usual cause is a key mismatch (the SYN is dropped silently).
+      if (this.lastError === undefined) this.host.log.warn({ peer: this.address }, `no answer from ${this.address} with TCP MD5: check that its password matches ours`);
+      this.lastError = `cannot connect to ${this.settings.address} port ${this.settings.port}: no answer (check that its TCP MD5 password matches ours)`;
+    }
+    this.pendingSecure = undefined;
     if (this.pending) {
       const s = this.pending;
       this.pending = undefined;
@@ -431,6 +551,7 @@ export class Peer {
     this.write(c, encodeMessage({ type: 'notification', code: n.code, subcode: n.subcode, data }, c.ctx), MessageType.NOTIFICATION);
     this.lastError = why ? `sent NOTIFICATION ${text} (${why})` : `sent NOTIFICATION ${text}`;
     this.notified = true;
+    if (c === this.conn) this.sessionNotified = true;
     this.host.onNotification(this, 'sent', n, text);
     // Closing right after is the caller's (or the state machine's) business.
     this.trackClose(c);
@@ -476,6 +597,7 @@ export class Peer {
       case 'notification': {
         const text = describeNotification(m.code, m.subcode, m.data);
         this.lastError = `received NOTIFICATION ${text}`;
+        this.sessionNotified = true;
         this.host.onNotification(this, 'received', m, text);
         const reason = `the peer sent NOTIFICATION ${text}`;
         if (m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION) this.dispatch({ type: 'NotifMsgVerErr', reason });

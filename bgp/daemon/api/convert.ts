@@ -95,6 +95,7 @@ function capsToMsg(c: NegotiatedCapabilities): CapabilitiesMsg {
     addPathIpv4: { ...c.addPath.ipv4 },
     addPathIpv6: { ...c.addPath.ipv6 },
     extendedMessage: c.extendedMessage,
+    peerRestarting: !!c.peerRestarting,
   };
 }
 
@@ -108,6 +109,7 @@ function capsFromMsg(m: CapabilitiesMsg): NegotiatedCapabilities {
     gracefulRestart: m.gracefulRestart,
     addPath: { ipv4: flags(m.addPathIpv4), ipv6: flags(m.addPathIpv6) },
     extendedMessage: m.extendedMessage,
+    ...(m.peerRestarting ? { peerRestarting: true } : {}),
   };
 }
 
@@ -132,6 +134,10 @@ export function peerToMsg(p: PeerStatus): PeerMsg {
     capabilities: p.capabilities ? capsToMsg(p.capabilities) : null,
     sent: { ...p.messages.sent },
     received: { ...p.messages.received },
+    md5: !!p.md5,
+    routeReflectorClient: !!p.routeReflectorClient,
+    staleRoutes: !!p.staleRoutes,
+    endOfRibReceived: !!p.endOfRibReceived,
   };
   if (p.holdTime !== undefined) m.holdTime = p.holdTime;
   if (p.keepalive !== undefined) m.keepalive = p.keepalive;
@@ -167,6 +173,10 @@ export function peerFromMsg(m: PeerMsg): PeerStatus {
   if (m.remotePort) p.remotePort = m.remotePort;
   if (m.lastError) p.lastError = m.lastError;
   if (m.capabilities) p.capabilities = capsFromMsg(m.capabilities);
+  if (m.md5) p.md5 = true;
+  if (m.routeReflectorClient) p.routeReflectorClient = true;
+  if (m.staleRoutes) p.staleRoutes = true;
+  if (m.endOfRibReceived) p.endOfRibReceived = true;
   return p;
 }
 
@@ -185,6 +195,9 @@ export function routeToMsg(r: RouteView): RouteMsg {
     peer: r.peer ?? '',
     best: r.best,
     reason: r.reason ?? '',
+    stale: !!r.stale,
+    pathId: r.pathId ?? 0,
+    multipath: !!r.multipath,
   };
   if (r.med !== undefined) m.med = r.med;
   if (r.localPref !== undefined) m.localPref = r.localPref;
@@ -213,6 +226,9 @@ export function routeFromMsg(m: RouteMsg): RouteView {
   if (m.clusterList.length > 0) r.clusterList = m.clusterList;
   if (m.peer) r.peer = m.peer;
   if (m.reason) r.reason = m.reason;
+  if (m.stale) r.stale = true;
+  if (m.pathId) r.pathId = m.pathId;
+  if (m.multipath) r.multipath = true;
   return r;
 }
 
@@ -253,6 +269,7 @@ export function eventToMsg(e: SpeakerEvent, time: Date): EventMsg | undefined {
     case 'update-error':
       return { timeUnixMs: t, updateError: { peer: e.peer, handling: e.handling, message: e.message, withdrawn: e.withdrawn } };
     case 'best-changed':
+    case 'end-of-rib':
       return undefined;
     case 'error':
       return { timeUnixMs: t, error: { message: e.message } };

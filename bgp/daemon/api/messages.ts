@@ -43,6 +43,7 @@ export interface CapabilitiesMsg {
   addPathIpv4: AddPathFlagsMsg | null;
   addPathIpv6: AddPathFlagsMsg | null;
   extendedMessage: boolean;
+  peerRestarting?: boolean;
 }
 
 export interface PeerMsg {
@@ -67,6 +68,10 @@ export interface PeerMsg {
   capabilities: CapabilitiesMsg | null;
   sent: MessageCountersMsg | null;
   received: MessageCountersMsg | null;
+  md5?: boolean;
+  routeReflectorClient?: boolean;
+  staleRoutes?: boolean;
+  endOfRibReceived?: boolean;
 }
 
 export interface ListPeersRequestMsg {
@@ -102,6 +107,9 @@ export interface RouteMsg {
   peer: string;
   best: boolean;
   reason: string;
+  stale?: boolean;
+  pathId?: number;
+  multipath?: boolean;
 }
 
 export interface RouteBatchMsg {

@@ -32,10 +32,22 @@ function peerInfo(p: PeerStatus): string {
   if (p.description) parts.push(p.description);
   if (p.state === 'Established') {
     if (p.holdTime !== undefined) parts.push(`hold ${p.holdTime}s`);
-    if (p.capabilities) parts.push(p.capabilities.families.join('+'));
-  } else if (p.lastError) {
-    parts.push(p.lastError);
+    if (p.capabilities) {
+      const c = p.capabilities;
+      parts.push(c.families.join('+'));
+      if (c.gracefulRestart) parts.push('GR');
+      const ap = (f: { send: boolean; receive: boolean }): string => (f.send && f.receive ? 'send/receive' : f.send ? 'send' : f.receive ? 'receive' : '');
+      const a4 = ap(c.addPath.ipv4);
+      const a6 = ap(c.addPath.ipv6);
+      if (a4 || a6) parts.push(`ADD-PATH ${a4 === a6 ? a4 : `v4 ${a4 || '-'} v6 ${a6 || '-'}`}`);
+    }
+    if (p.staleRoutes) parts.push('stale routes kept');
+  } else {
+    if (p.staleRoutes) parts.push('restarting: stale routes kept');
+    if (p.lastError) parts.push(p.lastError);
   }
+  if (p.md5) parts.push('MD5');
+  if (p.routeReflectorClient) parts.push('RR client');
   return parts.join(', ');
 }
 
@@ -55,8 +67,9 @@ export function formatPeers(peers: readonly PeerStatus[], now: Date): string {
 
 function bestMark(r: RouteView, table: 'loc' | 'in' | 'out'): string {
   if (table === 'out') return '>';
-  if (table === 'in') return r.best ? '*' : ' ';
-  return r.best ? '*>' : '*';
+  const s = r.stale ? 'S' : '';
+  if (table === 'in') return s + (r.best ? '*' : ' ');
+  return s + (r.best ? '*>' : r.multipath ? '*=' : '*');
 }
 
 export function formatRoutes(routes: readonly RouteView[], table: 'loc' | 'in' | 'out', opts: { reasons?: boolean } = {}): string {
@@ -74,7 +87,7 @@ export function formatRoutes(routes: readonly RouteView[], table: 'loc' | 'in' |
       r.localPref === undefined ? '' : String(r.localPref),
       r.med === undefined ? '' : String(r.med),
       [...(r.communities ?? []), ...(r.largeCommunities ?? [])].join(' '),
-      r.peer ?? 'local',
+      r.peer === undefined ? 'local' : r.pathId ? `${r.peer} id ${r.pathId}` : r.peer,
     ];
     if (reasons) row.push(r.reason ?? '');
     return row;
@@ -112,6 +125,8 @@ export function formatEvent(e: WatchEvent): string {
       return e.changes.map((c) => `${t} best ${c.prefix}: ${c.reachable ? `via ${c.nextHop ?? '?'} from ${c.peer ?? 'local'}` : 'unreachable'}\n`).join('');
     case 'error':
       return `${t} error: ${e.message}\n`;
+    case 'end-of-rib':
+      return `${t} peer ${e.peer}: End-of-RIB ${e.family}\n`;
   }
 }
 

@@ -106,6 +106,7 @@ export function bestChange(prefix: string, nextHop: string | undefined, peerAddr
     family: prefix.includes(':') ? 6 : 4,
     reachable,
     nextHop,
+    nextHops: reachable && nextHop !== undefined ? [{ address: nextHop, peer: peerAddr ?? '' }] : [],
     peer: reachable ? peerAddr : undefined,
     route: () => (reachable ? route(0, { prefix, nextHop: nextHop!, ...(peerAddr ? { peer: peerAddr } : {}) }) : undefined),
   };
