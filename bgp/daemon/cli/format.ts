@@ -2,19 +2,9 @@
 // `birdc show protocols`, or JSON. Pure functions of the data (and `now`), so tests can pin them.
 import type { PeerStatus, RouteView } from '../../server/types.js';
 import type { DaemonStatus, WatchEvent } from '../api/convert.js';
+import { renderTable } from '../../../src/cli/output/table.js';
 
 export type OutputFormat = 'table' | 'json';
-
-/** Left-aligned columns separated by three spaces, no trailing blanks. */
-export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]): string =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('   ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n') + '\n';
-}
 
 /** "00:04:12" under a day, "3d04h" above (what `gobgp neighbor` shows). */
 export function formatDuration(ms: number): string {
