@@ -34,6 +34,20 @@ export interface PeerRoute {
   communities: string[];
 }
 
+/** One path as a peer holds it, with the route-reflection attributes (RFC 4456). */
+export interface PeerPath extends PeerRoute {
+  /** ORIGINATOR_ID, when the path carries one. */
+  originatorId?: string;
+  /** CLUSTER_LIST in order (empty when absent). */
+  clusterList: string[];
+  /** The tool marks it best. */
+  best: boolean;
+  /** The neighbour it came from (undefined for the peer's own routes, or when BIRD omits it). */
+  from?: string;
+  /** BIRD only: the protocol name it came through. */
+  protocol?: string;
+}
+
 export interface Proc {
   readonly name: string;
   readonly pid: number;
@@ -156,6 +170,14 @@ export interface LinkAddrs {
   ifB: string;
 }
 
+/** One namespace's place on a lan(). */
+export interface LanMember {
+  ns: string;
+  v4: string;
+  v6: string;
+  ifName: string;
+}
+
 export interface TwillDaemon {
   proc: Proc;
   client: BgpApiClient;
@@ -163,6 +185,8 @@ export interface TwillDaemon {
   configFile: string;
   /** The JSON log lines so far, parsed. */
   logs(): { level: number; msg: string; [k: string]: unknown }[];
+  /** Runs a client subcommand (`twill-bgp neighbors -o json` = cli(['neighbors', '-o', 'json'])) against this daemon. */
+  cli(args: string[]): string;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -170,10 +194,19 @@ export interface TwillDaemon {
 export interface BirdDaemon {
   proc: Proc;
   socket: string;
+  /** The config file (rewrite it, then start() or `configure`, to change BIRD's config). */
+  confFile: string;
   /** birdc command (e.g. "show protocols all ebgp4"); throws on a failing birdc. */
   cmd(command: string): string;
   routes(family: 4 | 6): PeerRoute[];
+  /** Every BGP path (not only the best) with ORIGINATOR_ID / CLUSTER_LIST. */
+  paths(family: 4 | 6): PeerPath[];
   established(protocol: string): boolean;
+  /** SIGKILL (no NOTIFICATION, kernel routes left behind) and wait for the exit. */
+  crash(): Promise<void>;
+  /** Starts BIRD again (after crash()) with the current config file. */
+  start(): Promise<void>;
+  /** crash() then start(). */
   restart(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -184,6 +217,8 @@ export interface GobgpDaemon {
   /** Runs the gobgp CLI against this daemon; throws on failure. */
   cli(args: string[]): string;
   routes(family: 4 | 6): PeerRoute[];
+  /** Every path learned from a neighbour (not only the best) with ORIGINATOR_ID / CLUSTER_LIST. */
+  paths(family: 4 | 6): PeerPath[];
   established(neighbor: string): boolean;
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -196,6 +231,8 @@ export interface FrrDaemon {
   /** vtysh -c for each command; throws on failure. */
   vtysh(...commands: string[]): string;
   routes(family: 4 | 6): PeerRoute[];
+  /** Every path of `prefix` learned from a neighbour, with ORIGINATOR_ID / CLUSTER_LIST. */
+  paths(family: 4 | 6, prefix: string): PeerPath[];
   established(neighbor: string): boolean;
   /** Kills bgpd (SIGKILL, no NOTIFICATION) and starts it again with the same config. */
   restart(): Promise<void>;
@@ -210,6 +247,7 @@ export class BgpLab {
   private readonly procs: Proc[] = [];
   private readonly clients: BgpApiClient[] = [];
   private links = 0;
+  private lans = 0;
 
   constructor(tag: string) {
     this.prefix = uniquePrefix(tag);
@@ -246,6 +284,32 @@ export class BgpLab {
     return l;
   }
 
+  /**
+   * One shared Ethernet segment (a bridge in its own namespace "<prefix>-sw<n>") joining every
+   * namespace in `members`: member i gets 198.19.<n>.<i+1>/24 and fd01:<n>::<i+1>/64 (n counts
+   * LANs from 1; 198.19/16 never meets link()'s 198.18/16). Everyone on it is directly connected,
+   * so iBGP next hops need no resolution (route reflection, third-party next hops).
+   */
+  lan(members: string[]): LanMember[] {
+    const n = ++this.lans;
+    const sw = this.ns(`sw${n}`);
+    const br = `${this.prefix}br${n}`;
+    run('ip', ['-n', sw, 'link', 'add', br, 'type', 'bridge']);
+    run('ip', ['-n', sw, 'link', 'set', br, 'up']);
+    return members.map((ns, i) => {
+      const ifName = `${this.prefix}l${n}m${i + 1}`;
+      const port = `${this.prefix}p${n}m${i + 1}`;
+      run('ip', ['link', 'add', ifName, 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', sw]);
+      run('ip', ['-n', sw, 'link', 'set', port, 'master', br]);
+      run('ip', ['-n', sw, 'link', 'set', port, 'up']);
+      const m: LanMember = { ns, v4: `198.19.${n}.${i + 1}`, v6: `fd01:${n}::${i + 1}`, ifName };
+      run('ip', ['-n', ns, 'addr', 'add', `${m.v4}/24`, 'dev', ifName]);
+      run('ip', ['-n', ns, '-6', 'addr', 'add', `${m.v6}/64`, 'dev', ifName, 'nodad']);
+      run('ip', ['-n', ns, 'link', 'set', ifName, 'up']);
+      return m;
+    });
+  }
+
   private keep(p: Proc): Proc {
     this.procs.push(p);
     return p;
@@ -280,17 +344,23 @@ export class BgpLab {
             return { level: 0, msg: l };
           }
         });
-    return { proc, client, api, configFile, logs, stop: () => proc.stop(10_000) };
+    const cli = (args: string[]): string => {
+      const r = spawnSync('node', [TWILL_MAIN, ...args, '--api', api], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
+      if (r.status !== 0) throw new Error(`twill-bgp ${args.join(' ')}: exit ${r.status}: ${r.stderr}${r.stdout}`);
+      return r.stdout;
+    };
+    return { proc, client, api, configFile, logs, cli, stop: () => proc.stop(10_000) };
   }
 
   // ---- BIRD -----------------------------------------------------------------------------------
 
-  async startBird(ns: string, name: string, conf: string): Promise<BirdDaemon> {
+  /** `extraArgs` go on BIRD's command line at every start (e.g. ['-R'] for graceful restart recovery). */
+  async startBird(ns: string, name: string, conf: string, extraArgs: string[] = []): Promise<BirdDaemon> {
     const confFile = join(this.dir, `${name}.bird.conf`);
     const socket = join(this.dir, `${name}.bird.ctl`);
     writeFileSync(confFile, conf);
     const start = async (): Promise<Proc> => {
-      const p = this.keep(spawnIn(ns, `bird ${name}`, ['bird', '-f', '-c', confFile, '-s', socket, '-P', join(this.dir, `${name}.bird.pid`)]));
+      const p = this.keep(spawnIn(ns, `bird ${name}`, ['bird', '-f', '-c', confFile, '-s', socket, '-P', join(this.dir, `${name}.bird.pid`), ...extraArgs]));
       await until(`bird ${name} control socket`, () => {
         if (!p.alive) throw new GiveUp(`bird ${name} exited: ${p.output()}`);
         return spawnSync('birdc', ['-s', socket, 'show', 'status'], { encoding: 'utf8' }).status === 0;
@@ -300,17 +370,26 @@ export class BgpLab {
     const d: BirdDaemon = {
       proc: await start(),
       socket,
+      confFile,
       cmd(command: string): string {
         const r = spawnSync('birdc', ['-s', socket, ...command.split(' ')], { encoding: 'utf8', timeout: 20_000 });
         if (r.status !== 0) throw new Error(`birdc ${command}: ${r.stderr}${r.stdout}`);
         return r.stdout;
       },
       routes: (family) => parseBirdRoutes(d.cmd(`show route all table master${family}`)),
+      paths: (family) => parseBirdPaths(d.cmd(`show route all table master${family}`)),
       established: (protocol) => /\bEstablished\b/.test(d.cmd(`show protocols ${protocol}`)),
-      restart: async () => {
+      crash: async () => {
         d.proc.kill('SIGKILL');
         await d.proc.exited;
+      },
+      start: async () => {
+        if (d.proc.alive) throw new Error(`bird ${name} is still running`);
         d.proc = await start();
+      },
+      restart: async () => {
+        await d.crash();
+        await d.start();
       },
       stop: async () => void (await d.proc.stop()),
     };
@@ -346,6 +425,7 @@ export class BgpLab {
       socket,
       cli,
       routes: (family) => parseGobgpRib(cli(['global', 'rib', '-a', family === 4 ? 'ipv4' : 'ipv6', '-j'])),
+      paths: (family) => parseGobgpPaths(cli(['global', 'rib', '-a', family === 4 ? 'ipv4' : 'ipv6', '-j'])),
       established: (neighbor) => gobgpState(cli(['neighbor', '-j']), neighbor) === 'established',
       restart: async () => {
         d.proc.kill('SIGKILL');
@@ -392,6 +472,7 @@ export class BgpLab {
       dir,
       vtysh,
       routes: (family) => parseFrrRoutes(vtysh(`show bgp ${family === 4 ? 'ipv4' : 'ipv6'} unicast json`), (p) => vtysh(`show bgp ${family === 4 ? 'ipv4' : 'ipv6'} unicast ${p} json`)),
+      paths: (family, prefix) => parseFrrPaths(vtysh(`show bgp ${family === 4 ? 'ipv4' : 'ipv6'} unicast ${prefix} json`)),
       established: (neighbor) => {
         const j = JSON.parse(vtysh(`show bgp neighbors ${neighbor} json`)) as Record<string, { bgpState?: string }>;
         return j[neighbor]?.bgpState === 'Established';
@@ -427,6 +508,133 @@ export class BgpLab {
     this.pool.cleanup();
     if (process.env.KEEP_INTEROP_DIR !== '1') rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+// ---- the forwarding plane: kernel routes, ping, a route watcher ------------------------------------
+
+/** A kernel route as `ip -j route` reports it, reduced to what tests compare. */
+export interface KernelRoute {
+  dst: string;
+  /** Gateways, sorted (one for a plain route, several for a multipath route). */
+  gateways: string[];
+  protocol: string;
+}
+
+interface IpJsonRoute {
+  dst?: string;
+  gateway?: string;
+  protocol?: string;
+  nexthops?: { gateway?: string }[];
+}
+
+/** Routes of one protocol ("85", "bird", "static", ...) in a namespace's main table. */
+export function kernelRoutes(ns: string, family: 4 | 6, protocol: string): KernelRoute[] {
+  const r = spawnSync('ip', ['-n', ns, '-j', `-${family}`, 'route', 'show', 'proto', protocol], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip -n ${ns} route show proto ${protocol}: ${r.stderr}`);
+  return parseIpRoutes(r.stdout);
+}
+
+export function parseIpRoutes(json: string): KernelRoute[] {
+  const rows = JSON.parse(json.trim() || '[]') as IpJsonRoute[];
+  return rows.map((x) => ({
+    dst: x.dst ?? '',
+    gateways: (x.nexthops ? x.nexthops.map((n) => n.gateway ?? '') : x.gateway ? [x.gateway] : []).sort(),
+    protocol: x.protocol ?? '',
+  }));
+}
+
+/**
+ * Lists a namespace's routes of one protocol every `everyMs` (async, so the test's own awaits go
+ * on) and remembers every sample where `dst` was missing, until stop().
+ */
+export class RouteWatch {
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  samples = 0;
+  readonly gaps: { at: Date; routes: string }[] = [];
+
+  constructor(
+    private readonly ns: string,
+    private readonly family: 4 | 6,
+    private readonly protocol: string,
+    private readonly dst: string,
+    private readonly everyMs = 100,
+  ) {}
+
+  start(): this {
+    this.timer = setInterval(() => {
+      if (this.busy) return;
+      this.busy = true;
+      const child = spawn('ip', ['-n', this.ns, '-j', `-${this.family}`, 'route', 'show', 'proto', this.protocol], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('close', () => {
+        this.busy = false;
+        this.samples++;
+        let routes: KernelRoute[] = [];
+        try {
+          routes = parseIpRoutes(out);
+        } catch {
+          /* a torn read counts as missing */
+        }
+        if (!routes.some((r) => r.dst === this.dst)) this.gaps.push({ at: new Date(), routes: out.trim() });
+      });
+    }, this.everyMs);
+    return this;
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+}
+
+export interface PingResult {
+  /** Highest icmp_seq that got a reply. */
+  lastReplied: number;
+  /** Sequence numbers up to lastReplied that never got a reply. */
+  lost: number[];
+  output: string;
+}
+
+/**
+ * A continuous ping (`ping -n -i INTERVAL TARGET`) from namespace `ns`; finish() stops it with
+ * SIGINT and counts the probes below the last answered one that got no answer (a probe still in
+ * flight at SIGINT is not counted as lost).
+ */
+export function startPing(ns: string, target: string, intervalS = 0.1): { proc: Proc; finish(): Promise<PingResult> } {
+  const proc = spawnIn(ns, `ping ${target}`, ['ping', '-n', '-i', String(intervalS), target]);
+  return {
+    proc,
+    async finish(): Promise<PingResult> {
+      proc.kill('SIGINT');
+      const t = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await proc.exited;
+      clearTimeout(t);
+      const out = proc.output();
+      const replied = new Set([...out.matchAll(/bytes from .*icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+      const lastReplied = Math.max(0, ...replied);
+      const lost: number[] = [];
+      for (let i = 1; i < lastReplied; i++) if (!replied.has(i)) lost.push(i);
+      return { lastReplied, lost, output: out };
+    },
+  };
+}
+
+/** Every value under a key matching `key` anywhere inside a parsed JSON value. */
+export function findKeys(v: unknown, key: RegExp): unknown[] {
+  const out: unknown[] = [];
+  const walk = (x: unknown): void => {
+    if (Array.isArray(x)) x.forEach(walk);
+    else if (x && typeof x === 'object') {
+      for (const [k, y] of Object.entries(x)) {
+        if (key.test(k)) out.push(y);
+        walk(y);
+      }
+    }
+  };
+  walk(v);
+  return out;
 }
 
 function run(cmd: string, args: string[]): void {
@@ -484,10 +692,68 @@ export function parseBirdRoutes(text: string): PeerRoute[] {
   return out;
 }
 
+/** `birdc show route all` → every BGP path, with the RFC 4456 attributes and where it came from. */
+export function parseBirdPaths(text: string): PeerPath[] {
+  const out: PeerPath[] = [];
+  let prefix = '';
+  let cur: PeerPath | undefined;
+  let isBgp = false;
+  const flush = (): void => {
+    if (cur && isBgp) out.push(cur);
+    cur = undefined;
+    isBgp = false;
+  };
+  for (const line of text.split('\n')) {
+    // "10.1.0.0/24   unicast [refl 13:28:36.113 from 198.19.1.1] * (100) [i]"
+    const head = /^(\S+\/\d+)?\s+(unicast|blackhole|unreachable|prohibit)\s+\[(\S+)[^\]]*?(?:\sfrom\s(\S+))?\](\s\*)?/.exec(line);
+    if (head) {
+      flush();
+      if (head[1]) prefix = head[1];
+      cur = { prefix, asPath: [], nextHop: '', communities: [], clusterList: [], best: Boolean(head[5]), protocol: head[3] };
+      if (head[4]) cur.from = head[4];
+      continue;
+    }
+    if (!cur) continue;
+    const t = line.trim();
+    if (t.startsWith('Type: BGP')) isBgp = true;
+    else if (t.startsWith('BGP.as_path:')) cur.asPath = flatAsPath(t.slice('BGP.as_path:'.length));
+    else if (t.startsWith('BGP.next_hop:')) cur.nextHop = globalNextHop(t.slice('BGP.next_hop:'.length).trim());
+    else if (t.startsWith('BGP.community:')) cur.communities = [...t.matchAll(/\((\d+),(\d+)\)/g)].map((m) => `${m[1]}:${m[2]}`);
+    else if (t.startsWith('BGP.originator_id:')) cur.originatorId = t.slice('BGP.originator_id:'.length).trim();
+    else if (t.startsWith('BGP.cluster_list:')) cur.clusterList = t.slice('BGP.cluster_list:'.length).trim().split(/\s+/).filter(Boolean);
+  }
+  flush();
+  return out;
+}
+
 interface GobgpPath {
   nlri?: { prefix?: string };
-  attrs?: { type: number; as_paths?: { asns?: number[] }[]; nexthop?: string; communities?: number[] }[];
+  attrs?: { type: number; as_paths?: { asns?: number[] }[]; nexthop?: string; communities?: number[]; value?: unknown }[];
   best?: boolean;
+  stale?: boolean;
+  'neighbor-ip'?: string;
+}
+
+/** `gobgp global rib -j` → every path (locally added ones have no `from`). */
+export function parseGobgpPaths(json: string): PeerPath[] {
+  const rib = JSON.parse(json || '{}') as Record<string, GobgpPath[]>;
+  const out: PeerPath[] = [];
+  for (const [prefix, paths] of Object.entries(rib)) {
+    for (const p of paths) {
+      const r: PeerPath = { prefix, asPath: [], nextHop: '', communities: [], clusterList: [], best: p.best === true };
+      const from = p['neighbor-ip'];
+      if (from) r.from = from;
+      for (const a of p.attrs ?? []) {
+        if (a.type === 2) r.asPath = (a.as_paths ?? []).flatMap((s) => s.asns ?? []);
+        if ((a.type === 3 || a.type === 14) && a.nexthop) r.nextHop = globalNextHop(a.nexthop);
+        if (a.type === 8) r.communities = (a.communities ?? []).map((c) => `${c >>> 16}:${c & 0xffff}`);
+        if (a.type === 9 && typeof a.value === 'string') r.originatorId = a.value;
+        if (a.type === 10 && Array.isArray(a.value)) r.clusterList = a.value.map(String);
+      }
+      out.push(r);
+    }
+  }
+  return out;
 }
 
 /** `gobgp global rib -j` → routes (the best path of each prefix). */
@@ -524,6 +790,38 @@ interface FrrPath {
   nexthops?: { ip?: string; scope?: string }[];
   community?: { string?: string };
   aspath?: { string?: string };
+}
+
+interface FrrDetailPath {
+  bestpath?: { overall?: boolean };
+  aspath?: { string?: string; segments?: { list?: number[] }[] };
+  originatorId?: string;
+  clusterList?: { list?: string[] };
+  nexthops?: { ip?: string; scope?: string }[];
+  community?: { string?: string };
+  peer?: { peerId?: string };
+}
+
+/** `show bgp ipv4 unicast PREFIX json` → the paths learned from neighbours (own ones left out). */
+export function parseFrrPaths(json: string): PeerPath[] {
+  const d = JSON.parse(json || '{}') as { prefix?: string; paths?: FrrDetailPath[] };
+  const out: PeerPath[] = [];
+  for (const p of d.paths ?? []) {
+    const from = p.peer?.peerId;
+    if (!from || from === '(unspec)') continue;
+    const r: PeerPath = {
+      prefix: d.prefix ?? '',
+      asPath: (p.aspath?.segments ?? []).flatMap((s) => s.list ?? []),
+      nextHop: (p.nexthops ?? []).find((n) => n.scope !== 'link-local')?.ip ?? '',
+      communities: (p.community?.string ?? '').split(/\s+/).filter((c) => /^\d+:\d+$/.test(c)),
+      clusterList: p.clusterList?.list ?? [],
+      best: p.bestpath?.overall === true,
+      from,
+    };
+    if (p.originatorId) r.originatorId = p.originatorId;
+    out.push(r);
+  }
+  return out;
 }
 
 /**
