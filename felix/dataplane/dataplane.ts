@@ -7,7 +7,7 @@ import { RTPROT_TWILL, type Monitor, type NetlinkEvent, type NetlinkHandle } fro
 import { errorMessage } from '../../src/errors.js';
 import { parseDuration } from '../../src/api/duration.js';
 import type { DesiredState } from '../calc/types.js';
-import type { Rendered } from '../rules/types.js';
+import type { RenderDelta, Rendered } from '../rules/types.js';
 import type { FailureInfo } from './backoff.js';
 import { InterfaceReconciler } from './interface-reconciler.js';
 import { IpsetReconciler } from './ipset-reconciler.js';
@@ -48,6 +48,15 @@ export interface DesiredDataplane {
   tag?: number;
 }
 
+/** A change to the desired dataplane, as the renderer reported it (see Dataplane.updateDesired). */
+export interface DesiredDataplaneUpdate {
+  /** The non-iptables part, when it changed (a new object); absent: the last one stays. */
+  state?: DataplaneState;
+  /** What changed in the rendered output since the desired state last given to the dataplane. */
+  delta: RenderDelta;
+  tag?: number;
+}
+
 export interface ApplyReport {
   /** DesiredDataplane.tag of the desired state this apply started from. */
   tag: number | undefined;
@@ -80,7 +89,7 @@ export class Dataplane {
   readonly ipsets: IpsetReconciler;
   readonly routes: RouteReconciler;
   readonly interfaces: InterfaceReconciler;
-  private desired: DesiredDataplane | undefined;
+  private desired: { state: DataplaneState; tag: number | undefined } | undefined;
   private inSync = false;
   private appliedAfterSync = false;
   private running: Promise<void> | undefined;
@@ -139,18 +148,47 @@ export class Dataplane {
   }
 
   setDesired(d: DesiredDataplane): void {
-    this.desired = d;
+    this.desired = { state: d.state, tag: d.tag };
     const v6 = d.state.config.ipv6Support;
     this.ipt4.setDesired(d.rendered.v4);
     this.ipt6?.setDesired(v6 ? d.rendered.v6 : undefined);
     this.ipsets.setDesired([...d.rendered.v4.ipsets, ...(v6 && this.ipt6 ? (d.rendered.v6?.ipsets ?? []) : [])]);
-    this.routes.setDesired(
-      v6 ? d.state.routes : new Map([...d.state.routes].filter(([, r]) => r.family === 4)),
-      d.state.config.routeProtocol ?? RTPROT_TWILL,
+    this.setState(d.state, true);
+  }
+
+  /**
+   * The incremental form of setDesired: the renderer's delta since the desired state last given
+   * (setDesired, then updateDesired for each later RuleRenderer.update), plus the new
+   * non-iptables state when it changed. Costs O(change), not O(whole state). Only valid after a
+   * setDesired; the result is the same as setDesired with the whole state the deltas lead to.
+   */
+  updateDesired(u: DesiredDataplaneUpdate): void {
+    const prev = this.desired;
+    if (prev === undefined) throw new RangeError('Dataplane.updateDesired needs a whole desired state first (setDesired)');
+    const state = u.state ?? prev.state;
+    this.desired = { state, tag: u.tag };
+    this.ipt4.updateDesired(u.delta.v4);
+    // The renderer's v6 delta already deletes everything when IPv6 gets switched off.
+    this.ipt6?.updateDesired(u.delta.v6);
+    this.ipsets.updateDesired(
+      this.ipt6 ? [...u.delta.v4.ipsetUpserts, ...u.delta.v6.ipsetUpserts] : u.delta.v4.ipsetUpserts,
+      this.ipt6 ? [...u.delta.v4.ipsetDeletes, ...u.delta.v6.ipsetDeletes] : u.delta.v4.ipsetDeletes,
     );
-    this.interfaces.setDesired(d.state.endpoints.keys(), v6);
-    if (this.deps.refreshMs === undefined && this.refreshPeriod >= 0) {
-      const ms = parseDuration(d.state.config.iptablesRefreshInterval);
+    if (u.state !== undefined) this.setState(u.state, false, prev.state);
+  }
+
+  private setState(state: DataplaneState, whole: boolean, prev?: DataplaneState): void {
+    const v6 = state.config.ipv6Support;
+    const configChanged = whole || prev?.config !== state.config;
+    if (configChanged || prev?.routes !== state.routes) {
+      this.routes.setDesired(
+        v6 ? state.routes : new Map([...state.routes].filter(([, r]) => r.family === 4)),
+        state.config.routeProtocol ?? RTPROT_TWILL,
+      );
+    }
+    if (configChanged || prev?.endpoints !== state.endpoints) this.interfaces.setDesired(state.endpoints.keys(), v6);
+    if (configChanged && this.deps.refreshMs === undefined && this.refreshPeriod >= 0) {
+      const ms = parseDuration(state.config.iptablesRefreshInterval);
       if (ms !== undefined) this.setRefresh(ms);
     }
   }

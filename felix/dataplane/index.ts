@@ -1,6 +1,6 @@
 // felix/dataplane: reconcilers that make the kernel match the rendered desired state.
 export { Dataplane } from './dataplane.js';
-export type { ApplyReport, DataplaneDeps, DataplaneHealth, DataplaneState, DesiredDataplane } from './dataplane.js';
+export type { ApplyReport, DataplaneDeps, DataplaneHealth, DataplaneState, DesiredDataplane, DesiredDataplaneUpdate } from './dataplane.js';
 export { IptablesReconciler, ALL_TABLES } from './iptables-reconciler.js';
 export type { IptablesApplyResult, IptablesReconcilerOptions } from './iptables-reconciler.js';
 export { IpsetReconciler, IPSET_MAXELEM } from './ipset-reconciler.js';

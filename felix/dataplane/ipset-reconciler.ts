@@ -12,6 +12,28 @@ import { silentLogger, type DataplaneLogger } from './log.js';
 export const IPSET_MAXELEM = 1_048_576;
 /** A change touching more members than this (and more than half the set) goes through a swap. */
 const SWAP_THRESHOLD = 500;
+/** A restore text longer than this is split in two runs that go side by side. */
+const PARALLEL_LINES = 4000;
+
+interface Batch {
+  lines: string[];
+  owner: (string | undefined)[];
+  touched: RenderedIpSet[];
+}
+
+/** Cuts the restore text in two at a set boundary near the middle when it is long. */
+function splitBatches(lines: string[], owner: (string | undefined)[], touched: RenderedIpSet[], minLines: number): Batch[] {
+  if (lines.length < minLines || touched.length < 2) return [{ lines, owner, touched }];
+  let cut = lines.length >> 1;
+  while (cut < lines.length && owner[cut] === owner[cut - 1]) cut++;
+  if (cut >= lines.length) return [{ lines, owner, touched }];
+  const firstOfSecond = owner[cut];
+  const i = touched.findIndex((t) => t.name === firstOfSecond);
+  return [
+    { lines: lines.slice(0, cut), owner: owner.slice(0, cut), touched: touched.slice(0, i) },
+    { lines: lines.slice(cut), owner: owner.slice(cut), touched: touched.slice(i) },
+  ];
+}
 
 interface ActualSet {
   type: string;
@@ -43,6 +65,11 @@ export class IpsetReconciler {
   private inSync = false;
   /** Desired set objects known to match the kernel (forgotten on read-back); see IptablesReconciler. */
   private clean = new WeakSet<RenderedIpSet>();
+  /**
+   * Set names that may differ from the kernel (all after a read-back or a whole setDesired, only
+   * what a delta names after updateDesired); a name leaves once known to be as desired, or gone.
+   */
+  private readonly check = new Set<string>();
 
   constructor(ipset: Ipset, opts: IpsetReconcilerOptions = {}) {
     this.ipset = ipset;
@@ -54,6 +81,24 @@ export class IpsetReconciler {
     const m = new Map<string, RenderedIpSet>();
     for (const s of sets) m.set(s.name, s);
     this.desired = m;
+    this.checkEverything();
+  }
+
+  /** Applies a change to the desired sets (new or changed sets, names no longer wanted). */
+  updateDesired(upserts: Iterable<RenderedIpSet>, deletes: Iterable<string>): void {
+    for (const s of upserts) {
+      this.desired.set(s.name, s);
+      this.check.add(s.name);
+    }
+    for (const n of deletes) {
+      this.desired.delete(n);
+      this.check.add(n);
+    }
+  }
+
+  private checkEverything(): void {
+    for (const n of this.desired.keys()) this.check.add(n);
+    for (const n of this.actual?.keys() ?? []) this.check.add(n);
   }
 
   markInSync(): void {
@@ -66,6 +111,7 @@ export class IpsetReconciler {
     for (const [name, info] of listed) if (isOwnedIpset(name)) m.set(name, fromInfo(info));
     this.actual = m;
     this.clean = new WeakSet<RenderedIpSet>();
+    this.checkEverything();
   }
 
   isProgrammed(name: string): boolean {
@@ -94,11 +140,18 @@ export class IpsetReconciler {
       lines.push(l);
       owner.push(k);
     };
-    for (const d of this.desired.values()) {
-      if (this.clean.has(d)) continue;
+    // In name order, as a whole scan of the sorted desired list would write them.
+    for (const name of [...this.check].sort()) {
+      const d = this.desired.get(name);
+      if (d === undefined) continue; // unwanted: applyDeletes
+      if (this.clean.has(d)) {
+        this.check.delete(name);
+        continue;
+      }
       const a = actual.get(d.name);
       if (a !== undefined && sameSet(d, a)) {
         this.clean.add(d);
+        this.check.delete(name);
         continue;
       }
       if (!this.backoff.ready(d.name)) continue;
@@ -134,38 +187,57 @@ export class IpsetReconciler {
     }
     if (lines.length > 0) {
       const t0 = performance.now();
-      try {
-        await this.ipset.restore(lines.join('\n') + '\n', { exist: true });
-        // The sets as they were when the text was made (setDesired may run during the await).
-        for (const d of touched) {
-          const n = d.name;
-          (actual.has(n) ? res.updated : res.created).push(n);
-          actual.set(n, { type: d.type, family: famOf(d), members: new Set(d.members) });
-          this.clean.add(d);
-          this.backoff.succeeded(n);
-        }
-      } catch (e) {
-        const msg = errorMessage(e);
-        const key = e instanceof IpsetRestoreError && e.lineNumber !== undefined ? owner[e.lineNumber - 1] : undefined;
-        for (const n of key !== undefined ? [key] : touched.map((t) => t.name)) {
-          const f = this.backoff.failed(n, msg);
-          this.log.error({ set: n, attempts: f.attempts, err: msg }, 'ipset write rejected');
-        }
+      // A big write (a cold start: thousands of sets) goes as two `ipset restore` runs side by
+      // side, split between sets: the kernel work is per set, so it takes about half as long on
+      // two cores. A small one stays one run (one process start).
+      const batches = splitBatches(lines, owner, touched, PARALLEL_LINES);
+      let failed = false;
+      await Promise.all(
+        batches.map(async (b) => {
+          try {
+            await this.ipset.restore(b.lines.join('\n') + '\n', { exist: true });
+            // The sets as they were when the text was made (setDesired may run during the await).
+            for (const d of b.touched) {
+              const n = d.name;
+              (actual.has(n) ? res.updated : res.created).push(n);
+              actual.set(n, { type: d.type, family: famOf(d), members: new Set(d.members) });
+              this.clean.add(d);
+              this.backoff.succeeded(n);
+            }
+          } catch (e) {
+            failed = true;
+            const msg = errorMessage(e);
+            const key = e instanceof IpsetRestoreError && e.lineNumber !== undefined ? b.owner[e.lineNumber - 1] : undefined;
+            for (const n of key !== undefined ? [key] : b.touched.map((t) => t.name)) {
+              const f = this.backoff.failed(n, msg);
+              this.log.error({ set: n, attempts: f.attempts, err: msg }, 'ipset write rejected');
+            }
+          }
+        }),
+      );
+      if (failed) {
         // Not atomic: whatever went before the failing line stays. Re-read the truth.
         try {
           await this.readBack();
         } catch (e2) {
           this.log.error({ err: errorMessage(e2) }, 'ipset save failed');
         }
-      } finally {
-        res.restoreMs += performance.now() - t0;
       }
+      res.created.sort();
+      res.updated.sort();
+      res.restoreMs += performance.now() - t0;
     }
-    for (const d of this.desired.values()) {
-      if (this.clean.has(d)) continue;
+    for (const name of this.check) {
+      const d = this.desired.get(name);
+      if (d === undefined) continue;
+      if (this.clean.has(d)) {
+        this.check.delete(name);
+        continue;
+      }
       const a = this.actual?.get(d.name);
       if (a === undefined || !sameSet(d, a)) res.pending.push(d.name);
     }
+    res.pending.sort();
     const pending = new Set(res.pending);
     this.backoff.retain((k) => k.startsWith('destroy/') || pending.has(k));
     return res;
@@ -175,7 +247,13 @@ export class IpsetReconciler {
   async applyDeletes(): Promise<IpsetApplyResult> {
     const res: IpsetApplyResult = { created: [], updated: [], destroyed: [], pending: [], restoreMs: 0 };
     if (!this.inSync || this.actual === undefined) return res;
-    const gone = [...this.actual.keys()].filter((n) => !this.desired.has(n) && this.backoff.ready(`destroy/${n}`));
+    const gone: string[] = [];
+    for (const n of this.check) {
+      if (this.desired.has(n)) continue;
+      if (!this.actual.has(n)) this.check.delete(n);
+      else if (this.backoff.ready(`destroy/${n}`)) gone.push(n);
+    }
+    gone.sort();
     if (gone.length === 0) return res;
     const t0 = performance.now();
     // One restore per set: a set still referenced by a rule (someone else's) must not block the rest.

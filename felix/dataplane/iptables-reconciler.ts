@@ -6,7 +6,7 @@
 // fill"), so a restarted agent leaves the previous programming alone until it knows better.
 import { IptablesRestoreError, isOwnedChain, type Iptables, type SavedTable } from '../../src/iptables/index.js';
 import { errorMessage } from '../../src/errors.js';
-import type { Chain, Hook, RenderedFamily, TableName } from '../rules/types.js';
+import type { Chain, FamilyDelta, Hook, RenderedFamily, TableName } from '../rules/types.js';
 import { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js';
 import { silentLogger, type DataplaneLogger } from './log.js';
 
@@ -72,6 +72,12 @@ export class IptablesReconciler {
   private writeGen = 0;
   /** Tables written since the last verify(). */
   private readonly writtenTables = new Set<TableName>();
+  /**
+   * Per table, the chain names that may differ from the kernel: everything after a read-back or a
+   * whole setDesired, only what a delta names after updateDesired. A name leaves the set once its
+   * chain is known to be as desired (or gone, when unwanted), so an apply costs O(changes).
+   */
+  private readonly check = new Map<TableName, Set<string>>(ALL_TABLES.map((t) => [t, new Set<string>()]));
 
   constructor(ipt: Iptables, opts: IptablesReconcilerOptions = {}) {
     this.ipt = ipt;
@@ -91,6 +97,44 @@ export class IptablesReconciler {
     this.desired = d;
     this.desiredHooks = f?.hooks ?? [];
     this.haveDesired = true;
+    this.checkEverything();
+  }
+
+  /**
+   * Applies a render delta (felix/rules RuleRenderer.update) to the desired picture: only the
+   * chains it names are looked at by the next apply. Equivalent to setDesired with the whole
+   * rendered family the delta leads to.
+   */
+  updateDesired(fd: FamilyDelta): void {
+    for (const t of ALL_TABLES) {
+      const td = fd[t];
+      if (td.upserts.length === 0 && td.deletes.length === 0) continue;
+      let want = this.desired.get(t);
+      if (want === undefined) {
+        want = new Map();
+        this.desired.set(t, want);
+      }
+      const check = this.check.get(t)!;
+      for (const c of td.upserts) {
+        want.set(c.name, c);
+        check.add(c.name);
+      }
+      for (const n of td.deletes) {
+        want.delete(n);
+        check.add(n);
+      }
+    }
+    if (fd.hooks !== undefined) this.desiredHooks = fd.hooks;
+    this.haveDesired = true;
+  }
+
+  /** Every desired and every owned chain is looked at by the next apply. */
+  private checkEverything(): void {
+    for (const t of ALL_TABLES) {
+      const check = this.check.get(t)!;
+      for (const n of this.desired.get(t)?.keys() ?? []) check.add(n);
+      for (const n of this.actual.get(t)?.owned.keys() ?? []) check.add(n);
+    }
   }
 
   /** From now on chains we own but do not want are deleted, and existing chains are rewritten. */
@@ -105,6 +149,7 @@ export class IptablesReconciler {
       this.actual.set(t, toActual(saved));
     }
     this.clean = new WeakSet<Chain>();
+    this.checkEverything();
   }
 
   /**
@@ -123,7 +168,10 @@ export class IptablesReconciler {
       return false;
     }
     for (const [t, a] of tables) this.actual.set(t, a);
-    if (which.length > 0) this.clean = new WeakSet<Chain>();
+    if (which.length > 0) {
+      this.clean = new WeakSet<Chain>();
+      this.checkEverything();
+    }
     return true;
   }
 
@@ -254,18 +302,28 @@ export class IptablesReconciler {
       const have: ActualTable = this.actual.get(t) ?? { owned: new Map<string, string[]>(), builtin: new Map<string, ActualRule[]>() };
       const ok = (k: string): boolean => !respectBackoff || this.backoff.ready(k);
       const upserts: Chain[] = [];
-      for (const c of want.values()) {
-        if (this.clean.has(c)) continue;
-        const cur = have.owned.get(c.name);
-        if (sameHashes(cur, c)) {
+      const deletes: string[] = [];
+      const check = this.check.get(t)!;
+      for (const name of check) {
+        const c = want.get(name);
+        const cur = have.owned.get(name);
+        if (c === undefined) {
+          // Unwanted: delete it if it is ours in the kernel; else there is nothing left to do.
+          if (cur === undefined) check.delete(name);
+          else if (ok(chainKey(t, name))) deletes.push(name);
+          continue;
+        }
+        if (this.clean.has(c) || sameHashes(cur, c)) {
           this.clean.add(c);
+          check.delete(name);
           continue;
         }
         if (!this.inSync && cur !== undefined) continue; // gap fill only
-        if (ok(chainKey(t, c.name))) upserts.push(c);
+        if (ok(chainKey(t, name))) upserts.push(c);
       }
-      const deletes: string[] = [];
-      for (const name of have.owned.keys()) if (!want.has(name) && ok(chainKey(t, name))) deletes.push(name);
+      // Same order as a whole-table scan would give (restore text and results are deterministic).
+      upserts.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      deletes.sort();
       // Hooks: per built-in chain, ours must be exactly the desired ones, in order, at the top.
       const wantHooks = new Map<string, Hook[]>();
       for (const h of this.desiredHooks) if (h.table === t) wantHooks.set(h.chain, [...(wantHooks.get(h.chain) ?? []), h]);

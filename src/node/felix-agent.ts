@@ -5,7 +5,7 @@ import type { Kind, WorkloadEndpointResource } from '../api/types.js';
 import { startSyncer, type Datastore, type SyncEvent } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from '../../felix/calc/types.js';
-import type { Rendered } from '../../felix/rules/types.js';
+import type { RenderDelta, Rendered } from '../../felix/rules/types.js';
 import { DataplaneWriteError, type ApplyReport, type Dataplane, type DataplaneHealth, type DataplaneState } from '../../felix/dataplane/index.js';
 import type { DataplaneLogger } from '../../felix/dataplane/log.js';
 import type { AgentMetrics } from './metrics.js';
@@ -40,7 +40,8 @@ function applyKeyed<T>(m: Map<string, T>, d: KeyedDelta<T>): void {
 
 /** What the agent needs from felix/rules (RuleRenderer fits): incremental, full picture on demand. */
 export interface RendererLike {
-  update(delta: DesiredStateDelta): unknown;
+  /** Applies a calc delta; returns what changed in the rendered output. */
+  update(delta: DesiredStateDelta): RenderDelta;
   /** Re-renders from a whole state (after a failed update, the deltas can no longer be trusted). */
   load(state: DesiredState): unknown;
   current(): Rendered;
@@ -79,6 +80,12 @@ export class FelixAgent {
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly routes = new Map<string, RouteState>();
   private reload = false;
+  /**
+   * The next flush hands the dataplane the whole rendered state (the first one, replacing the
+   * skeleton, and after a reload); the others only the renderer's delta.
+   */
+  private wholeNext = true;
+  private lastDataplaneState: DataplaneState | undefined;
   /** Bumps on every datastore batch; the bench waits for a generation to be programmed. */
   generation = 0;
   /** ms the last flush spent in calc + render. */
@@ -177,10 +184,14 @@ export class FelixAgent {
   private flush(): void {
     if (!this.inSync) return; // before the first in-sync we know too little: keep the skeleton
     const t0 = performance.now();
-    let state: DataplaneState;
-    let rendered: Rendered;
+    let state: DataplaneState | undefined;
+    let rendered: Rendered | undefined;
+    let renderDelta: RenderDelta | undefined;
     try {
       const delta = this.o.calc.flush();
+      let endpointsChanged = false;
+      let routesChanged = false;
+      let configChanged = false;
       if (this.reload) {
         const full = this.o.calc.snapshot();
         this.o.renderer.load(full);
@@ -190,14 +201,30 @@ export class FelixAgent {
         for (const [k, v] of full.endpoints) this.endpoints.set(k, v);
         for (const [k, v] of full.routes) this.routes.set(k, v);
         this.reload = false;
+        this.wholeNext = true;
       } else {
-        if (delta.config) this.config = delta.config;
+        if (delta.config) {
+          this.config = delta.config;
+          configChanged = true;
+        }
+        endpointsChanged = delta.endpoints.upserts.size > 0 || delta.endpoints.deletes.length > 0;
+        routesChanged = delta.routes.upserts.size > 0 || delta.routes.deletes.length > 0;
         applyKeyed(this.endpoints, delta.endpoints);
         applyKeyed(this.routes, delta.routes);
-        this.o.renderer.update(delta);
+        renderDelta = this.o.renderer.update(delta);
       }
-      rendered = this.o.renderer.current();
-      state = { config: this.config ?? this.o.calc.snapshot().config, endpoints: new Map(this.endpoints), routes: new Map(this.routes) };
+      const last = this.lastDataplaneState;
+      if (this.wholeNext || last === undefined) {
+        rendered = this.o.renderer.current();
+        state = { config: this.config ?? this.o.calc.snapshot().config, endpoints: new Map(this.endpoints), routes: new Map(this.routes) };
+      } else if (endpointsChanged || routesChanged || configChanged) {
+        // The dataplane keeps the maps it is given: hand it copies, new ones only for what changed.
+        state = {
+          config: this.config ?? last.config,
+          endpoints: endpointsChanged ? new Map(this.endpoints) : last.endpoints,
+          routes: routesChanged ? new Map(this.routes) : last.routes,
+        };
+      }
     } catch (e) {
       this.o.log.error({ err: errorMessage(e) }, 'rendering the desired state failed; the kernel keeps the previous state');
       this.reload = true;
@@ -205,8 +232,14 @@ export class FelixAgent {
     }
     this.lastFlushMs = performance.now() - t0;
     this.o.metrics?.observeCalc(this.lastFlushMs);
-    this.lastState = state;
-    this.o.dataplane.setDesired({ state, rendered, tag: this.generation });
+    if (rendered !== undefined && state !== undefined) {
+      this.o.dataplane.setDesired({ state, rendered, tag: this.generation });
+      this.wholeNext = false;
+    } else {
+      this.o.dataplane.updateDesired({ ...(state ? { state } : {}), delta: renderDelta!, tag: this.generation });
+    }
+    if (state !== undefined) this.lastDataplaneState = state;
+    this.lastState = this.lastDataplaneState;
     this.o.dataplane.markInSync();
     this.o.dataplane.requestApply();
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeNetfilter } from '../../../../src/iptables/fake/index.js';
+import { IpsetRestoreError, type Ipset } from '../../../../src/iptables/index.js';
 import { IpsetReconciler } from '../../../../felix/dataplane/index.js';
 import type { RenderedIpSet } from '../../../../felix/rules/types.js';
 
@@ -62,5 +63,46 @@ describe('IpsetReconciler', () => {
     r.markInSync();
     expect((await r.applyDeletes()).destroyed).toEqual(['tw4-old']);
     expect((await nf.ipset().listNames()).sort()).toEqual(['other', 'tw4-keep']);
+  });
+
+  it('a big write runs as two restores split between sets; a rejected line fails only its own set', async () => {
+    const nf = createFakeNetfilter();
+    const real = nf.ipset();
+    const texts: string[] = [];
+    const ipset: Ipset = {
+      restore: async (text, o) => {
+        texts.push(text);
+        // The kernel refuses this one member (as it would an address of the wrong family).
+        const bad = text.split('\n').findIndex((l) => l === 'add tw4-s150 10.99.150.7');
+        if (bad >= 0) {
+          await real.restore(text.split('\n').slice(0, bad).join('\n') + '\n', o);
+          throw new IpsetRestoreError({ lineNumber: bad + 1, stderr: `ipset v7.17: Error in line ${bad + 1}: refused`, exitCode: 1 });
+        }
+        return real.restore(text, o);
+      },
+      list: (p) => real.list(p),
+      listNames: (p) => real.listNames(p),
+    };
+    const r = new IpsetReconciler(ipset, { initialMs: 60_000 });
+    r.markInSync();
+    const name = (i: number) => `tw4-s${String(i).padStart(3, '0')}`;
+    const want = Array.from({ length: 200 }, (_, i) => set(name(i), Array.from({ length: 30 }, (_, j) => `10.99.${i}.${j}`)));
+    r.setDesired(want);
+    const res = await r.applyUpdates();
+    expect(texts.length).toBe(2);
+    // No set is split between the two runs.
+    const inFirst = new Set(texts[0]!.split('\n').filter(Boolean).map((l) => l.split(' ')[1]));
+    expect(inFirst.size).toBeGreaterThan(50);
+    expect(texts[1]!.split('\n').filter((l) => l && inFirst.has(l.split(' ')[1]))).toEqual([]);
+    // The first run went through whole; the second stopped at the refused line.
+    expect(res.created).toEqual([...inFirst].sort());
+    expect(res.pending).toContain('tw4-s150');
+    // The next apply writes the rest; only the refused set stays pending (backing off).
+    const res2 = await r.applyUpdates();
+    expect(res2.pending).toEqual(['tw4-s150']);
+    expect(await members(nf, name(3))).toEqual(want[3]!.members);
+    expect(await members(nf, name(199))).toEqual(want[199]!.members);
+    expect(r.isProgrammed(name(150))).toBe(false);
+    expect(r.failing(1).has('tw4-s150')).toBe(true);
   });
 });
