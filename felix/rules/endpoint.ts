@@ -49,3 +49,19 @@ export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', ma
 export function endpointChains(ep: EndpointState, marks: MarkBits): Chain[] {
   return [endpointDirectionChain(ep, 'to', marks), endpointDirectionChain(ep, 'from', marks)];
 }
+
+/**
+ * The endpoint's chains in one IP family. An endpoint with no address in that family carries
+ * nothing in it: its chains there only drop. They still exist (dispatch names every interface
+ * in both families), but they no longer depend on policy, so a policy or label change never
+ * rewrites them — on nf_tables every chain write costs a whole-table commit.
+ */
+export function endpointChainsFor(ep: EndpointState, family: 4 | 6, marks: MarkBits): Chain[] {
+  const nets = family === 4 ? ep.ipv4Nets : ep.ipv6Nets;
+  if (nets.length > 0) return endpointChains(ep, marks);
+  return (['to', 'from'] as const).map((dir) => {
+    const b = new ChainBuilder(endpointChain(ep.interfaceName, dir));
+    b.add('-j DROP');
+    return b.build();
+  });
+}

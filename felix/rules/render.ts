@@ -16,7 +16,7 @@ import type {
   ProfileState,
 } from '../calc/types.js';
 import { dispatchChains, isValidInterfaceName } from './dispatch.js';
-import { endpointChains } from './endpoint.js';
+import { endpointChainsFor } from './endpoint.js';
 import { MarkMaskError } from './errors.js';
 import { markBits } from './marks.js';
 import { ipsetName, POOL_SET_IDS } from './names.js';
@@ -229,7 +229,7 @@ export class RuleRenderer {
     if (g.startsWith('ep:')) {
       const ep = this.endpoints.get(g.slice(3));
       if (ep === undefined || !isValidInterfaceName(ep.interfaceName)) return [];
-      return filter(endpointChains(ep, marks));
+      return filter(endpointChainsFor(ep, family, marks));
     }
     if (g.startsWith('pol:')) {
       const p = this.policies.get(g.slice(4));

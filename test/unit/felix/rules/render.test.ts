@@ -181,6 +181,18 @@ describe('endpoint chains', () => {
   it('an egress-only policy with no rules still isolates (its chain exists, empty)', () => {
     expect(chain(r.v4, policyChain('gnp/first', 'out')).rules).toEqual([]);
   });
+  it('an endpoint with no IPv6 address only drops in IPv6, whatever its policies; a dual-stack one is policed in both', () => {
+    for (const dir of ['to', 'from'] as const) expect(texts(chain(r.v6!, endpointChain('twa', dir)))).toEqual(['-j DROP']);
+    const dual = renderAll(
+      stateOf([
+        set(wep('d', { ips: ['10.0.0.4/32', 'fd00::4/128'], labels: { app: 'db' } })),
+        set(np('second', { selector: 'app == "db"', ingress: [{ action: 'Allow' }] })),
+      ]),
+    );
+    const v4 = texts(chain(dual.v4, endpointChain('twd', 'to')));
+    expect(texts(chain(dual.v6!, endpointChain('twd', 'to')))).toEqual(v4);
+    expect(v4).toContain(`-m mark --mark 0x0/0x20000 -j ${policyChain('np/default/second', 'in')}`);
+  });
 });
 
 /** Follows the dispatch tree for a packet on `iface`: the endpoint chain it reaches, or DROP. */
