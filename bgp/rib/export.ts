@@ -17,10 +17,12 @@ import {
   type Prefix,
 } from '../packet/index.js';
 import { canonical } from './attr-set.js';
+import { selectBest } from './decision.js';
 import type { LocRib } from './loc-rib.js';
 import type { Path } from './path.js';
 import type { CompiledPolicy } from './policy.js';
 import { PrefixIdTable } from './prefix-ids.js';
+import { PrefixTable } from './prefix-table.js';
 
 /** decide(): the export policy rejected the prefix (explain() says which rule). */
 const REJECTED = 'rejected by export policy';
@@ -46,6 +48,16 @@ export interface ExportTarget {
   readonly rrClient?: boolean;
   /** The peer's BGP identifier (a route is not reflected back to its originator). */
   readonly peerId?: number;
+  /**
+   * ADD-PATH send (RFC 7911): how many paths per prefix to send where send was negotiated for the
+   * family (Infinity = every path). 0, 1 or absent: one path (the best), path id 1.
+   */
+  readonly addPathSend?: number;
+}
+
+/** The ADD-PATH path identifier we send for the paths of a source: stable while the source lives. */
+export function outPathId(p: Path): number {
+  return (p.source.id + 1) >>> 0;
 }
 
 /** One outgoing attribute set, encoded once for this session. */
@@ -67,12 +79,35 @@ export class AdjRibOut {
   private readonly cache4 = new Map<Path, OutAttr | string>();
   private readonly cache6 = new Map<Path, OutAttr | string>();
   private readonly interned = new Map<string, OutAttr>();
+  /**
+   * ADD-PATH send with several paths: per prefix, the paths sent as flat pairs
+   * [path id, OutAttr id, ...]. `sent` then holds the first pair's OutAttr id (so counts and
+   * single-path views keep working). Only prefixes of multi-path families are here.
+   */
+  readonly multi = new PrefixTable<number[]>();
+  private multi4 = false;
+  private multi6 = false;
 
-  constructor(public target: ExportTarget) {}
+  constructor(public target: ExportTarget) {
+    this.setMulti();
+  }
+
+  private setMulti(): void {
+    const t = this.target;
+    const n = t.addPathSend ?? 0;
+    this.multi4 = n > 1 && t.ctx.addPath.ipv4.send;
+    this.multi6 = n > 1 && t.ctx.addPath.ipv6.send;
+  }
+
+  /** Whether several paths per prefix go to this peer for the family of `p`. */
+  multiPath(p: Prefix): boolean {
+    return p.afi === AFI_IPV4 ? this.multi4 : this.multi6;
+  }
 
   /** New export facts (policy, next hops): later build() calls send only what differs. */
   retarget(t: ExportTarget): void {
     this.target = t;
+    this.setMulti();
     this.invalidate();
     this.interned.clear();
   }
@@ -82,9 +117,25 @@ export class AdjRibOut {
     return this.outs[this.sent.get(p)];
   }
 
-  /** What is advertised, prefix by prefix. */
+  /** What is advertised, prefix by prefix (with ADD-PATH send: path by path, `pathId` set). */
   *advertised(family?: 4 | 6): Generator<[Prefix, OutAttr]> {
-    for (const [p, id] of this.sent.entries(family)) yield [p, this.outs[id]!];
+    for (const [p, id] of this.sent.entries(family)) {
+      const m = this.multiPath(p) ? this.multi.get(p) : undefined;
+      if (!m) {
+        yield [p, this.outs[id]!];
+        continue;
+      }
+      for (let i = 0; i < m.length; i += 2) yield [{ ...p, pathId: m[i]! }, this.outs[m[i + 1]!]!];
+    }
+  }
+
+  /** ADD-PATH send: every path sent for `p` (path id set), or undefined when not sending several. */
+  sentPaths(p: Prefix): [Prefix, OutAttr][] | undefined {
+    if (!this.multiPath(p)) return undefined;
+    const m = this.multi.get(p) ?? [];
+    const r: [Prefix, OutAttr][] = [];
+    for (let i = 0; i < m.length; i += 2) r.push([{ ...p, pathId: m[i]! }, this.outs[m[i + 1]!]!]);
+    return r;
   }
 
   /** What this peer should have for `p` given the best path: an attribute set, or why nothing. */
@@ -128,11 +179,17 @@ export class AdjRibOut {
     let lastOut: OutAttr | string = '';
     let lastGroupOut: OutAttr | undefined;
     let lastGroup: Prefix[] = [];
-    // ADD-PATH send negotiated: we send one path per prefix, with path identifier 1.
+    // ADD-PATH send negotiated with one path per prefix (send: 1): path identifier 1. With
+    // several paths per prefix (send: N > 1 or all), buildMulti() does that family.
     const ap4 = this.target.ctx.addPath.ipv4.send;
     const ap6 = this.target.ctx.addPath.ipv6.send;
     const withId = ap4 || ap6 ? (p: Prefix): Prefix => ((p.afi === AFI_IPV4 ? ap4 : ap6) && p.pathId !== 1 ? { ...p, pathId: 1 } : p) : undefined;
+    const anyMulti = this.multi4 || this.multi6;
     for (const p0 of prefixes) {
+      if (anyMulti && this.multiPath(p0)) {
+        this.buildMulti(p0, loc, force, groups, withdrawn);
+        continue;
+      }
       const p = withId ? withId(p0) : p0;
       const best = loc.best(p);
       let out: OutAttr | undefined;
@@ -166,6 +223,67 @@ export class AdjRibOut {
     if (withdrawn.length > 0) for (const b of packWithdrawals(withdrawn, ctx)) bufs.push(b);
     for (const [out, list] of groups) for (const b of packUpdates(out.encoded, list, ctx)) bufs.push(b);
     return bufs;
+  }
+
+  /**
+   * ADD-PATH send for one prefix: every accepted path the export rules let through (the best N
+   * when limited), each with its own path id; path ids no longer wanted are withdrawn.
+   */
+  private buildMulti(p0: Prefix, loc: LocRib, force: boolean, groups: Map<OutAttr, Prefix[]>, withdrawn: Prefix[]): void {
+    const base: Prefix = p0.pathId === 0 ? p0 : { ...p0, pathId: 0 };
+    const family = base.afi === AFI_IPV4 ? 4 : 6;
+    // Candidates: accepted paths with an outgoing attribute set (export rules apply per path).
+    let cand: { path: Path; out: OutAttr }[] = [];
+    if (this.target.policy.accepts(base)) {
+      for (const path of loc.paths(base)) {
+        if (!path.accepted) continue;
+        const out = this.transformCached(path, family);
+        if (typeof out !== 'string') cand.push({ path, out });
+      }
+    }
+    const limit = this.target.addPathSend ?? Infinity;
+    if (cand.length > limit) {
+      // The best `limit` of them, in decision order.
+      const left = cand.slice();
+      const pick: typeof cand = [];
+      while (pick.length < limit && left.length > 0) {
+        const best = selectBest(left.map((c) => c.path), loc.options);
+        const i = left.findIndex((c) => c.path === best);
+        pick.push(left[i]!);
+        left.splice(i, 1);
+      }
+      cand = pick;
+    }
+    const prev = this.multi.get(base);
+    const next: number[] = [];
+    for (const { path, out } of cand) {
+      const id = outPathId(path);
+      next.push(id, out.id);
+      let prevOut = 0;
+      if (prev) for (let i = 0; i < prev.length; i += 2) if (prev[i] === id) prevOut = prev[i + 1]!;
+      if (!force && prevOut !== 0 && (prevOut === out.id || this.outs[prevOut]!.key === out.key)) {
+        next[next.length - 1] = prevOut;
+        continue;
+      }
+      let g = groups.get(out);
+      if (!g) groups.set(out, (g = []));
+      g.push({ ...base, pathId: id });
+    }
+    if (prev) {
+      for (let i = 0; i < prev.length; i += 2) {
+        const id = prev[i]!;
+        let kept = false;
+        for (let j = 0; j < next.length; j += 2) if (next[j] === id) kept = true;
+        if (!kept) withdrawn.push({ ...base, pathId: id });
+      }
+    }
+    if (next.length > 0) {
+      this.multi.set(base, next);
+      this.sent.set(base, next[1]!);
+    } else if (prev) {
+      this.multi.delete(base);
+      this.sent.delete(base);
+    }
   }
 
   /** Forgets cached transformations (after a policy or next-hop change). */

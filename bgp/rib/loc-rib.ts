@@ -15,11 +15,22 @@ export class LocRib {
   readonly table = new PrefixTable<Entry>();
   private changed: Prefix[] = [];
 
-  /** ECMP: a change of any accepted path (not only the best) changes the multipath set. */
-  private readonly multipath: boolean;
+  /**
+   * ECMP: a change of any accepted path (not only the best) changes the multipath set; ADD-PATH
+   * send of several paths needs the same (see trackAllPaths()).
+   */
+  private multipath: boolean;
 
   constructor(readonly options: DecisionOptions) {
     this.multipath = (options.maxPaths ?? 1) > 1;
+  }
+
+  /**
+   * Records a change when any accepted path of a prefix changes, not only the best (on while some
+   * neighbour gets several paths per prefix by ADD-PATH; always on with ECMP).
+   */
+  trackAllPaths(on: boolean): void {
+    this.multipath = on || (this.options.maxPaths ?? 1) > 1;
   }
 
   /** Prefixes with at least one path (accepted or not). */

@@ -41,6 +41,7 @@ export function exportTarget(e: PeerEntry, r: ResolvedConfig): ExportTarget | un
     ctx: conn.ctx,
     clusterId: r.clusterId,
     rrClient: n.rrClient,
+    addPathSend: n.addPathSend,
     ...(peer.data.peer ? { peerId: peer.data.peer.bgpId } : {}),
   };
 }

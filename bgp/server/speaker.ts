@@ -100,7 +100,9 @@ export class BgpSpeaker implements BgpSpeakerApi {
 
   private newRib(): Rib {
     const r = this.resolved;
-    return new Rib({ alwaysCompareMed: !!r.config.alwaysCompareMed, localAs: r.asn, localId: r.routerId, clusterId: r.clusterId, maxPaths: r.maxPaths });
+    const rib = new Rib({ alwaysCompareMed: !!r.config.alwaysCompareMed, localAs: r.asn, localId: r.routerId, clusterId: r.clusterId, maxPaths: r.maxPaths });
+    rib.loc.trackAllPaths(wantsAllPaths(r));
+    return rib;
   }
 
   /** The bound listen port once started (useful with port 0). */
@@ -248,6 +250,7 @@ export class BgpSpeaker implements BgpSpeakerApi {
     const resolved = resolveConfig(cfg);
     this.resolved = resolved;
     const rn = resolved.neighbors[resolved.neighbors.length - 1]!;
+    this.rib.loc.trackAllPaths(wantsAllPaths(resolved));
     const e = this.createPeer(rn);
     if (this.started) e.peer.start();
   }
@@ -294,6 +297,7 @@ export class BgpSpeaker implements BgpSpeakerApi {
       return;
     }
     this.resolved = next;
+    this.rib.loc.trackAllPaths(wantsAllPaths(next));
     const needSecure = this.md5Keys().size > 0 || next.neighbors.some((n) => n.ttlSecurity !== undefined);
     if (this.started && (!listenSame || needSecure !== (this.secureServer !== undefined))) {
       void this.closeListener();
@@ -330,6 +334,8 @@ export class BgpSpeaker implements BgpSpeakerApi {
           r.open.families,
           r.open.gracefulRestart,
           r.open.addPath,
+          // One path (path id 1) and several paths per prefix are different Adj-RIBs-Out.
+          r.addPathSend > 1,
           r.open.extendedMessage,
           r.fsm.passive,
           r.password,
@@ -348,7 +354,7 @@ export class BgpSpeaker implements BgpSpeakerApi {
       }
       for (const src of e.sources.values()) src.rrClient = n.rrClient;
       const exportKey = (r: ResolvedNeighbor, c: ResolvedConfig): string =>
-        JSON.stringify([r.exportPolicy.label, r.exportPolicy.key, r.config.nextHopSelf, r.config.nextHop, c.config.nextHop, r.rrClient]);
+        JSON.stringify([r.exportPolicy.label, r.exportPolicy.key, r.config.nextHopSelf, r.config.nextHop, c.config.nextHop, r.rrClient, String(r.addPathSend)]);
       if (e.out && e.peer.negotiated && e.peer.conn && exportKey(old, prev) !== exportKey(n, next)) {
         const out = e.out;
         const target = exportTarget(e, this.resolved);
@@ -757,6 +763,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
   listRoutes(q: RouteQuery): RouteView[] {
     return listRoutes(q, this.rib, (a) => this.entry(a));
   }
+}
+
+/** Some neighbour may get several paths per prefix (ADD-PATH send): the Loc-RIB reports every path change. */
+function wantsAllPaths(r: ResolvedConfig): boolean {
+  return r.neighbors.some((n) => n.addPathSend > 1);
 }
 
 function peerSettings(n: ResolvedNeighbor, r: ResolvedConfig, restarting: boolean): Peer['settings'] {

@@ -244,7 +244,10 @@ export interface RouteView {
   reason?: string;
   /** Kept from a session that ended while the peer restarts (graceful restart). */
   stale?: boolean;
-  /** ADD-PATH path identifier the peer gave it (0 without ADD-PATH). */
+  /**
+   * ADD-PATH path identifier: the one the peer gave it (tables 'in' / 'loc'), or the one we send
+   * it under (table 'out', when several paths per prefix go to that peer). Absent without ADD-PATH.
+   */
   pathId?: number;
   /** Part of the multipath (ECMP) set of the prefix (table 'loc'). */
   multipath?: boolean;

@@ -122,10 +122,20 @@ export function listRoutes(q: RouteQuery, rib: Rib, entryOf: (address: string) =
   }
   const ro = e.out;
   if (!ro) return [];
-  const one = (p: Prefix, a: { attrs: PathAttributes }): void => void out.push(attrsView(p, a.attrs, { peer: e.neighbor.address, best: true }));
+  const one = (p: Prefix, a: { attrs: PathAttributes }): void => {
+    const v = attrsView(p, a.attrs, { peer: e.neighbor.address, best: true });
+    // ADD-PATH send: the path id we gave this path.
+    if (p.pathId !== 0) v.pathId = p.pathId;
+    out.push(v);
+  };
   if (exact) {
-    const a = ro.sentFor(exact);
-    if (a && famOk(exact)) one(exact, a);
+    const several = ro.sentPaths(exact);
+    if (several) {
+      if (famOk(exact)) for (const [p, a] of several) one(p, a);
+    } else {
+      const a = ro.sentFor(exact);
+      if (a && famOk(exact)) one(exact, a);
+    }
   } else {
     for (const [p, a] of ro.advertised(q.family)) {
       if (out.length >= limit) break;
