@@ -20,7 +20,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'twill-interop-build');
 const BUILD_STAMP = join(BUILD_DIR, '.started');
-export const TWILL_MAIN = join(BUILD_DIR, 'bgp', 'daemon', 'main.js');
+const CACHE_MAIN = join(BUILD_DIR, 'bgp', 'daemon', 'main.js');
+const DIST_MAIN = join(ROOT, 'dist', 'bgp', 'daemon', 'main.js');
 const FRR_DIR = '/usr/lib/frr';
 
 /** A route as any of the speakers reports it. */
@@ -143,19 +144,27 @@ function newestMtime(dir: string): number {
 }
 
 /**
- * Builds the daemon into BUILD_DIR when it is missing or when what it is made of (bgp/,
- * src/errors.ts, src/netlink/) changed after the last build started. Type errors elsewhere in the
- * tree do not stop it (tsc still emits).
+ * The built daemon to run: dist/ when `npm run build` (which `npm test` runs first) is newer than
+ * what the daemon is made of (bgp/, src/errors.ts, src/netlink/, src/cli/output/); otherwise a
+ * private build in BUILD_DIR, made when missing or stale, so a test run started while sources
+ * are being edited never runs old code. Type errors elsewhere in the tree do not stop it.
  */
-export function ensureTwillBuilt(): void {
-  const started = existsSync(BUILD_STAMP) && existsSync(TWILL_MAIN) ? Number(readFileSync(BUILD_STAMP, 'utf8')) : 0;
-  const src = Math.max(newestMtime(join(ROOT, 'bgp')), newestMtime(join(ROOT, 'src', 'netlink')), statSync(join(ROOT, 'src', 'errors.ts')).mtimeMs);
-  if (started > src) return;
+export function twillMain(): string {
+  const src = Math.max(
+    newestMtime(join(ROOT, 'bgp')),
+    newestMtime(join(ROOT, 'src', 'netlink')),
+    newestMtime(join(ROOT, 'src', 'cli', 'output')),
+    statSync(join(ROOT, 'src', 'errors.ts')).mtimeMs,
+  );
+  if (existsSync(DIST_MAIN) && statSync(DIST_MAIN).mtimeMs > src) return DIST_MAIN;
+  const started = existsSync(BUILD_STAMP) && existsSync(CACHE_MAIN) ? Number(readFileSync(BUILD_STAMP, 'utf8')) : 0;
+  if (started > src) return CACHE_MAIN;
   mkdirSync(BUILD_DIR, { recursive: true });
   const t0 = Date.now();
   const r = spawnSync('npx', ['tsc', '-p', join(ROOT, 'tsconfig.json'), '--outDir', BUILD_DIR], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  if (!existsSync(TWILL_MAIN)) throw new Error(`could not build ${TWILL_MAIN}: ${r.stdout}${r.stderr}`);
+  if (!existsSync(CACHE_MAIN)) throw new Error(`could not build ${CACHE_MAIN}: ${r.stdout}${r.stderr}`);
   writeFileSync(BUILD_STAMP, String(t0));
+  return CACHE_MAIN;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -318,12 +327,12 @@ export class BgpLab {
   // ---- twill-bgp ------------------------------------------------------------------------------
 
   async startTwill(ns: string, name: string, yaml: string, extraArgs: string[] = []): Promise<TwillDaemon> {
-    ensureTwillBuilt();
+    const main = twillMain();
     const configFile = join(this.dir, `${name}.yaml`);
     writeFileSync(configFile, yaml);
     const api = `unix://${join(this.dir, `${name}.sock`)}`;
     const proc = this.keep(
-      spawnIn(ns, `twill-bgp ${name}`, ['node', TWILL_MAIN, '--config', configFile, '--api', api, '--log-format', 'json', '--log-level', 'debug', ...extraArgs]),
+      spawnIn(ns, `twill-bgp ${name}`, ['node', main, '--config', configFile, '--api', api, '--log-format', 'json', '--log-level', 'debug', ...extraArgs]),
     );
     const client = new BgpApiClient(api, { timeoutMs: 30_000 });
     this.clients.push(client);
@@ -345,7 +354,7 @@ export class BgpLab {
           }
         });
     const cli = (args: string[]): string => {
-      const r = spawnSync('node', [TWILL_MAIN, ...args, '--api', api], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
+      const r = spawnSync('node', [main, ...args, '--api', api], { encoding: 'utf8', timeout: 60_000, maxBuffer: 1 << 28 });
       if (r.status !== 0) throw new Error(`twill-bgp ${args.join(' ')}: exit ${r.status}: ${r.stderr}${r.stdout}`);
       return r.stdout;
     };
