@@ -6,7 +6,7 @@
 //   198.19.1.0/24:  rr (.1, twill-bgp)  gobgp (.2)  frr (.3)  bird (.4)
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
-import { BgpLab, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LanMember, type TwillDaemon } from '../support/bgp-peers.js';
+import { BgpLab, gobgpConfig, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LanMember, type TwillDaemon } from '../support/bgp-peers.js';
 
 const AS = 65000;
 const CLUSTER = '10.255.0.7';
@@ -30,22 +30,7 @@ describe.skipIf(reason)('ADD-PATH send: twill-bgp reflector → BIRD with add pa
     gobgp = await lab.startGobgp(
       ns[1]!,
       'go',
-      `[global.config]
-  as = ${AS}
-  router-id = "${g}"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${r}"
-    peer-as = ${AS}
-  [neighbors.transport.config]
-    local-address = "${g}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+      gobgpConfig({ asn: AS, routerId: g, neighbors: [{ address: r, asn: AS, localAddress: g }] }),
     );
     gobgp.cli(['global', 'rib', 'add', PREFIX, 'origin', 'igp', '-a', 'ipv4']);
     frr = await lab.startFrr(

@@ -6,7 +6,7 @@
 //   [bi: BIRD, AS 65002] ── 198.18.1.0/24 ── [tw: twill-bgp, AS 65001, maxPaths 2] ── 198.18.2.0/24 ── [go: GoBGP, AS 65002]
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
-import { BgpLab, kernelRoutes, until, type BirdDaemon, type GobgpDaemon, type KernelRoute, type LinkAddrs, type TwillDaemon } from '../support/bgp-peers.js';
+import { BgpLab, gobgpConfig, kernelRoutes, until, type BirdDaemon, type GobgpDaemon, type KernelRoute, type LinkAddrs, type TwillDaemon } from '../support/bgp-peers.js';
 
 const TW_AS = 65001;
 const PEER_AS = 65002;
@@ -54,22 +54,7 @@ protocol bgp tw {
     gobgp = await lab.startGobgp(
       go,
       'go',
-      `[global.config]
-  as = ${PEER_AS}
-  router-id = "${l2.b4}"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${l2.a4}"
-    peer-as = ${TW_AS}
-  [neighbors.transport.config]
-    local-address = "${l2.b4}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+      gobgpConfig({ asn: PEER_AS, routerId: l2.b4, neighbors: [{ address: l2.a4, asn: TW_AS, localAddress: l2.b4 }] }),
     );
     announceGobgp();
     twill = await lab.startTwill(

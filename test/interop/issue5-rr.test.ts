@@ -11,7 +11,7 @@
 // churn, and a withdrawal really empties everyone.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
-import { BgpLab, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LanMember, type PeerPath, type TwillDaemon } from '../support/bgp-peers.js';
+import { BgpLab, gobgpConfig, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LanMember, type PeerPath, type TwillDaemon } from '../support/bgp-peers.js';
 
 const AS = 65000;
 const CLUSTER = '10.255.0.1';
@@ -84,26 +84,7 @@ protocol bgp refl2 from refl { neighbor ${rrs[1]} as ${AS}; }
     gobgp = await lab.startGobgp(
       ns[3]!,
       'go',
-      `[global.config]
-  as = ${AS}
-  router-id = "${addr.gobgp}"
-${rrs
-  .map(
-    (a) => `[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${a}"
-    peer-as = ${AS}
-  [neighbors.transport.config]
-    local-address = "${addr.gobgp}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
-  )
-  .join('')}`,
+      gobgpConfig({ asn: AS, routerId: addr.gobgp, neighbors: rrs.map((a) => ({ address: a, asn: AS, localAddress: addr.gobgp })) }),
     );
     gobgp.cli(['global', 'rib', 'add', P.gobgp, 'origin', 'igp', '-a', 'ipv4']);
     frr = await lab.startFrr(

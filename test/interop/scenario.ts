@@ -9,7 +9,7 @@
 // NOTIFICATION from the peer (logged with its meaning), a peer restart, and SIGTERM (CEASE, exit 0).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
-import { BgpLab, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LinkAddrs, type PeerRoute, type TwillDaemon } from '../support/bgp-peers.js';
+import { BgpLab, gobgpConfig, until, type BirdDaemon, type FrrDaemon, type GobgpDaemon, type LinkAddrs, type PeerRoute, type TwillDaemon } from '../support/bgp-peers.js';
 
 export type Impl = 'bird' | 'gobgp' | 'frr';
 
@@ -108,24 +108,14 @@ function birdKit(b: BirdDaemon, s: PeerSpec): PeerKit {
 // ---- GoBGP ------------------------------------------------------------------------------------
 
 function gobgpConf(s: PeerSpec): string {
-  const neighbor = (addr: string, local: string, family: string): string => `
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${addr}"
-    peer-as = ${TWILL_AS}
-  [neighbors.transport.config]
-    local-address = "${local}"
-  [neighbors.timers.config]
-    connect-retry = 1
-    idle-hold-time-after-reset = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "${family}"
-`;
-  return `[global.config]
-  as = ${s.asn}
-  router-id = "${s.routerId}"
-${neighbor(s.twill4, s.local4, 'ipv4-unicast')}${neighbor(s.twill6, s.local6, 'ipv6-unicast')}`;
+  return gobgpConfig({
+    asn: s.asn,
+    routerId: s.routerId,
+    neighbors: [
+      { address: s.twill4, asn: TWILL_AS, localAddress: s.local4, family: 'ipv4-unicast' },
+      { address: s.twill6, asn: TWILL_AS, localAddress: s.local6, family: 'ipv6-unicast' },
+    ],
+  });
 }
 
 function gobgpKit(g: GobgpDaemon, s: PeerSpec): PeerKit {

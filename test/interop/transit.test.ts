@@ -6,7 +6,7 @@
 //   [inj: BIRD, AS 65001] ── 198.18.1.0/24 ── [tw: twill-bgp, AS 65002] ── 198.18.2.0/24 ── [sink: GoBGP, AS 65003]
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
-import { BgpLab, until, type BirdDaemon, type GobgpDaemon, type LinkAddrs, type TwillDaemon } from '../support/bgp-peers.js';
+import { BgpLab, gobgpConfig, until, type BirdDaemon, type GobgpDaemon, type LinkAddrs, type TwillDaemon } from '../support/bgp-peers.js';
 
 const N = 100_000;
 const INJ_AS = 65001;
@@ -77,19 +77,7 @@ protocol bgp tw {
     sink = await lab.startGobgp(
       sinkNs,
       'sink',
-      `[global.config]
-  as = ${SINK_AS}
-  router-id = "${l2.b4}"
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${l2.a4}"
-    peer-as = ${TWILL_AS}
-  [neighbors.timers.config]
-    connect-retry = 1
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+      gobgpConfig({ asn: SINK_AS, routerId: l2.b4, neighbors: [{ address: l2.a4, asn: TWILL_AS }] }),
     );
     twill = await lab.startTwill(
       tw,

@@ -630,20 +630,30 @@ export function startPing(ns: string, target: string, intervalS = 0.1): { proc: 
   };
 }
 
-/** Every value under a key matching `key` anywhere inside a parsed JSON value. */
-export function findKeys(v: unknown, key: RegExp): unknown[] {
-  const out: unknown[] = [];
-  const walk = (x: unknown): void => {
-    if (Array.isArray(x)) x.forEach(walk);
-    else if (x && typeof x === 'object') {
-      for (const [k, y] of Object.entries(x)) {
-        if (key.test(k)) out.push(y);
-        walk(y);
-      }
-    }
-  };
-  walk(v);
-  return out;
+export interface GobgpNeighbor {
+  address: string;
+  asn: number;
+  localAddress?: string;
+  family?: 'ipv4-unicast' | 'ipv6-unicast';
+}
+
+/** A gobgpd TOML config: one global section, and neighbors that reconnect within a second. */
+export function gobgpConfig(o: { asn: number; routerId: string; neighbors: readonly GobgpNeighbor[] }): string {
+  const neighbor = (n: GobgpNeighbor): string => `[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${n.address}"
+    peer-as = ${n.asn}
+${n.localAddress !== undefined ? `  [neighbors.transport.config]\n    local-address = "${n.localAddress}"\n` : ''}  [neighbors.timers.config]
+    connect-retry = 1
+    idle-hold-time-after-reset = 1
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "${n.family ?? 'ipv4-unicast'}"
+`;
+  return `[global.config]
+  as = ${o.asn}
+  router-id = "${o.routerId}"
+${o.neighbors.map(neighbor).join('')}`;
 }
 
 function run(cmd: string, args: string[]): void {
