@@ -1,8 +1,9 @@
 // Prometheus metrics of the policy agent (prom-client, its own registry).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplyReport, DataplaneHealth } from '../../felix/dataplane/index.js';
+import type { FelixMetrics } from '../../felix/agent.js';
 
-export class AgentMetrics {
+export class AgentMetrics implements FelixMetrics {
   readonly registry = new Registry();
   private readonly applySeconds: Histogram;
   private readonly restoreSeconds: Histogram;
@@ -12,7 +13,7 @@ export class AgentMetrics {
   private readonly failingKeys: Gauge;
   private readonly localEndpoints: Gauge;
   private readonly programmedEndpoints: Gauge;
-  readonly statusWrites: Counter;
+  private readonly statusWrites: Counter;
   private readonly chainsWritten: Counter;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
@@ -45,6 +46,10 @@ export class AgentMetrics {
     this.inSync.set(h.inSync ? 1 : 0);
     this.ready.set(h.ready ? 1 : 0);
     this.failingKeys.set(h.failing.length);
+  }
+
+  addStatusWrites(n: number): void {
+    this.statusWrites.inc(n);
   }
 
   setEndpoints(local: number, programmed: number): void {

@@ -10,7 +10,7 @@ import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane } from '../../felix/dataplane/index.js';
 import type { NodeArgs } from './args.js';
-import { FelixAgent } from './felix-agent.js';
+import { FelixAgent } from '../../felix/agent.js';
 import { startHttp } from './http.js';
 import { AgentMetrics } from './metrics.js';
 
