@@ -2,7 +2,7 @@
 // the datastore. No process globals (signals, exit): it can run on the main thread or in a
 // worker_thread next to the BGP speaker.
 import type { Kind, WorkloadEndpointResource } from '../src/api/types.js';
-import { startSyncer, type Datastore, type SyncEvent } from '../src/datastore/index.js';
+import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks } from '../src/datastore/index.js';
 import { errorMessage } from '../src/errors.js';
 import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
 import type { RenderDelta, Rendered } from './rules/types.js';
@@ -67,6 +67,11 @@ export interface FelixAgentOptions {
   metrics?: FelixMetrics;
   /** Write endpoint status back (default true). */
   writeStatus?: boolean;
+  /**
+   * Where the datastore events come from. Default: a syncer of its own over FELIX_KINDS. twill-node
+   * passes a share of its one syncer (src/datastore startSharedSyncer), which feeds the BGP side too.
+   */
+  subscribe?: (cb: SyncerCallbacks) => { stop(): Promise<void> };
 }
 
 export interface FelixAgentStatus {
@@ -117,7 +122,8 @@ export class FelixAgent {
     dp.setDesired({ state: empty, rendered: this.o.renderAll(empty) });
     await dp.applyNow();
     this.o.log.info({ node: this.o.nodeName }, 'fail-closed skeleton in place; syncing with the datastore');
-    this.syncer = startSyncer(this.o.ds, FELIX_KINDS, {
+    const subscribe = this.o.subscribe ?? ((cb: SyncerCallbacks) => startSyncer(this.o.ds, FELIX_KINDS, cb));
+    this.syncer = subscribe({
       onUpdates: (events) => this.onUpdates(events),
       onInSync: () => {
         if (!this.inSync) this.o.log.info({}, 'in sync with the datastore');
