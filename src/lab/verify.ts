@@ -3,7 +3,8 @@
 // expectations; and each host's agent checked (alive, endpoints programmed, BGP sessions up).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { WorkloadEndpointResource } from '../api/types.js';
+import type { Kind, Resource, WorkloadEndpointResource } from '../api/types.js';
+import { Explainer } from '../../felix/explain/index.js';
 import { openDatastore } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import type { Expectation } from './model.js';
@@ -19,6 +20,8 @@ export interface Cell {
   port: number;
   protocol: 'TCP' | 'UDP';
   allowed: boolean;
+  /** What felix's semantics say (felix/explain, the evaluator `twillctl policy explain` uses). */
+  predicted?: boolean;
   answer?: string;
   error?: string;
 }
@@ -136,9 +139,45 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
   return checks;
 }
 
+const POLICY_KINDS: Kind[] = ['WorkloadEndpoint', 'NetworkPolicy', 'GlobalNetworkPolicy', 'Profile', 'NetworkSet', 'GlobalNetworkSet', 'FelixConfiguration', 'IPPool'];
+
+/** Fills in each cell's prediction from the datastore (undefined when it cannot be explained). */
+export async function predict(s: LabState, cells: Cell[]): Promise<void> {
+  if (!s.datastore) return;
+  const ds = await openDatastore(s.datastore);
+  let resources: Resource[];
+  try {
+    resources = (await Promise.all(POLICY_KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
+  } finally {
+    await ds.close();
+  }
+  const x = new Explainer(resources);
+  const ipOf = new Map<string, string>([...s.workloads.map((w): [string, string] => [w.id, w.ips[0]!]), ...s.plan.outside.map((o): [string, string] => [o.name, o.addr])]);
+  for (const c of cells) {
+    try {
+      c.predicted = x.explain({ from: ipOf.get(c.from)!, to: ipOf.get(c.to)!, protocol: c.protocol === 'TCP' ? 'tcp' : 'udp', port: c.port }).verdict === 'allow';
+    } catch {
+      /* left undefined: shown as unknown */
+    }
+  }
+}
+
 export async function verifyLab(s: LabState): Promise<VerifyReport> {
   const t0 = Date.now();
   const [cells, checks] = await Promise.all([probeMatrix(s), checkHosts(s)]);
+  await predict(s, cells);
+  const unexplained = cells.filter((c) => c.predicted === undefined).length;
+  const disagree = cells.filter((c) => c.predicted !== undefined && c.predicted !== c.allowed);
+  checks.push({
+    what: 'traffic as the policy model predicts',
+    ok: disagree.length === 0 && unexplained === 0,
+    detail:
+      disagree.length > 0
+        ? disagree.map((c) => `${c.from} → ${c.to} ${c.protocol}/${c.port}: predicted ${c.predicted ? 'allowed' : 'denied'}, observed ${c.allowed ? 'allowed' : 'denied'}`).join('; ')
+        : unexplained > 0
+          ? `${unexplained} cell(s) could not be explained`
+          : `${cells.length} of ${cells.length} cells`,
+  });
   const expectations = s.model.expect.map((e): ExpectationResult => {
     const c = cells.find((x) => x.from === e.from && x.to === e.to && x.port === e.port && x.protocol === e.protocol);
     const observed = c?.allowed ?? false;
@@ -176,7 +215,7 @@ export function formatReport(r: VerifyReport, color: boolean): string {
   const width = Math.max(4, ...sources.map((s) => s.length));
   const colW = targets.map((t) => Math.max(t.length, (portsOf.get(t) ?? []).length));
   const lines: string[] = [];
-  lines.push(`${paint(BOLD, 'connectivity')} (row → column; one mark per served port: ${paint(GREEN, '✓')} answered, ${paint(RED, '✗')} no answer; ! = disagrees with an expectation)`);
+  lines.push(`${paint(BOLD, 'connectivity')} (row → column; one mark per served port: ${paint(GREEN, '✓')} answered, ${paint(RED, '✗')} no answer; ! = disagrees with the policy model or an expectation)`);
   lines.push(`${''.padEnd(width)}  ${targets.map((t, i) => t.padEnd(colW[i]!)).join('  ')}`);
   for (const s of sources) {
     const cells = targets.map((t, i) => {
@@ -190,7 +229,7 @@ export function formatReport(r: VerifyReport, color: boolean): string {
           plain++;
           continue;
         }
-        const bad = wrong.has(`${s}|${t}|${c.port}|${c.protocol}`);
+        const bad = wrong.has(`${s}|${t}|${c.port}|${c.protocol}`) || (c.predicted !== undefined && c.predicted !== c.allowed);
         text += bad ? paint(BOLD + (c.allowed ? GREEN : RED), '!') : c.allowed ? paint(GREEN, '✓') : paint(RED, '✗');
         plain++;
       }
