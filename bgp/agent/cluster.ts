@@ -43,7 +43,8 @@ export function seconds(text: string, what: string, problems: string[]): number 
     problems.push(`${what}: "${text}" is not a duration: write e.g. "90s", "2m" or "1m30s"`);
     return undefined;
   }
-  return Math.round(ms / 1000);
+  // Whole seconds; a non-zero duration never becomes 0 (which would mean "off" for a hold time).
+  return ms === 0 ? 0 : Math.max(1, Math.round(ms / 1000));
 }
 
 const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -62,6 +63,10 @@ function nodeAddress(node: NodeResource, family: IpFamily, problems: string[]): 
     const c = parseCidr(text, { strict: false, allowBare: true });
     if (c.family !== family) {
       problems.push(`${what} "${text}" is not an IPv${family} address`);
+      return undefined;
+    }
+    if (c.addr === 0n) {
+      problems.push(`${what} "${text}" is the unspecified address; use the node's own address`);
       return undefined;
     }
     return { family: c.family, addr: c.addr };

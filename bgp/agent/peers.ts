@@ -39,21 +39,41 @@ function family(f: IpFamily): FamilyName {
   return f === 4 ? 'ipv4' : 'ipv6';
 }
 
-function password(p: BGPPeerSpec['password'], what: string, problems: string[]): string | undefined | null {
+function password(p: BGPPeerSpec['password'], what: string, problems: string[], field = 'password'): string | undefined | null {
   if (p === undefined) return undefined;
   if (p.secretKeyRef !== undefined && p.value === undefined) {
     problems.push(
-      `${what}: password.secretKeyRef (${p.secretKeyRef.name}/${p.secretKeyRef.key}) cannot be read: Twill has no secret store; ` +
-        'write the key in password.value. No session is opened without its password',
+      `${what}: ${field}.secretKeyRef (${p.secretKeyRef.name}/${p.secretKeyRef.key}) cannot be read: Twill has no secret store; ` +
+        `write the key in ${field}.value. No session is opened without its password`,
     );
     return null;
   }
   if (p.value === undefined || p.value === '') return undefined;
   if (Buffer.byteLength(p.value) > 80) {
-    problems.push(`${what}: password.value is longer than 80 bytes (TCP MD5 keys are at most 80); no session is opened`);
+    problems.push(`${what}: ${field}.value is longer than 80 bytes (TCP MD5 keys are at most 80); no session is opened`);
     return null;
   }
   return p.value;
+}
+
+function restartTime(text: string | undefined, what: string, problems: string[]): number | undefined {
+  if (text === undefined) return undefined;
+  const r = seconds(text, what, problems);
+  if (r !== undefined && r >= 0 && r <= 4095) return r;
+  if (r !== undefined) problems.push(`${what} ${text} is not allowed: use 0s..4095s; ${DEFAULT_RESTART_TIME}s is used`);
+  return undefined;
+}
+
+/** The mesh's session options (BGPConfiguration default); null when the mesh must not run. */
+function meshOptions(cluster: ClusterBgp, problems: string[]): SessionOptions | null {
+  const what = 'BGPConfiguration default';
+  const o: SessionOptions = {};
+  const pw = password(cluster.spec.nodeMeshPassword, what, problems, 'nodeMeshPassword');
+  if (pw === null) return null;
+  if (pw !== undefined) o.password = pw;
+  const r = restartTime(cluster.spec.nodeMeshMaxRestartTime, `${what}: nodeMeshMaxRestartTime`, problems);
+  if (r !== undefined) o.restartTime = r;
+  return o;
 }
 
 /** Reads the session options of a BGPPeer; null when the peer must not be used at all. */
@@ -72,11 +92,8 @@ function sessionOptions(spec: BGPPeerSpec, what: string, problems: string[]): Se
     if (k !== undefined && k >= 1 && k <= 21845) o.keepalive = k;
     else if (k !== undefined) problems.push(`${what}: keepaliveTime ${spec.keepaliveTime} is not allowed: use 1s..21845s; the default is used`);
   }
-  if (spec.maxRestartTime !== undefined) {
-    const r = seconds(spec.maxRestartTime, `${what}: maxRestartTime`, problems);
-    if (r !== undefined && r >= 0 && r <= 4095) o.restartTime = r;
-    else if (r !== undefined) problems.push(`${what}: maxRestartTime ${spec.maxRestartTime} is not allowed: use 0s..4095s; ${DEFAULT_RESTART_TIME}s is used`);
-  }
+  const r = restartTime(spec.maxRestartTime, `${what}: maxRestartTime`, problems);
+  if (r !== undefined) o.restartTime = r;
   if (spec.ttlSecurity !== undefined) {
     if (Number.isInteger(spec.ttlSecurity) && spec.ttlSecurity >= 1 && spec.ttlSecurity <= 254) o.ttlSecurity = spec.ttlSecurity;
     else problems.push(`${what}: ttlSecurity ${JSON.stringify(spec.ttlSecurity)} must be 1..254 hops; the session is not opened`);
@@ -115,6 +132,7 @@ class PeerSet {
     private readonly me: NodeBgp,
     private readonly routes: RoutePlan,
     private readonly meshOptions: SessionOptions,
+    private readonly problems: string[],
   ) {}
 
   add(c: Candidate): void {
@@ -128,6 +146,10 @@ class PeerSet {
     const mine = this.me.addr[f];
     const theirs = other.addr[f];
     if (mine === undefined || theirs === undefined || other.name === this.me.name) return;
+    if (compareIp(mine, theirs) === 0) {
+      this.problems.push(`Node ${other.name} has the same IPv${f} BGP address as this node (${formatIp(mine)}); no session with it`);
+      return;
+    }
     const base: PeerType = source === 'mesh' ? 'node-to-node mesh' : source === 'global' ? 'global' : 'node specific';
     this.add(this.candidate(formatIp(theirs), f, other.asn, source, resource, opts, {
       // Both ends know this peering: only the higher address connects, so the two never collide.
@@ -179,14 +201,14 @@ class PeerSet {
   }
 
   /** The winning candidate per address, sorted by address; conflicts between BGPPeers are problems. */
-  resolve(problems: string[]): { neighbors: NeighborConfig[]; peers: Map<string, PeerInfo> } {
+  resolve(): { neighbors: NeighborConfig[]; peers: Map<string, PeerInfo> } {
     const chosen: Candidate[] = [];
     for (const [address, list] of this.byAddress) {
       list.sort((a, b) => a.rank - b.rank || (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
       const win = list[0]!;
       const others = [...new Set(list.slice(1).filter((c) => c.rank !== RANK.mesh && c.resource !== win.resource).map((c) => c.resource))];
       if (others.length > 0) {
-        problems.push(`${win.resource} and ${others.join(', ')} all peer with ${address} from this node; ${win.resource} is used (node beats nodeSelector beats global, then name order)`);
+        this.problems.push(`${win.resource} and ${others.join(', ')} all peer with ${address} from this node; ${win.resource} is used (node beats nodeSelector beats global, then name order)`);
       }
       chosen.push(win);
     }
@@ -219,16 +241,8 @@ export function planPeers(
   routes: RoutePlan,
   problems: string[],
 ): { neighbors: NeighborConfig[]; peers: Map<string, PeerInfo> } {
-  const meshWhat = 'BGPConfiguration default';
-  const meshOpts = sessionOptions(
-    {
-      ...(cluster.spec.nodeMeshPassword !== undefined ? { password: cluster.spec.nodeMeshPassword } : {}),
-      ...(cluster.spec.nodeMeshMaxRestartTime !== undefined ? { maxRestartTime: cluster.spec.nodeMeshMaxRestartTime } : {}),
-    },
-    meshWhat.replace('default', 'default (nodeMesh)'),
-    problems,
-  );
-  const set = new PeerSet(me, routes, meshOpts ?? {});
+  const meshOpts = meshOptions(cluster, problems);
+  const set = new PeerSet(me, routes, meshOpts ?? {}, problems);
   const nodes = [...cluster.nodes.values()];
 
   if (cluster.mesh && meshOpts !== null) {
@@ -284,5 +298,5 @@ export function planPeers(
     if (opts === null) continue;
     set.fixedSession(target.addr, target.port, spec.asNumber, source, what, opts, spec.sourceAddress !== 'None');
   }
-  return set.resolve(problems);
+  return set.resolve();
 }

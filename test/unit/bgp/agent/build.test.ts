@@ -181,6 +181,12 @@ describe('BGPPeer', () => {
     expect(a.problems).toEqual([]);
   });
 
+  it('a sub-second hold time is refused, never rounded to 0 (which would turn keepalives off)', () => {
+    const b = valid(build([...base, bgpPeer('tor', { peerIP: '198.18.0.1', asNumber: 65100, holdTime: '400ms' })], 'a'));
+    expect(neighbor(b, '198.18.0.1').holdTime).toBeUndefined();
+    expect(b.problems).toEqual(['BGPPeer tor: holdTime 400ms is not allowed: use 0 or 3s..65535s; the default is used']);
+  });
+
   it('a secretKeyRef password is a problem and opens no session (never an unauthenticated one)', () => {
     const b = valid(build([...base, bgpPeer('tor', { peerIP: '198.18.0.1', asNumber: 65100, password: { secretKeyRef: { name: 'bgp', key: 'pw' } } })], 'a'));
     expect(b.config!.neighbors).toEqual([]);
@@ -304,6 +310,21 @@ describe('this node cannot speak BGP', () => {
     const b = build([B], 'a');
     expect(b.config).toBeUndefined();
     expect(b.problems).toEqual([expect.stringMatching(/^Node a: no such Node resource/)]);
+  });
+
+  it('the unspecified address or another node\'s address is a problem, not a session', () => {
+    const z = build([node('a', '0.0.0.0/0')], 'a');
+    expect(z.config).toBeUndefined();
+    expect(z.problems).toEqual([expect.stringMatching(/^Node a: no BGP address/), expect.stringMatching(/^Node a: spec.bgp.ipv4Address "0.0.0.0\/0" is the unspecified address/)]);
+    const b = build([A, node('twin', '10.0.0.1/24')], 'a');
+    expect(b.config!.neighbors).toEqual([]);
+    expect(b.problems).toEqual(['Node twin has the same IPv4 BGP address as this node (10.0.0.1); no session with it']);
+  });
+
+  it('a mesh password in a secretKeyRef keeps the mesh down and says so', () => {
+    const b = build([bgpConfig({ nodeMeshPassword: { secretKeyRef: { name: 's', key: 'k' } } }), A, B], 'a');
+    expect(b.config!.neighbors).toEqual([]);
+    expect(b.problems).toEqual([expect.stringMatching(/^BGPConfiguration default: nodeMeshPassword.secretKeyRef \(s\/k\) cannot be read/)]);
   });
 
   it('a bad address is a problem; the other family still works', () => {

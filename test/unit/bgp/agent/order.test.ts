@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { Resource } from '../../../../src/api/types.js';
 import type { SyncEvent } from '../../../../src/datastore/syncer.js';
 import { BgpAgentInputs } from '../../../../bgp/agent/index.js';
+import { resolveConfig } from '../../../../bgp/server/config.js';
 import { bgpConfig, bgpPeer, block, build, node, pool } from './builders.js';
 
 const NODES = ['n1', 'n2', 'n3', 'n4'];
@@ -43,7 +44,7 @@ const peerArb = (name: string): fc.Arbitrary<Resource> =>
         { peerSelector: 'rack == "b"' },
       ),
       password: fc.constantFrom<Record<string, unknown>>({}, { password: { value: 'pw' } }, { password: { secretKeyRef: { name: 's', key: 'k' } } }),
-      hold: fc.constantFrom<Record<string, string>>({}, { holdTime: '9s' }, { holdTime: '1s' }),
+      hold: fc.constantFrom<Record<string, string>>({}, { holdTime: '9s' }, { holdTime: '1s' }, { holdTime: '400ms', keepaliveTime: '0.2s' }, { maxRestartTime: '2h' }),
     })
     .map((o) => bgpPeer(name, { ...o.scope, ...o.target, ...o.password, ...o.hold }));
 
@@ -99,7 +100,7 @@ function history(final: Resource[], stale: Resource[], extra: Resource[], order:
 }
 
 describe('order independence', () => {
-  it('any order of the same updates gives the same config, peers and problems on every node', () => {
+  it('any order of the same updates gives the same config, peers and problems on every node, and a config the speaker accepts', () => {
     fc.assert(
       fc.property(
         universeArb,
@@ -113,7 +114,12 @@ describe('order independence', () => {
           const extra = universe.filter((_, i) => keep[i] === false).concat(other.filter((_, i) => staleMask[i] !== true));
           const store = new BgpAgentInputs();
           store.apply(history(final, stale, extra, order));
-          for (const n of NODES) expect(store.build(n)).toEqual(build(final, n));
+          for (const n of NODES) {
+            const b = store.build(n);
+            expect(b).toEqual(build(final, n));
+            // Whatever the input, the speaker accepts the result (problems are reported, never passed on).
+            if (b.config !== undefined) expect(() => resolveConfig(b.config!)).not.toThrow();
+          }
         },
       ),
       { numRuns: 300 },
