@@ -72,14 +72,30 @@ function sortedUnique(xs: Iterable<string>): string[] {
   return [...new Set(xs)].sort();
 }
 
-/** This host's blocks and borrowed / lent addresses across all `blocks`. */
+// blockRoutesFor per block object and host, for callers that ask again and again about the same
+// (unchanged) objects, as the BGP agent does on every rebuild. Objects handed out by the syncer
+// are never mutated, so the object identity is the cache key.
+const memo = new WeakMap<IPAMBlockResource, { nodeName: string; routes: BlockRoutes }>();
+
+function cachedBlockRoutes(nodeName: string, block: IPAMBlockResource): BlockRoutes {
+  const hit = memo.get(block);
+  if (hit !== undefined && hit.nodeName === nodeName) return hit.routes;
+  const routes = blockRoutesFor(nodeName, block);
+  memo.set(block, { nodeName, routes });
+  return routes;
+}
+
+/**
+ * This host's blocks and borrowed / lent addresses across all `blocks`. The blocks must not be
+ * changed after they were passed in once (results are remembered per block object).
+ */
 export function hostRoutes(nodeName: string, blocks: Iterable<IPAMBlockResource>): HostRoutes {
   const own: string[] = [];
   const borrowed: string[] = [];
   const lent: string[] = [];
   const problems: string[] = [];
   for (const b of blocks) {
-    const r = blockRoutesFor(nodeName, b);
+    const r = cachedBlockRoutes(nodeName, b);
     if (r.block !== undefined) own.push(r.block);
     borrowed.push(...r.borrowed);
     lent.push(...r.lent);

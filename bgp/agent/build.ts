@@ -2,7 +2,6 @@
 // one node, who each neighbour is, and what is wrong. No I/O, no clock, never throws for bad
 // input: a problem is reported and never widens what is exported.
 
-import { formatIp } from '../../src/api/cidr.js';
 import type { SpeakerConfig } from '../server/types.js';
 import { readCluster, routerIdOf } from './cluster.js';
 import { AGENT_MAX_PATHS, DEFAULT_RESTART_TIME, planPeers } from './peers.js';
@@ -36,8 +35,8 @@ export function buildSpeakerConfig(s: AgentSnapshot, nodeName: string): AgentBui
     gracefulRestart: { enabled: true, restartTime: DEFAULT_RESTART_TIME },
   };
   const nextHop: { ipv4?: string; ipv6?: string } = {};
-  if (me.addr[4] !== undefined) nextHop.ipv4 = formatIp(me.addr[4]);
-  if (me.addr[6] !== undefined) nextHop.ipv6 = formatIp(me.addr[6]);
+  if (me.addrText[4] !== undefined) nextHop.ipv4 = me.addrText[4];
+  if (me.addrText[6] !== undefined) nextHop.ipv6 = me.addrText[6];
   config.nextHop = nextHop;
   if (me.clusterId !== undefined) config.clusterId = me.clusterId;
   return { config, peers, problems: [...new Set(problems)].sort() };

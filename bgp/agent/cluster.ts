@@ -17,6 +17,8 @@ export interface NodeBgp {
   labels: Labels;
   /** Canonical addresses (no prefix length) per family. */
   addr: Partial<Record<IpFamily, IpAddr>>;
+  /** The same, as text. */
+  addrText: Partial<Record<IpFamily, string>>;
   asn: number;
   /** routeReflectorClusterID, when the node is a reflector. */
   clusterId?: string;
@@ -84,6 +86,31 @@ function listenPortOf(spec: BGPConfigurationSpec | undefined, what: string, prob
   return undefined;
 }
 
+interface NodeAddresses {
+  addr: Partial<Record<IpFamily, IpAddr>>;
+  addrText: Partial<Record<IpFamily, string>>;
+  problems: string[];
+}
+
+// Parsed addresses per Node object (objects are never changed once stored; see store.ts).
+const addressMemo = new WeakMap<NodeResource, NodeAddresses>();
+
+function addressesOf(n: NodeResource): NodeAddresses {
+  let a = addressMemo.get(n);
+  if (a === undefined) {
+    a = { addr: {}, addrText: {}, problems: [] };
+    for (const f of [4, 6] as const) {
+      const ip = nodeAddress(n, f, a.problems);
+      if (ip !== undefined) {
+        a.addr[f] = ip;
+        a.addrText[f] = formatIp(ip);
+      }
+    }
+    addressMemo.set(n, a);
+  }
+  return a;
+}
+
 export function readCluster(s: AgentSnapshot, problems: string[]): ClusterBgp {
   const specs = new Map(s.bgpConfigurations.map((c) => [c.metadata.name, c.spec ?? {}]));
   const spec = specs.get('default') ?? {};
@@ -94,20 +121,21 @@ export function readCluster(s: AgentSnapshot, problems: string[]): ClusterBgp {
   }
   const clusterPort = listenPortOf(spec, 'BGPConfiguration default', problems) ?? DEFAULT_BGP_PORT;
   const nodes = new Map<string, NodeBgp>();
+  const perNode = [...specs.keys()].some((k) => k.startsWith('node.'));
   for (const n of s.nodes) {
     const name = n.metadata.name;
     const bgp = n.spec?.bgp;
+    const addrs = addressesOf(n);
+    problems.push(...addrs.problems);
+    const nodeSpec = perNode ? specs.get(`node.${name}`) : undefined;
     const info: NodeBgp = {
       name,
       labels: n.metadata.labels ?? {},
-      addr: {},
+      addr: addrs.addr,
+      addrText: addrs.addrText,
       asn,
-      port: listenPortOf(specs.get(`node.${name}`), `BGPConfiguration node.${name}`, problems) ?? clusterPort,
+      port: (nodeSpec !== undefined ? listenPortOf(nodeSpec, `BGPConfiguration node.${name}`, problems) : undefined) ?? clusterPort,
     };
-    for (const f of [4, 6] as const) {
-      const a = nodeAddress(n, f, problems);
-      if (a !== undefined) info.addr[f] = a;
-    }
     if (bgp?.asNumber !== undefined) {
       if (isAsn(bgp.asNumber)) info.asn = bgp.asNumber;
       else problems.push(`Node ${name}: spec.bgp.asNumber ${JSON.stringify(bgp.asNumber)} is not an AS number (1..4294967295); using the cluster's ${asn}`);
@@ -128,8 +156,8 @@ export function readCluster(s: AgentSnapshot, problems: string[]): ClusterBgp {
  */
 export function routerIdOf(n: NodeBgp): string {
   const v4 = n.addr[4];
-  if (v4 !== undefined) return formatIp(v4);
-  const h = createHash('sha256').update(formatIp(n.addr[6]!)).digest();
+  if (v4 !== undefined) return n.addrText[4]!;
+  const h = createHash('sha256').update(n.addrText[6]!).digest();
   const b = [h[0]! || 1, h[1]!, h[2]!, h[3]!];
   return b.join('.');
 }

@@ -20,6 +20,7 @@ const RANK: Record<'node' | 'nodeSelector' | 'global' | 'mesh', number> = { node
 type Source = keyof typeof RANK;
 
 interface Candidate {
+  ip: IpAddr;
   rank: number;
   resource: string;
   neighbor: NeighborConfig;
@@ -147,11 +148,11 @@ class PeerSet {
     const theirs = other.addr[f];
     if (mine === undefined || theirs === undefined || other.name === this.me.name) return;
     if (compareIp(mine, theirs) === 0) {
-      this.problems.push(`Node ${other.name} has the same IPv${f} BGP address as this node (${formatIp(mine)}); no session with it`);
+      this.problems.push(`Node ${other.name} has the same IPv${f} BGP address as this node (${this.me.addrText[f]}); no session with it`);
       return;
     }
     const base: PeerType = source === 'mesh' ? 'node-to-node mesh' : source === 'global' ? 'global' : 'node specific';
-    this.add(this.candidate(formatIp(theirs), f, other.asn, source, resource, opts, {
+    this.add(this.candidate(theirs, other.addrText[f]!, other.asn, source, resource, opts, {
       // Both ends know this peering: only the higher address connects, so the two never collide.
       passive: compareIp(mine, theirs) < 0,
       port: other.port,
@@ -162,12 +163,12 @@ class PeerSet {
 
   fixedSession(addr: IpAddr, port: number | undefined, asn: number, source: Source, resource: string, opts: SessionOptions, localAddress: boolean): void {
     const base: PeerType = source === 'global' ? 'global' : 'node specific';
-    this.add(this.candidate(formatIp(addr), addr.family, asn, source, resource, opts, { passive: false, port, base, localAddress }));
+    this.add(this.candidate(addr, formatIp(addr), asn, source, resource, opts, { passive: false, port, base, localAddress }));
   }
 
   private candidate(
+    ip: IpAddr,
     address: string,
-    f: IpFamily,
     asn: number,
     source: Source,
     resource: string,
@@ -179,8 +180,8 @@ class PeerSet {
     const client = ibgp && me.clusterId !== undefined && how.peer?.clusterId !== me.clusterId;
     const reflector = ibgp && !client && how.peer?.clusterId !== undefined && how.peer.clusterId !== me.clusterId;
     const type: PeerType = client ? 'route reflector client' : reflector ? 'route reflector' : how.base;
-    const n: NeighborConfig = { address, asn, families: [family(f)], description: `${type}: ${resource}` };
-    if (how.localAddress !== false) n.localAddress = formatIp(me.addr[f]!);
+    const n: NeighborConfig = { address, asn, families: [family(ip.family)], description: `${type}: ${resource}` };
+    if (how.localAddress !== false) n.localAddress = me.addrText[ip.family]!;
     if (how.port !== undefined && how.port !== 179) n.port = how.port;
     if (how.passive) n.passive = true;
     if (client) n.routeReflectorClient = true;
@@ -197,7 +198,7 @@ class PeerSet {
     if (o.restartTime !== undefined) n.gracefulRestart = { restartTime: o.restartTime };
     const info: PeerInfo = { type, resource };
     if (how.peer !== undefined) info.node = how.peer.name;
-    return { rank: RANK[source], resource, neighbor: n, info };
+    return { ip, rank: RANK[source], resource, neighbor: n, info };
   }
 
   /** The winning candidate per address, sorted by address; conflicts between BGPPeers are problems. */
@@ -212,7 +213,7 @@ class PeerSet {
       }
       chosen.push(win);
     }
-    chosen.sort((a, b) => compareIp(parseIp(a.neighbor.address), parseIp(b.neighbor.address)));
+    chosen.sort((a, b) => compareIp(a.ip, b.ip));
     return { neighbors: chosen.map((c) => c.neighbor), peers: new Map(chosen.map((c) => [c.neighbor.address, c.info])) };
   }
 }

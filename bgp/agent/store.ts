@@ -1,5 +1,5 @@
 // The agent's input store: datastore updates and deletions in, in any order, a sorted snapshot
-// out. Like felix/calc, the result depends only on the objects present, never on the order in
+// out. Objects are kept as given (the syncer hands each consumer its own) and never changed. Like felix/calc, the result depends only on the objects present, never on the order in
 // which they arrived.
 
 import type { BGPConfigurationResource, BGPPeerResource, IPAMBlockResource, IPPoolResource, NodeResource, Resource } from '../../src/api/types.js';
@@ -21,6 +21,8 @@ export class BgpAgentInputs {
     IPPool: new Map(),
   };
   private version = 0;
+  /** Sorted lists per kind, made again only after that kind changed. */
+  private readonly sorted: Partial<Record<BgpAgentKind, Resource[]>> = {};
 
   /** Applies a batch of syncer events; other kinds are ignored. */
   apply(events: readonly SyncEvent[]): void {
@@ -29,9 +31,13 @@ export class BgpAgentInputs {
         const r = ev.resource;
         if (!isBgpAgentKind(r.kind)) continue;
         this.byKind[r.kind].set(r.metadata.name, r);
+        delete this.sorted[r.kind];
         this.version++;
       } else if (isBgpAgentKind(ev.key.kind)) {
-        if (this.byKind[ev.key.kind].delete(ev.key.name)) this.version++;
+        if (this.byKind[ev.key.kind].delete(ev.key.name)) {
+          delete this.sorted[ev.key.kind];
+          this.version++;
+        }
       }
     }
   }
@@ -41,13 +47,18 @@ export class BgpAgentInputs {
     return this.version;
   }
 
+  private list(kind: BgpAgentKind): Resource[] {
+    return (this.sorted[kind] ??= sortedValues(this.byKind[kind]));
+  }
+
+  /** Everything applied so far. The lists are shared with later snapshots: do not change them. */
   snapshot(): AgentSnapshot {
     return {
-      nodes: sortedValues(this.byKind.Node) as NodeResource[],
-      bgpConfigurations: sortedValues(this.byKind.BGPConfiguration) as BGPConfigurationResource[],
-      bgpPeers: sortedValues(this.byKind.BGPPeer) as BGPPeerResource[],
-      ipamBlocks: sortedValues(this.byKind.IPAMBlock) as IPAMBlockResource[],
-      ipPools: sortedValues(this.byKind.IPPool) as IPPoolResource[],
+      nodes: this.list('Node') as NodeResource[],
+      bgpConfigurations: this.list('BGPConfiguration') as BGPConfigurationResource[],
+      bgpPeers: this.list('BGPPeer') as BGPPeerResource[],
+      ipamBlocks: this.list('IPAMBlock') as IPAMBlockResource[],
+      ipPools: this.list('IPPool') as IPPoolResource[],
     };
   }
 

@@ -67,6 +67,9 @@ describe('node-to-node mesh', () => {
     expect(a.config!.listen).toEqual({ port: 1790 });
     expect(neighbor(a, '10.0.0.2')).toMatchObject({ password: 's3cret', gracefulRestart: { restartTime: 300 }, port: 1791 });
     expect(valid(build(rs, 'b')).config!.listen).toEqual({ port: 1791 });
+    // A per-node BGPConfiguration applies without a default one too.
+    expect(valid(build([bgpConfig({ listenPort: 1792 }, 'node.a'), A, B], 'a')).config!.listen).toEqual({ port: 1792 });
+    expect(neighbor(valid(build([bgpConfig({ listenPort: 1792 }, 'node.a'), A, B], 'b')), '10.0.0.1').port).toBe(1792);
   });
 });
 
