@@ -134,6 +134,8 @@ class PeerSet {
     private readonly routes: RoutePlan,
     private readonly meshOptions: SessionOptions,
     private readonly problems: string[],
+    /** Node by its address text. */
+    private readonly nodeAt: ReadonlyMap<string, NodeBgp>,
   ) {}
 
   add(c: Candidate): void {
@@ -161,9 +163,12 @@ class PeerSet {
     }));
   }
 
+  /** A session to a fixed address (which may be one of the nodes: then its cluster id counts). */
   fixedSession(addr: IpAddr, port: number | undefined, asn: number, source: Source, resource: string, opts: SessionOptions, localAddress: boolean): void {
     const base: PeerType = source === 'global' ? 'global' : 'node specific';
-    this.add(this.candidate(addr, formatIp(addr), asn, source, resource, opts, { passive: false, port, base, localAddress }));
+    const text = formatIp(addr);
+    const peer = this.nodeAt.get(text);
+    this.add(this.candidate(addr, text, asn, source, resource, opts, { passive: false, port, base, localAddress, ...(peer !== undefined ? { peer } : {}) }));
   }
 
   private candidate(
@@ -209,7 +214,7 @@ class PeerSet {
       const win = list[0]!;
       const others = [...new Set(list.slice(1).filter((c) => c.rank !== RANK.mesh && c.resource !== win.resource).map((c) => c.resource))];
       if (others.length > 0) {
-        this.problems.push(`${win.resource} and ${others.join(', ')} all peer with ${address} from this node; ${win.resource} is used (node beats nodeSelector beats global, then name order)`);
+        this.problems.push(`${win.resource} and ${others.join(', ')} peer with ${address} from this node; ${win.resource} is used (node beats nodeSelector beats global, then name order)`);
       }
       chosen.push(win);
     }
@@ -243,8 +248,10 @@ export function planPeers(
   problems: string[],
 ): { neighbors: NeighborConfig[]; peers: Map<string, PeerInfo> } {
   const meshOpts = meshOptions(cluster, problems);
-  const set = new PeerSet(me, routes, meshOpts ?? {}, problems);
   const nodes = [...cluster.nodes.values()];
+  const nodeAt = new Map<string, NodeBgp>();
+  for (const n of nodes) for (const t of Object.values(n.addrText)) if (!nodeAt.has(t)) nodeAt.set(t, n);
+  const set = new PeerSet(me, routes, meshOpts ?? {}, problems, nodeAt);
 
   if (cluster.mesh && meshOpts !== null) {
     for (const other of nodes) for (const f of [4, 6] as const) set.nodeSession(other, f, 'mesh', `Node ${other.name}`, {});

@@ -140,6 +140,22 @@ describe('route reflectors', () => {
   });
 });
 
+describe('route reflectors by peerIP', () => {
+  it('a peerIP that is a node of the same cluster id is not a client; other iBGP peerIPs are', () => {
+    const rs = [
+      bgpConfig({ nodeToNodeMeshEnabled: false }),
+      node('r1', '10.0.0.101/24', { routeReflectorClusterID: '244.0.0.1' }),
+      node('r2', '10.0.0.102/24', { routeReflectorClusterID: '244.0.0.1' }),
+      bgpPeer('r1-r2', { node: 'r1', peerIP: '10.0.0.102', asNumber: 64512 }),
+      bgpPeer('r1-ext', { node: 'r1', peerIP: '198.18.0.5', asNumber: 64512 }),
+    ];
+    const r1 = valid(build(rs, 'r1'));
+    expect(neighbor(r1, '10.0.0.102').routeReflectorClient).toBeUndefined();
+    expect(r1.peers.get('10.0.0.102')).toEqual({ type: 'node specific', resource: 'BGPPeer r1-r2', node: 'r2' });
+    expect(neighbor(r1, '198.18.0.5').routeReflectorClient).toBe(true);
+  });
+});
+
 describe('BGPPeer', () => {
   const base = [A, B, C, bgpConfig({ nodeToNodeMeshEnabled: false })];
 
@@ -224,9 +240,9 @@ describe('BGPPeer', () => {
   it('an explicit BGPPeer to a mesh node wins over the mesh; two BGPPeers to one address are a problem', () => {
     const rs = [A, B, bgpPeer('z-global', { peerIP: '10.0.0.2', asNumber: 64512 }), bgpPeer('a-node', { node: 'a', peerIP: '10.0.0.2', asNumber: 64512, password: { value: 'x' } })];
     const a = valid(build(rs, 'a'));
-    expect(a.peers.get('10.0.0.2')).toEqual({ type: 'node specific', resource: 'BGPPeer a-node' });
+    expect(a.peers.get('10.0.0.2')).toEqual({ type: 'node specific', resource: 'BGPPeer a-node', node: 'b' });
     expect(neighbor(a, '10.0.0.2').password).toBe('x');
-    expect(a.problems).toEqual([expect.stringMatching(/^BGPPeer a-node and BGPPeer z-global all peer with 10.0.0.2/)]);
+    expect(a.problems).toEqual([expect.stringMatching(/^BGPPeer a-node and BGPPeer z-global peer with 10.0.0.2/)]);
   });
 });
 
