@@ -1,0 +1,134 @@
+// The speaker worker isolates BGP from the main thread. Two namespaces on a veth (198.18.1.0/24):
+// BIRD in one, and in the other a SpeakerWorker started by this test process, its thread entered
+// into that namespace (SpeakerWorker.start({ netns }): the worker thread alone does setns, so its
+// BGP sockets and its netlink handle live there while this test's main thread stays in the host
+// namespace). Hold time 3 s. Then the main thread's event loop is blocked by a 10 s busy loop (a
+// stand-in for a policy-computation burst): the session must stay Established — on BIRD's side
+// too — and the routes learned from BIRD must be in the namespace's kernel with twill-bgp's route
+// protocol (85), installed by kernel sync running inside the worker (koffi/netlink in a worker).
+//
+// The worker and its host run from the compiled dist/ (build first: npx tsc -p tsconfig.json).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { missing } from '../../support/env.js';
+import { BgpLab, kernelRoutes, ROOT, until, type BirdDaemon, type LinkAddrs } from '../../support/bgp-peers.js';
+import type { PeerStatus } from '../../../bgp/server/types.js';
+
+type HostModule = typeof import('../../../bgp/agent/worker-host.js');
+type SpeakerWorker = import('../../../bgp/agent/worker-host.js').SpeakerWorker;
+
+const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc'] });
+const DIST_HOST = join(ROOT, 'dist', 'bgp', 'agent', 'worker-host.js');
+
+const TW_AS = 64512;
+const BIRD_AS = 64513;
+const ROUTES = ['10.77.1.0/24', '10.77.2.0/24', '10.77.3.0/24', '10.77.4.1/32'];
+
+describe.skipIf(reason)('SpeakerWorker: the BGP session survives a blocked main thread', () => {
+  let lab: BgpLab;
+  let bird: BirdDaemon;
+  let l: LinkAddrs;
+  let tw = '';
+  let worker: SpeakerWorker | undefined;
+  const events: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(DIST_HOST)) throw new Error(`${DIST_HOST} is missing: build first (npx tsc -p tsconfig.json)`);
+    const { SpeakerWorker } = (await import(pathToFileURL(DIST_HOST).href)) as HostModule;
+    lab = new BgpLab('wk');
+    tw = lab.ns('tw');
+    const bi = lab.ns('bi');
+    l = lab.link(tw, bi);
+    bird = await lab.startBird(
+      bi,
+      'bi',
+      `log "${lab.dir}/bi.bird.log" all;
+router id ${l.b4};
+protocol device { }
+protocol static st4 { ipv4; ${ROUTES.map((r) => `route ${r} blackhole;`).join(' ')} }
+protocol bgp tw {
+  local ${l.b4} as ${BIRD_AS};
+  neighbor ${l.a4} as ${TW_AS};
+  hold time 3;
+  keepalive time 1;
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1, 4;
+  ipv4 { import all; export where source = RTS_STATIC; };
+}
+`,
+    );
+    worker = await SpeakerWorker.start({ netns: tw, kernel: { install: true }, logLevel: 'info' });
+    worker.onEvent((e) => {
+      if (e.type === 'peer-state' || e.type === 'worker-exit') events.push(JSON.stringify(e));
+    });
+    await worker.setConfig({
+      routerId: l.a4,
+      asn: TW_AS,
+      listen: { address: l.a4, port: 179 },
+      holdTime: 3,
+      keepalive: 1,
+      connectRetry: 1,
+      backoff: { idleHold: 0.2, idleHoldMax: 2, connectRetryMax: 2 },
+      neighbors: [
+        { address: l.b4, asn: BIRD_AS, families: ['ipv4'], importPolicy: { default: 'accept', rules: [] }, exportPolicy: { default: 'accept', rules: [] } },
+      ],
+      originate: [{ prefix: '10.78.0.0/24' }],
+    });
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await lab?.cleanup();
+  });
+
+  const birdSession = (): string => bird.cmd('show protocols tw');
+
+  it('keeps the session Established through a 10 s busy main thread, with BIRD routes in the kernel', async () => {
+    const w = worker!;
+    let peer: PeerStatus | undefined;
+    await until('session with BIRD Established', async () => {
+      peer = (await w.peers()).find((p) => p.address === l.b4);
+      return peer?.state === 'Established' && bird.established('tw');
+    });
+    expect(peer!.holdTime).toBe(3);
+    await until('BIRD routes in the kernel of the worker namespace', () => ROUTES.every((r) => kernelRoutes(tw, 4, '85').some((k) => k.dst === r.replace(/\/32$/, ''))));
+    const birdBefore = birdSession();
+    const before = (await w.peers())[0]!;
+
+    // The policy-computation stand-in: nothing on this thread runs for 10 s.
+    const t0 = Date.now();
+    let spins = 0;
+    while (Date.now() - t0 < 10_000) spins++;
+    expect(spins).toBeGreaterThan(0);
+
+    const after = (await w.peers())[0]!;
+    expect(after.state).toBe('Established');
+    expect(after.establishedCount).toBe(before.establishedCount);
+    expect(after.flaps).toBe(before.flaps);
+    expect(after.flaps).toBe(0);
+    // Keepalives kept flowing both ways while the main thread was stuck (one per second).
+    expect(after.messages.received.keepalive - before.messages.received.keepalive).toBeGreaterThanOrEqual(5);
+    expect(after.messages.sent.keepalive - before.messages.sent.keepalive).toBeGreaterThanOrEqual(5);
+    // BIRD saw no flap either: still Established, since the same moment.
+    const birdAfter = birdSession();
+    expect(birdAfter).toMatch(/\bEstablished\b/);
+    expect(birdAfter).toBe(birdBefore);
+    expect(events.filter((e) => e.includes('"from":"Established"') || e.includes('worker-exit'))).toEqual([]);
+    // The routes are still in the kernel, ours (proto 85) with BIRD as the next hop; our own prefix reached BIRD.
+    const kr = kernelRoutes(tw, 4, '85');
+    for (const r of ROUTES) expect(kr.find((k) => k.dst === r.replace(/\/32$/, ''))?.gateways).toEqual([l.b4]);
+    expect(bird.routes(4).some((r) => r.prefix === '10.78.0.0/24')).toBe(true);
+    const stats = await w.kernelStats();
+    expect(stats?.installed).toBe(ROUTES.length);
+  });
+
+  it('stop() removes the kernel routes and tells BIRD (CEASE)', async () => {
+    await worker!.stop();
+    worker = undefined;
+    expect(kernelRoutes(tw, 4, '85')).toEqual([]);
+    await until('BIRD sees the session down', () => !bird.established('tw'));
+  });
+});
