@@ -6,6 +6,7 @@
 // stand-in for a policy-computation burst): the session must stay Established — on BIRD's side
 // too — and the routes learned from BIRD must be in the namespace's kernel with twill-bgp's route
 // protocol (85), installed by kernel sync running inside the worker (koffi/netlink in a worker).
+// Also: stop() sends CEASE and removes the routes; stop({ graceful }) keeps them for the next worker.
 //
 // The worker and its host run from the compiled dist/ (build first: npx tsc -p tsconfig.json).
 import { existsSync } from 'node:fs';
@@ -13,8 +14,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../../support/env.js';
-import { BgpLab, kernelRoutes, ROOT, until, type BirdDaemon, type LinkAddrs } from '../../support/bgp-peers.js';
-import type { PeerStatus } from '../../../bgp/server/types.js';
+import { BgpLab, kernelRoutes, ROOT, RouteWatch, until, type BirdDaemon, type LinkAddrs } from '../../support/bgp-peers.js';
+import type { PeerStatus, SpeakerConfig } from '../../../bgp/server/types.js';
 
 type HostModule = typeof import('../../../bgp/agent/worker-host.js');
 type SpeakerWorker = import('../../../bgp/agent/worker-host.js').SpeakerWorker;
@@ -32,11 +33,25 @@ describe.skipIf(reason)('SpeakerWorker: the BGP session survives a blocked main 
   let l: LinkAddrs;
   let tw = '';
   let worker: SpeakerWorker | undefined;
+  let start: HostModule['SpeakerWorker']['start'];
   const events: string[] = [];
+  const config = (extra: Partial<SpeakerConfig> = {}): SpeakerConfig => ({
+    routerId: l.a4,
+    asn: TW_AS,
+    listen: { address: l.a4, port: 179 },
+    holdTime: 3,
+    keepalive: 1,
+    connectRetry: 1,
+    backoff: { idleHold: 0.2, idleHoldMax: 2, connectRetryMax: 2 },
+    neighbors: [{ address: l.b4, asn: BIRD_AS, families: ['ipv4'], importPolicy: { default: 'accept', rules: [] }, exportPolicy: { default: 'accept', rules: [] } }],
+    originate: [{ prefix: '10.78.0.0/24' }],
+    ...extra,
+  });
 
   beforeAll(async () => {
     if (!existsSync(DIST_HOST)) throw new Error(`${DIST_HOST} is missing: build first (npx tsc -p tsconfig.json)`);
     const { SpeakerWorker } = (await import(pathToFileURL(DIST_HOST).href)) as HostModule;
+    start = (o) => SpeakerWorker.start(o);
     lab = new BgpLab('wk');
     tw = lab.ns('tw');
     const bi = lab.ns('bi');
@@ -56,6 +71,8 @@ protocol bgp tw {
   connect delay time 1;
   connect retry time 1;
   error wait time 1, 4;
+  graceful restart on;
+  graceful restart time 120;
   ipv4 { import all; export where source = RTS_STATIC; };
 }
 `,
@@ -64,19 +81,7 @@ protocol bgp tw {
     worker.onEvent((e) => {
       if (e.type === 'peer-state' || e.type === 'worker-exit') events.push(JSON.stringify(e));
     });
-    await worker.setConfig({
-      routerId: l.a4,
-      asn: TW_AS,
-      listen: { address: l.a4, port: 179 },
-      holdTime: 3,
-      keepalive: 1,
-      connectRetry: 1,
-      backoff: { idleHold: 0.2, idleHoldMax: 2, connectRetryMax: 2 },
-      neighbors: [
-        { address: l.b4, asn: BIRD_AS, families: ['ipv4'], importPolicy: { default: 'accept', rules: [] }, exportPolicy: { default: 'accept', rules: [] } },
-      ],
-      originate: [{ prefix: '10.78.0.0/24' }],
-    });
+    await worker.setConfig(config());
   });
 
   afterAll(async () => {
@@ -130,5 +135,32 @@ protocol bgp tw {
     worker = undefined;
     expect(kernelRoutes(tw, 4, '85')).toEqual([]);
     await until('BIRD sees the session down', () => !bird.established('tw'));
+  });
+
+  it('graceful restart across workers: stop({ graceful }) keeps the kernel routes, the next worker takes them over without a gap', async () => {
+    const gr = config({ gracefulRestart: { enabled: true, restartTime: 30 } });
+    const first = await start({ netns: tw, kernel: { install: true }, logLevel: 'warn' });
+    worker = first;
+    await first.setConfig(gr);
+    await until('GR session with BIRD', async () => (await first.peers())[0]?.capabilities?.gracefulRestart === true && bird.established('tw'));
+    await until('routes in the kernel', () => kernelRoutes(tw, 4, '85').length === ROUTES.length);
+    const watch = new RouteWatch(tw, 4, '85', '10.77.1.0/24', 50).start();
+    try {
+      await first.stop({ graceful: true });
+      // Forwarding kept: our routes stay in the kernel, BIRD keeps ours (stale) while we restart.
+      expect(kernelRoutes(tw, 4, '85')).toHaveLength(ROUTES.length);
+      expect(bird.routes(4).some((r) => r.prefix === '10.78.0.0/24')).toBe(true);
+      const second = await start({ netns: tw, kernel: { install: true }, logLevel: 'warn' });
+      worker = second;
+      await second.setConfig(gr);
+      // The new worker takes the routes it finds over in place (restarting role); BIRD re-sends, nothing is removed.
+      await until('session back', async () => (await second.peers())[0]?.state === 'Established' && bird.established('tw'));
+      await until('kernel reconciled', async () => (await second.kernelStats())?.inSync === true);
+      expect(kernelRoutes(tw, 4, '85')).toHaveLength(ROUTES.length);
+    } finally {
+      watch.stop();
+    }
+    expect(watch.samples).toBeGreaterThan(5);
+    expect(watch.gaps).toEqual([]);
   });
 });
