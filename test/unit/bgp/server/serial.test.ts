@@ -139,16 +139,16 @@ describe('BgpSpeaker: a burst of updateConfig against live sessions', () => {
     for (let i = 0; i < 50; i++) {
       const ns = [nb(b, 65202), nb(d, 65204, { password: 'final-secret' })];
       if (i % 2 === 1) ns.push(nb(c, 65203));
-      burst2.push(a.speaker.updateConfig(base(ns, i % 5 === 0 ? `127.0.41.${i}` : '127.0.40.1')));
+      burst2.push(a.speaker.updateConfig(base(ns, i % 5 === 0 ? `10.41.0.${i}` : '127.0.40.1')));
       if (i === 10) a.speaker.addNeighbor(nb(e, 65205));
     }
-    burst2.push(a.speaker.updateConfig(base([nb(b, 65202), nb(c, 65203)], '127.0.41.99')));
+    burst2.push(a.speaker.updateConfig(base([nb(b, 65202), nb(c, 65203)], '10.41.0.99')));
     await Promise.all(burst2);
     expect(a.speaker.listPeers().map((p) => p.address).sort()).toEqual([b.address, c.address]);
     await established(a, b);
     await established(a, c);
-    await until(() => b.speaker.listPeers()[0]!.routerId === '127.0.41.99', "B sees A's new router id");
-    expect(c.speaker.listPeers()[0]!.routerId).toBe('127.0.41.99');
+    await until(() => b.speaker.listPeers()[0]!.routerId === '10.41.0.99', "B sees A's new router id");
+    expect(c.speaker.listPeers()[0]!.routerId).toBe('10.41.0.99');
     await until(() => d.speaker.listPeers()[0]!.state !== 'Established', 'D down');
     expect(a.events.filter((x) => x.type === 'error')).toEqual([]);
   }, 30_000);
