@@ -236,9 +236,13 @@ export class BgpSpeaker implements BgpSpeakerApi {
     return () => this.bestListeners.delete(fn);
   }
 
-  /** Resolves once all queued RIB work is done and the resulting UPDATEs are written. */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /**
+   * Resolves once the management changes queued so far have been applied and all queued RIB work
+   * is done and the resulting UPDATEs are written.
+   */
+  async idle(): Promise<void> {
+    await this.mgmt.settled();
+    await this.queue.idle();
   }
 
   // ---- local routes -------------------------------------------------------------------------
