@@ -8,21 +8,19 @@
 // protocol (85), installed by kernel sync running inside the worker (koffi/netlink in a worker).
 // Also: stop() sends CEASE and removes the routes; stop({ graceful }) keeps them for the next worker.
 //
-// The worker and its host run from the compiled dist/ (build first: npx tsc -p tsconfig.json).
+// The worker and its host run compiled: from dist/ when it is up to date, else from the test
+// harness's private build (test/support/bgp-peers.ts builtFile).
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { missing } from '../../support/env.js';
-import { BgpLab, kernelRoutes, ROOT, RouteWatch, until, type BirdDaemon, type LinkAddrs } from '../../support/bgp-peers.js';
+import { BgpLab, builtFile, kernelRoutes, RouteWatch, until, type BirdDaemon, type LinkAddrs } from '../../support/bgp-peers.js';
 import type { PeerStatus, SpeakerConfig } from '../../../bgp/server/types.js';
 
 type HostModule = typeof import('../../../bgp/agent/worker-host.js');
 type SpeakerWorker = import('../../../bgp/agent/worker-host.js').SpeakerWorker;
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc'] });
-const DIST_HOST = join(ROOT, 'dist', 'bgp', 'agent', 'worker-host.js');
 
 const TW_AS = 64512;
 const BIRD_AS = 64513;
@@ -68,8 +66,7 @@ describe.skipIf(reason)('SpeakerWorker: the BGP session survives a blocked main 
   });
 
   beforeAll(async () => {
-    if (!existsSync(DIST_HOST)) throw new Error(`${DIST_HOST} is missing: build first (npx tsc -p tsconfig.json)`);
-    const { SpeakerWorker } = (await import(pathToFileURL(DIST_HOST).href)) as HostModule;
+    const { SpeakerWorker } = (await import(pathToFileURL(builtFile('bgp/agent/worker-host.js')).href)) as HostModule;
     start = (o) => SpeakerWorker.start(o);
     lab = new BgpLab('wk');
     tw = lab.ns('tw');

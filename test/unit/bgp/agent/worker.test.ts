@@ -1,28 +1,26 @@
-// The speaker worker, run from the compiled dist/ exactly as twill-node runs it (the worker file
-// is resolved beside the compiled host with import.meta.url): a speaker on a worker_thread peers
+// The speaker worker, run compiled exactly as twill-node runs it (the worker file is resolved
+// beside the compiled host with import.meta.url; dist/, or the harness's private build when dist/
+// is older than the sources): a speaker on a worker_thread peers
 // over loopback with a speaker on the main thread; config changes, peers, routes and events cross
 // as plain data; a bad config comes back as a typed error; a worker that dies is reported.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { SpeakerConfig } from '../../../../bgp/server/types.js';
+import { builtFile } from '../../../support/bgp-peers.js';
 import { ACCEPT, FAST, trackedNodes, until } from '../server/helpers.js';
 
 type HostModule = typeof import('../../../../bgp/agent/worker-host.js');
 type ErrorsModule = typeof import('../../../../bgp/agent/worker-errors.js');
 type SpeakerWorker = import('../../../../bgp/agent/worker-host.js').SpeakerWorker;
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-const DIST = join(ROOT, 'dist', 'bgp', 'agent');
-
 let host: HostModule;
 let errors: ErrorsModule;
 beforeAll(async () => {
-  if (!existsSync(join(DIST, 'worker.js'))) throw new Error(`${DIST}/worker.js is missing: build first (npx tsc -p tsconfig.json)`);
-  host = (await import(pathToFileURL(join(DIST, 'worker-host.js')).href)) as HostModule;
-  errors = (await import(pathToFileURL(join(DIST, 'worker-errors.js')).href)) as ErrorsModule;
+  host = (await import(pathToFileURL(builtFile('bgp/agent/worker-host.js')).href)) as HostModule;
+  errors = (await import(pathToFileURL(builtFile('bgp/agent/worker-errors.js')).href)) as ErrorsModule;
 });
 
 const { make } = trackedNodes();
@@ -35,7 +33,7 @@ function config(port: number, neighbors: SpeakerConfig['neighbors'], extra: Part
   return { routerId: '127.0.60.1', asn: 65601, listen: { address: '127.0.60.1', port }, holdTime: 9, ...FAST, neighbors, ...extra };
 }
 
-describe('SpeakerWorker (from dist/)', () => {
+describe('SpeakerWorker (compiled)', () => {
   it('runs the speaker on its own thread: sessions, routes both ways, config changes, events, typed errors', async () => {
     const logs: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
     const logger = {
