@@ -359,6 +359,9 @@ export interface LocalPath {
  *   updateConfig(cfg: SpeakerConfig): Promise<void>  resets only the sessions whose identity changed
  *   resetPeer(address: string, opts?: { soft?: boolean }): Promise<void>
  *   idle(): Promise<void>              resolves when all queued RIB work and output are done
+ *
+ * start, stop, addNeighbor, removeNeighbor, updateConfig and resetPeer are serialized (one at a
+ * time, in call order; a burst of updateConfig applies only the latest), see ./serial.ts.
  */
 export interface BgpSpeakerApi {
   readonly port: number | undefined;
