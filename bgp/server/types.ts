@@ -77,6 +77,10 @@ export interface NeighborConfig {
    * (prefix, path id). `send`: true = every path we have, a number = the best N.
    */
   addPath?: { send?: boolean | number; receive?: boolean };
+  /**
+   * Advertise Extended Message (RFC 8654). Messages over 4096 octets are sent only when the peer
+   * advertises it too (FRR always does); without this, every message stays within 4096.
+   */
   extendedMessage?: boolean;
   /** This iBGP neighbour is our route-reflector client (RFC 4456). */
   routeReflectorClient?: boolean;
@@ -213,6 +217,7 @@ export interface NegotiatedCapabilities {
   /** The peer advertised the Restart State bit (it has just restarted). */
   peerRestarting?: boolean;
   addPath: { ipv4: { send: boolean; receive: boolean }; ipv6: { send: boolean; receive: boolean } };
+  /** Both sides advertised Extended Message: messages up to 65535 octets both ways. */
   extendedMessage: boolean;
 }
 
