@@ -44,7 +44,10 @@ interface Host {
 interface StatusRow {
   peerAddress: string;
   peerType: string;
+  /** Calico's up / start / down. */
   state: string;
+  /** The FSM state. */
+  bgpState: string;
   info?: string;
 }
 
@@ -86,7 +89,7 @@ describe.skipIf(reason)('twill-node with BGP: three hosts, a BIRD top-of-rack ro
     const parsed = JSON.parse(r.stdout) as { peers: StatusRow[] };
     return { rows: parsed.peers, code: 0, out };
   };
-  const established = (h: Host, peer: string): boolean => nodeStatus(h).rows.some((p) => p.peerAddress === peer && p.state === 'Established');
+  const established = (h: Host, peer: string): boolean => nodeStatus(h).rows.some((p) => p.peerAddress === peer && p.bgpState === 'Established');
 
   const startAgent = (h: Host): void => {
     h.agent = startTwillNode(h.ns, h.name, etcd.url, ['--node-ip', `${h.addr}/24`, '--api-socket', h.socket, '--log-level', 'debug']);
@@ -204,7 +207,7 @@ describe.skipIf(reason)('twill-node with BGP: three hosts, a BIRD top-of-rack ro
     // twillctl node status names the peers and their types.
     const st = nodeStatus(h1);
     expect(st.rows.filter((r) => r.peerType === 'node-to-node mesh').map((r) => r.peerAddress).sort()).toEqual(hosts.slice(1).map((h) => h.addr).sort());
-    expect(st.rows.find((r) => r.peerAddress === torAddr)).toMatchObject({ peerType: 'global', state: 'Established' });
+    expect(st.rows.find((r) => r.peerAddress === torAddr)).toMatchObject({ peerType: 'global', bgpState: 'Established' });
   });
 
   it("the top-of-rack router learns each host's block with that host as next hop", async () => {
@@ -245,13 +248,13 @@ describe.skipIf(reason)('twill-node with BGP: three hosts, a BIRD top-of-rack ro
     // Give it several connection attempts: a TCP MD5 mismatch is silent (the peer's kernel drops the SYNs).
     await new Promise((r) => setTimeout(r, 8000));
     const row = nodeStatus(h3).rows.find((r) => r.peerAddress === tor2Addr)!;
-    expect(row.state).not.toBe('Established');
+    expect(row.bgpState).not.toBe('Established');
     expect(row.info ?? '').toMatch(/password|MD5/i);
     const table = spawnSync(process.execPath, [TWILLCTL, 'node', 'status', '--api-socket', h3.socket], { encoding: 'utf8' }).stdout;
     expect(table).toMatch(/PEER ADDRESS\s+PEER TYPE\s+STATE\s+SINCE\s+INFO/);
     expect(table).toContain(tor2Addr);
     // Only that session was touched: the mesh and the ToR stayed up.
-    expect(nodeStatus(h3).rows.filter((r) => r.peerAddress !== tor2Addr).every((r) => r.state === 'Established')).toBe(true);
+    expect(nodeStatus(h3).rows.filter((r) => r.peerAddress !== tor2Addr).every((r) => r.bgpState === 'Established')).toBe(true);
     await peer(TOR2_PASSWORD);
     await until('the session comes up with the right password', () => established(h3, tor2Addr), 60_000);
     expect(tor2.established('h3')).toBe(true);
