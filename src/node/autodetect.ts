@@ -7,7 +7,8 @@
 //   skip-interface=REGEX[,…] the first candidate on an interface whose name matches none
 //   can-reach=ADDR          the local address the kernel's route to ADDR uses as source
 //   cidr=CIDR[,CIDR]        the first candidate inside one of the CIDRs
-//   (no method)             the only candidate; with several, fail and list them
+//   (no method)             the only candidate; with several, fail and list them; with none,
+//                           no address of that family
 //
 // A candidate is a global-scope address on an interface that is not loopback and not a workload
 // veth (name starting with the FelixConfiguration interfacePrefix, "tw" by default).
@@ -122,8 +123,9 @@ export interface SelectOptions {
 
 /**
  * Chooses the node's address of `family` among `cands` by `method` (undefined: the only one).
- * Returns undefined for method 'none'; throws AutodetectError when nothing fits or the choice is
- * ambiguous, naming the candidates and the flags that pick one.
+ * Returns undefined for method 'none', or without a method when there is no candidate at all;
+ * throws AutodetectError when a method finds nothing or the choice is ambiguous, naming the
+ * candidates and the flags that pick one.
  */
 export function selectNodeAddress(family: IpFamily, method: AutodetectMethod | undefined, cands: readonly Candidate[], opts: SelectOptions = {}): Candidate | undefined {
   const flags = flagsOf(family);
@@ -134,8 +136,9 @@ export function selectNodeAddress(family: IpFamily, method: AutodetectMethod | u
       `give the address with ${flags.ip} ADDR/LEN, or another rule with ${flags.auto} (${METHODS})`,
     );
   if (!method) {
-    if (cands.length === 1) return cands[0];
-    if (cands.length === 0) throw none('no interface has one');
+    // No candidate at all (a host with only loopback and workloads): nothing to guess between.
+    // The node runs without an address of this family (policy works; BGP needs one).
+    if (cands.length <= 1) return cands[0];
     const first = cands[0]!;
     throw new AutodetectError(
       `cannot choose this node's ${what} address: ${cands.length} candidates (${list(cands)}), and twill-node does not guess`,

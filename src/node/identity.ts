@@ -48,8 +48,8 @@ function checkFlagAddress(flag: string, value: string, family: IpFamily): string
 
 /**
  * Per family: the flag's address; else an explicit autodetection method; else the address stored
- * in the Node resource; else (IPv4 only) the one candidate there is. IPv6 is autodetected only
- * when --ip6-autodetection asks. Throws AutodetectError with the candidates and the flags.
+ * in the Node resource; else (IPv4 only) the one candidate there is (none when there is none).
+ * IPv6 is autodetected only when --ip6-autodetection asks. Throws AutodetectError with the candidates and the flags.
  */
 export async function resolveNodeAddresses(flags: AddressFlags, stored: NodeResource | undefined, host: HostView): Promise<NodeAddresses> {
   let ifaces: InterfaceAddrs[] | undefined;
@@ -184,6 +184,9 @@ export async function establishNodeIdentity(o: EstablishOptions): Promise<{ addr
   const stored = await o.ds.get<NodeResource>({ kind: 'Node', name: o.nodeName });
   const felix = await o.ds.get<FelixConfigurationResource>({ kind: 'FelixConfiguration', name: 'default' });
   const addresses = await resolveNodeAddresses(o.flags, stored, { ...o.host, workloadPrefix: felix?.spec.interfacePrefix ?? 'tw' });
+  if (!addresses.ipv4 && !addresses.ipv6) {
+    o.log.warn({}, 'this node has no address (no interface with a global address besides loopback and workload veths): policy works, BGP cannot peer; give one with --node-ip ADDR/LEN');
+  }
   const node = await registerNode(o, addresses);
   o.log.info({ ipv4: addresses.ipv4, ipv6: addresses.ipv6, from: addresses.source, resourceVersion: node.metadata.resourceVersion }, 'Node registered');
   const heartbeat = new NodeHeartbeat(o, addresses, o.heartbeatMs);
