@@ -27,6 +27,8 @@ export interface RunningNode {
   metricsPort: number | undefined;
   /** The node's addresses as registered in its Node resource. */
   addresses: NodeAddresses;
+  /** The Prometheus metrics (BGP: metrics.bgp.observePeers). */
+  metrics: AgentMetrics;
   /** What the local API serves; plug the BGP speaker in with api.setBgp(). */
   api: TwillNodeApiBackend;
   /** The local API's socket, when it is being served. */
@@ -138,6 +140,7 @@ export async function startNode(args: NodeArgs, log: Logger = pino({ level: args
     healthPort,
     metricsPort,
     addresses: identity.addresses,
+    metrics,
     api,
     apiSocket: apiServer?.socketPath,
     stop: async () => {
