@@ -83,6 +83,36 @@ export async function resolveNodeAddresses(flags: AddressFlags, stored: NodeReso
   return out;
 }
 
+/**
+ * Another Node already registered with one of these addresses (compared without the prefix
+ * length): two nodes with one address break BGP peering and routing, so twill-node refuses.
+ */
+export function addressConflict(nodeName: string, addrs: NodeAddresses, nodes: readonly NodeResource[]): AutodetectError | undefined {
+  const host = (cidr: string | undefined): string | undefined => {
+    if (!cidr) return undefined;
+    try {
+      return formatIp(parseCidr(cidr, { strict: false, allowBare: true }));
+    } catch {
+      return undefined; // a malformed stored address conflicts with nothing
+    }
+  };
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const mine = host(addrs[family]);
+    if (!mine) continue;
+    for (const n of nodes) {
+      if (n.metadata.name === nodeName) continue;
+      const theirs = host(family === 'ipv4' ? n.spec.bgp?.ipv4Address : n.spec.bgp?.ipv6Address);
+      if (theirs === mine) {
+        return new AutodetectError(
+          `this node's address ${addrs[family]} (from ${addrs.source[family]}) is already the address of Node ${n.metadata.name}`,
+          `if ${n.metadata.name} is this host under another name, delete that Node (twillctl delete node ${n.metadata.name}); else give this node its own address with ${family === 'ipv4' ? '--node-ip' : '--node-ip6'} or --ip-autodetection`,
+        );
+      }
+    }
+  }
+  return undefined;
+}
+
 export interface NodeLogger {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
@@ -178,7 +208,7 @@ export interface EstablishOptions extends RegistrationOptions {
 
 /**
  * At start: resolves the addresses (failing before anything is programmed when they are
- * ambiguous), registers the Node and starts its heartbeat.
+ * ambiguous or another Node has them), registers the Node and starts its heartbeat.
  */
 export async function establishNodeIdentity(o: EstablishOptions): Promise<{ addresses: NodeAddresses; heartbeat: NodeHeartbeat }> {
   const stored = await o.ds.get<NodeResource>({ kind: 'Node', name: o.nodeName });
@@ -187,6 +217,8 @@ export async function establishNodeIdentity(o: EstablishOptions): Promise<{ addr
   if (!addresses.ipv4 && !addresses.ipv6) {
     o.log.warn({}, 'this node has no address (no interface with a global address besides loopback and workload veths): policy works, BGP cannot peer; give one with --node-ip ADDR/LEN');
   }
+  const conflict = addressConflict(o.nodeName, addresses, (await o.ds.list<NodeResource>({ kind: 'Node' })).items);
+  if (conflict) throw conflict;
   const node = await registerNode(o, addresses);
   o.log.info({ ipv4: addresses.ipv4, ipv6: addresses.ipv6, from: addresses.source, resourceVersion: node.metadata.resourceVersion }, 'Node registered');
   const heartbeat = new NodeHeartbeat(o, addresses, o.heartbeatMs);

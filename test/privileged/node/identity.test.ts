@@ -43,9 +43,9 @@ describe.skipIf(reason)('twill-node address at start (privileged: netns, the bui
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const nodeArgs = (name: string, extra: string[]): string[] => [
+  const nodeArgs = (name: string, extra: string[], store = name): string[] => [
     'netns', 'exec', host, process.execPath, TWILL_NODE_MAIN,
-    '--node-name', name, '--datastore', `file:${join(dir, `${name}.json`)}`, '--health-port', '0',
+    '--node-name', name, '--datastore', `file:${join(dir, `${store}.json`)}`, '--health-port', '0',
     '--api-socket', join(dir, 'run', `${name}.sock`), ...extra,
   ];
 
@@ -94,6 +94,12 @@ describe.skipIf(reason)('twill-node address at start (privileged: netns, the bui
     expect(r.node?.spec.bgp?.ipv4Address).toBe('198.18.11.1/24');
     expect(r.node?.status?.agentVersion).toMatch(/^\d+\.\d+\.\d+/);
     expect(Date.parse(r.node?.status?.lastHeartbeat ?? '')).not.toBeNaN();
+  });
+
+  it('a second node with the address of a registered one refuses to start, naming it', () => {
+    const r = spawnSync('ip', nodeArgs('other', ['--node-ip', '198.18.11.1/24'], 'pick'), { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("this node's address 198.18.11.1/24 (from --node-ip) is already the address of Node pick");
   });
 
   it('--ip-autodetection can-reach= takes the source address of the kernel route to the target', async () => {

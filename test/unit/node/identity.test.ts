@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { NodeResource } from '../../../src/api/types.js';
 import { openMemoryDatastore } from '../../../src/datastore/memory.js';
 import { AutodetectError, candidates, parseAutodetectMethod, selectNodeAddress, type InterfaceAddrs } from '../../../src/node/autodetect.js';
-import { heartbeatNode, registerNode, resolveNodeAddresses, type HostView } from '../../../src/node/identity.js';
+import { addressConflict, heartbeatNode, registerNode, resolveNodeAddresses, type HostView } from '../../../src/node/identity.js';
 
 const v4 = (address: string, prefixLength: number, scope = 0) => ({ family: 4 as const, address, prefixLength, scope });
 const v6 = (address: string, prefixLength: number, scope = 0) => ({ family: 6 as const, address, prefixLength, scope });
@@ -171,5 +171,26 @@ describe('the Node resource', () => {
     await ds.delete({ kind: 'Node', name: 'n1' });
     const h = await heartbeatNode(o, { ipv4: '198.18.0.10/24', source: { ipv4: 'x', ipv6: 'none' } });
     expect(h.spec.bgp?.ipv4Address).toBe('198.18.0.10/24');
+  });
+});
+
+describe('address conflicts', () => {
+  const node = (name: string, ipv4Address?: string, ipv6Address?: string): NodeResource => ({
+    apiVersion: 'twill.io/v1',
+    kind: 'Node',
+    metadata: { name },
+    spec: { bgp: { ...(ipv4Address ? { ipv4Address } : {}), ...(ipv6Address ? { ipv6Address } : {}) } },
+  });
+  const mine = { ipv4: '198.18.0.10/24', ipv6: '2001:db8::10/64', source: { ipv4: 'autodetection (first-found: eth0)', ipv6: '--node-ip6' } };
+
+  it('another Node with the same address (any prefix length) is refused, naming it', () => {
+    const e = addressConflict('n1', mine, [node('n1', '198.18.0.10/24'), node('n2', '198.18.0.10/16')]);
+    expect(e?.message).toBe("this node's address 198.18.0.10/24 (from autodetection (first-found: eth0)) is already the address of Node n2");
+    expect(e?.hint).toContain('twillctl delete node n2');
+    expect(addressConflict('n1', mine, [node('n3', undefined, '2001:db8:0::10/128')])?.message).toMatch(/2001:db8::10\/64 \(from --node-ip6\) is already the address of Node n3/);
+  });
+
+  it('our own Node, other addresses and malformed ones are no conflict', () => {
+    expect(addressConflict('n1', mine, [node('n1', '198.18.0.10/24'), node('n2', '198.18.0.11/24'), node('n4', 'garbage')])).toBeUndefined();
   });
 });
