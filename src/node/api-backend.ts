@@ -1,7 +1,7 @@
 // What twill-node serves on its local API: the policy agent's status from felix, the identity
 // from identity.ts, and — once the lead plugs the BGP worker in with setBgp() — peers and routes.
 // Also the conversions from the speaker's public types (bgp/server/types.ts) to the API's rows.
-import type { PeerStatus, RouteView } from '../../bgp/server/types.js';
+import type { PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
 import type { NodeApiBackend, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
@@ -102,5 +102,46 @@ export function routeRow(r: RouteView, direction: RouteDirection): NodeRouteRow 
     communities: r.communities ?? [],
     best: direction === 'advertised' ? true : r.best,
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  };
+}
+
+/** What speakerApiSource needs from the speaker (bgp/agent's SpeakerWorker fits). */
+export interface SpeakerView {
+  peers(): Promise<PeerStatus[]>;
+  routes(q: RouteQuery): Promise<RouteView[]>;
+}
+
+/**
+ * The BGP side of the API over a speaker: peers typed by `typeOf` (from the configuration that
+ * made each peer); learned routes = the Loc-RIB with every candidate path and its reason (no peer
+ * = originated here); advertised = each Established peer's Adj-RIB-Out.
+ */
+export function speakerApiSource(
+  speaker: SpeakerView,
+  typeOf: (p: PeerStatus) => NodePeerType,
+  identity: () => { asn: number; routerId: string } | undefined,
+): BgpApiSource {
+  return {
+    identity,
+    peers: async () => (await speaker.peers()).map((p) => peerRow(p, typeOf(p))),
+    routes: async (q) => {
+      const limit = q.limit ?? 1000;
+      const base: Omit<RouteQuery, 'table'> = { limit, ...(q.family ? { family: q.family } : {}), ...(q.prefix ? { prefix: q.prefix } : {}) };
+      const out: NodeRouteRow[] = [];
+      const full = (): boolean => limit > 0 && out.length >= limit;
+      if (q.direction !== 'advertised') {
+        for (const r of await speaker.routes({ ...base, table: 'loc', all: true })) {
+          if (!q.peer || r.peer === q.peer) out.push(routeRow(r, 'learned'));
+        }
+      }
+      if (q.direction !== 'learned') {
+        const peers = (await speaker.peers()).filter((p) => p.state === 'Established' && (!q.peer || p.address === q.peer));
+        for (const p of peers) {
+          if (full()) break;
+          for (const r of await speaker.routes({ ...base, table: 'out', peer: p.address })) out.push(routeRow(r, 'advertised'));
+        }
+      }
+      return limit > 0 ? out.slice(0, limit) : out;
+    },
   };
 }

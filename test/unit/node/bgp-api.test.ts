@@ -2,7 +2,8 @@
 // Prometheus metrics (sessions by state, prefixes and UPDATEs per peer).
 import { describe, expect, it } from 'vitest';
 import type { PeerStatus, RouteView } from '../../../bgp/server/types.js';
-import { TwillNodeApiBackend, peerRow, routeRow } from '../../../src/node/api-backend.js';
+import type { RouteQuery } from '../../../bgp/server/types.js';
+import { TwillNodeApiBackend, peerRow, routeRow, speakerApiSource } from '../../../src/node/api-backend.js';
 import { AgentMetrics } from '../../../src/node/metrics.js';
 
 function peer(address: string, state: PeerStatus['state'], extra: Partial<PeerStatus> = {}): PeerStatus {
@@ -53,6 +54,54 @@ describe('peer rows', () => {
     b.setBgp({ peers: async () => [row], routes: async () => [], identity: () => ({ asn: 64512, routerId: '10.0.0.1' }) });
     expect(await b.peers()).toEqual([row]);
     expect(await b.status()).toMatchObject({ nodeName: 'n1', ipv4Address: '10.0.0.1/24', policy: { ready: true }, bgp: { asn: 64512 } });
+  });
+});
+
+describe('the API over a speaker', () => {
+  const route = (prefix: string, peer: string | undefined, best: boolean, reason?: string): RouteView => ({
+    prefix,
+    family: 4,
+    nextHop: peer ?? '10.0.0.1',
+    asPath: [],
+    asPathText: '',
+    origin: 'igp',
+    ...(peer ? { peer } : {}),
+    best,
+    ...(reason ? { reason } : {}),
+  });
+  const queries: RouteQuery[] = [];
+  const speaker = {
+    peers: async () => [peer('10.0.0.2', 'Established'), peer('10.0.0.3', 'Established'), peer('10.0.0.9', 'Connect')],
+    routes: async (q: RouteQuery) => {
+      queries.push(q);
+      if (q.table === 'loc') return [route('10.65.1.0/26', '10.0.0.2', true, 'lower router id (10.0.0.2 vs 10.0.0.3)'), route('10.65.1.0/26', '10.0.0.3', false, 'higher router id'), route('10.65.0.0/26', undefined, true)];
+      return [route('10.65.0.0/26', q.peer, true)];
+    },
+  };
+  const src = speakerApiSource(speaker, (p) => (p.address === '10.0.0.3' ? 'route reflector' : 'node-to-node mesh'), () => ({ asn: 64512, routerId: '10.0.0.1' }));
+
+  it('types each peer by the configuration', async () => {
+    expect((await src.peers()).map((p) => `${p.peerAddress} ${p.peerType} ${p.state}`)).toEqual(['10.0.0.2 node-to-node mesh up', '10.0.0.3 route reflector up', '10.0.0.9 node-to-node mesh start']);
+  });
+
+  it('learned = every Loc-RIB path with its reason; advertised = what each Established peer was sent', async () => {
+    queries.length = 0;
+    const all = await src.routes({});
+    expect(all.map((r) => `${r.direction} ${r.prefix} ${r.peer ?? 'local'} ${r.best} ${r.reason ?? ''}`.trim())).toEqual([
+      'learned 10.65.1.0/26 10.0.0.2 true lower router id (10.0.0.2 vs 10.0.0.3)',
+      'learned 10.65.1.0/26 10.0.0.3 false higher router id',
+      'learned 10.65.0.0/26 local true',
+      'advertised 10.65.0.0/26 10.0.0.2 true',
+      'advertised 10.65.0.0/26 10.0.0.3 true',
+    ]);
+    expect(queries).toEqual([
+      { table: 'loc', all: true, limit: 1000 },
+      { table: 'out', peer: '10.0.0.2', limit: 1000 },
+      { table: 'out', peer: '10.0.0.3', limit: 1000 },
+    ]);
+    expect((await src.routes({ direction: 'learned', peer: '10.0.0.3' })).map((r) => r.peer)).toEqual(['10.0.0.3']);
+    expect((await src.routes({ direction: 'advertised', peer: '10.0.0.3', family: 4 })).map((r) => r.peer)).toEqual(['10.0.0.3']);
+    expect(await src.routes({ limit: 2 })).toHaveLength(2);
   });
 });
 
