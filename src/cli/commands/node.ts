@@ -71,7 +71,8 @@ export function renderNodeRoutes(rows: readonly NodeRouteRow[]): string {
   if (rows.length === 0) return 'No routes.\n';
   return renderTable(
     ['DIRECTION', 'PREFIX', 'NEXT HOP', 'PEER', 'AS PATH', 'BEST', 'REASON'],
-    rows.map((r) => [r.direction, r.prefix, r.nextHop, r.peer ?? '(local)', r.asPath || '(empty)', r.best ? 'yes' : 'no', r.reason ?? '']),
+    // A Loc-RIB path without a peer is this node's own: say "originated", not "learned".
+    rows.map((r) => [r.direction === 'learned' && r.peer === undefined ? 'originated' : r.direction, r.prefix, r.nextHop, r.peer ?? '(local)', r.asPath || '(empty)', r.best ? 'yes' : 'no', r.reason ?? '']),
   );
 }
 
