@@ -1,5 +1,5 @@
 // A typed client for twill-node's local API (twillctl node status|routes, tests).
-import { existsSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError } from '../errors.js';
 import { peerFromMsg, queryToMsg, routeFromMsg, statusFromMsg, type PeerMsg, type RouteMsg, type StatusMsg } from './convert.js';
@@ -45,9 +45,19 @@ export class NodeApiClient implements NodeApiBackend {
     return out;
   }
 
-  /** Fails at once, naming the path, when there is no socket at all (gRPC would only say "UNAVAILABLE"). */
+  /** Fails at once, naming the path, when there is no socket or it is not ours to use (gRPC would only say "UNAVAILABLE"). */
   private checkSocket(): void {
-    if (!existsSync(this.socketPath)) throw new NodeApiUnreachableError(this.socketPath, 'no such socket');
+    try {
+      accessSync(this.socketPath, constants.R_OK | constants.W_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES' || code === 'EPERM') {
+        throw new TwillError('NODE_API_PERMISSION', `no permission to use ${this.socketPath}`, {
+          hint: 'the agent\'s socket is mode 0600 in a 0700 directory, for root only: run twillctl as root (e.g. with sudo)',
+        });
+      }
+      throw new NodeApiUnreachableError(this.socketPath, code === 'ENOENT' ? 'no such socket' : (e as Error).message);
+    }
   }
 
   private method<T>(name: string): T {

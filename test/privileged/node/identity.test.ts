@@ -4,7 +4,7 @@
 // (a real route lookup). The chosen address is registered in the Node resource and served on the
 // local API, read back with the built twillctl.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,6 +27,7 @@ describe.skipIf(reason)('twill-node address at start (privileged: netns, the bui
 
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'twill-node-id-'));
+    chmodSync(dir, 0o755); // so that what keeps others out is the API's own directory and socket
     host = pool.create('h');
     const far = pool.create('f');
     ipIn(host, ['link', 'set', 'lo', 'up']);
@@ -75,6 +76,11 @@ describe.skipIf(reason)('twill-node address at start (privileged: netns, the bui
         return r.status === 0;
       }, 60_000);
       const socketMode = statSync(sock).mode & 0o777;
+      expect(statSync(join(dir, 'run')).mode & 0o777).toBe(0o700);
+      // Not root: the 0600 socket in its 0700 directory is out of reach, and twillctl says why.
+      const asNobody = spawnSync(process.execPath, [TWILLCTL_MAIN, 'node', 'status', '--api-socket', sock], { encoding: 'utf8', timeout: 20_000, uid: 65534, gid: 65534 });
+      expect(asNobody.status).toBe(1);
+      expect(asNobody.stderr).toContain(`error: no permission to use ${sock}`);
       p.kill('SIGTERM');
       const code = await exited;
       const ds = await openDatastore(`file:${join(dir, `${name}.json`)}`);
