@@ -2,7 +2,7 @@
 // from identity.ts, and — once the lead plugs the BGP worker in with setBgp() — peers and routes.
 // Also the conversions from the speaker's public types (bgp/server/types.ts) to the API's rows.
 import type { PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
-import type { NodeApiBackend, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
+import type { NodeApiBackend, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
 
@@ -64,19 +64,13 @@ export class TwillNodeApiBackend implements NodeApiBackend {
   }
 }
 
-function peerState(p: PeerStatus): NodePeerState {
-  if (p.state === 'Established') return 'up';
-  return p.state === 'Idle' ? 'down' : 'start';
-}
-
 /** One row of `twillctl node status`; `peerType` comes from the configuration that made the peer. */
 export function peerRow(p: PeerStatus, peerType: NodePeerType): NodePeerRow {
   const err = p.state !== 'Established' && p.lastError ? p.lastError : undefined;
   return {
     peerAddress: p.address,
     peerType,
-    state: peerState(p),
-    bgpState: p.state,
+    state: p.state,
     since: p.since,
     info: err ? `${p.state}: ${err}` : p.state,
     ...(p.lastError ? { lastError: p.lastError } : {}),

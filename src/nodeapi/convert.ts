@@ -16,7 +16,6 @@ export interface PeerMsg {
   peerAddress: string;
   peerType: string;
   state: string;
-  bgpState: string;
   sinceMs: number;
   info: string;
   lastError: string;
@@ -79,7 +78,6 @@ export function peerToMsg(p: NodePeerRow): PeerMsg {
     peerAddress: p.peerAddress,
     peerType: p.peerType,
     state: p.state,
-    bgpState: p.bgpState,
     sinceMs: p.since.getTime(),
     info: p.info,
     lastError: p.lastError ?? '',
@@ -96,7 +94,6 @@ export function peerFromMsg(m: PeerMsg): NodePeerRow {
     // The server only sends the values of these unions; a newer server may add some.
     peerType: m.peerType as NodePeerType,
     state: m.state as NodePeerState,
-    bgpState: m.bgpState,
     since: new Date(m.sinceMs),
     info: m.info,
     ...(m.lastError ? { lastError: m.lastError } : {}),

@@ -37,15 +37,13 @@ export interface NodeStatusReport {
  */
 export type NodePeerType = 'node-to-node mesh' | 'global' | 'node specific' | 'route reflector' | 'route reflector client';
 
-/** Calico's STATE column: 'up' = Established, 'start' = trying to connect, 'down' = Idle. */
-export type NodePeerState = 'up' | 'start' | 'down';
+/** The session's BGP FSM state (RFC 4271). */
+export type NodePeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 
 export interface NodePeerRow {
   peerAddress: string;
   peerType: NodePeerType;
   state: NodePeerState;
-  /** The BGP FSM state: Idle, Connect, Active, OpenSent, OpenConfirm, Established. */
-  bgpState: string;
   /** When the session entered its current state. */
   since: Date;
   /** Calico's INFO column: the FSM state, and the last error while not Established. */

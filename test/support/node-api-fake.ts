@@ -14,8 +14,7 @@ export const FAKE_PEERS: NodePeerRow[] = [
   {
     peerAddress: '198.18.0.11',
     peerType: 'node-to-node mesh',
-    state: 'up',
-    bgpState: 'Established',
+    state: 'Established',
     since: new Date('2026-01-01T10:00:05Z'),
     info: 'Established',
     asn: 64512,
@@ -26,8 +25,7 @@ export const FAKE_PEERS: NodePeerRow[] = [
   {
     peerAddress: '198.18.0.254',
     peerType: 'global',
-    state: 'start',
-    bgpState: 'Active',
+    state: 'Active',
     since: new Date('2026-01-01T10:00:07Z'),
     info: 'Active: TCP MD5 signature mismatch',
     lastError: 'TCP MD5 signature mismatch',
@@ -39,8 +37,7 @@ export const FAKE_PEERS: NodePeerRow[] = [
   {
     peerAddress: '2001:db8::11',
     peerType: 'route reflector',
-    state: 'up',
-    bgpState: 'Established',
+    state: 'Established',
     since: new Date('2026-01-01T10:00:09Z'),
     info: 'Established',
     asn: 64512,

@@ -6,9 +6,9 @@
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { defaultApiSocket, defaultNodeName } from '../../nodeapi/defaults.js';
-import type { NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../nodeapi/types.js';
+import type { NodePeerRow, NodePeerState, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../nodeapi/types.js';
 import type { CliContext } from '../context.js';
-import { renderBoxTable, renderTable } from '../output/table.js';
+import { renderTable } from '../output/table.js';
 
 interface Target {
   node?: string;
@@ -38,6 +38,12 @@ export function formatSince(d: Date, now: Date): string {
   return sameDay ? `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}` : `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}`;
 }
 
+/** Calico's STATE column: up (Established), start (connecting), down (Idle); INFO has the FSM state. */
+export function calicoState(s: NodePeerState): 'up' | 'start' | 'down' {
+  if (s === 'Established') return 'up';
+  return s === 'Idle' ? 'down' : 'start';
+}
+
 function policyLine(s: NodeStatusReport): string {
   const p = s.policy;
   const parts = [p.inSync ? 'in sync with the datastore' : 'NOT in sync with the datastore yet', `${p.programmedEndpoints} of ${p.localEndpoints} local endpoints programmed`];
@@ -59,9 +65,9 @@ export function renderNodeStatus(s: NodeStatusReport, peers: readonly NodePeerRo
       out += `No IPv${family} peers found.\n`;
       continue;
     }
-    out += renderBoxTable(
+    out += renderTable(
       ['PEER ADDRESS', 'PEER TYPE', 'STATE', 'SINCE', 'INFO'],
-      rows.map((p) => [p.peerAddress, p.peerType, p.state, formatSince(p.since, now), p.info]),
+      rows.map((p) => [p.peerAddress, p.peerType, calicoState(p.state), formatSince(p.since, now), p.info]),
     );
   }
   return out;

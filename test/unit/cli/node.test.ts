@@ -34,20 +34,17 @@ describe('twillctl node', () => {
     ]);
     // SINCE is a time of day for today, else the date: both have one width per run.
     const W = Math.max(5, since(0).length);
-    const centre = (t: string): string => t.padStart(Math.floor((W - t.length) / 2) + t.length).padEnd(W);
-    const rule = `+--------------+-------------------+-------+-${'-'.repeat(W)}-+------------------------------------+`;
     expect(r.stdout).toContain(
       [
         'IPv4 BGP status',
-        rule,
-        `| PEER ADDRESS |     PEER TYPE     | STATE | ${centre('SINCE')} |                INFO                |`,
-        rule,
-        `| 198.18.0.11  | node-to-node mesh | up    | ${since(0).padEnd(W)} | Established                        |`,
-        `| 198.18.0.254 | global            | start | ${since(1).padEnd(W)} | Active: TCP MD5 signature mismatch |`,
-        rule,
+        `PEER ADDRESS   PEER TYPE           STATE   ${'SINCE'.padEnd(W)}   INFO`,
+        `198.18.0.11    node-to-node mesh   up      ${since(0).padEnd(W)}   Established`,
+        `198.18.0.254   global              start   ${since(1).padEnd(W)}   Active: TCP MD5 signature mismatch`,
+        '',
+        'IPv6 BGP status',
       ].join('\n'),
     );
-    expect(r.stdout).toMatch(/IPv6 BGP status\n\+[-+]+\+\n\|[^\n]+\|\n\+[-+]+\+\n\| 2001:db8::11 \| route reflector \| up    \|/);
+    expect(r.stdout).toMatch(/IPv6 BGP status\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\n2001:db8::11 +route reflector +up +\S+ +Established\n$/);
   });
 
   it('status -o json gives the status and every peer', async () => {
@@ -56,7 +53,7 @@ describe('twillctl node', () => {
     const j = JSON.parse(r.stdout) as { status: { nodeName: string; policy: { ready: boolean } }; peers: { peerAddress: string; info: string; since: string }[] };
     expect(j.status).toMatchObject({ nodeName: 'host1', policy: { ready: false } });
     expect(j.peers.map((p) => p.peerAddress)).toEqual(FAKE_PEERS.map((p) => p.peerAddress));
-    expect(j.peers[1]).toMatchObject({ info: 'Active: TCP MD5 signature mismatch', since: '2026-01-01T10:00:07.000Z' });
+    expect(j.peers[1]).toMatchObject({ state: 'Active', info: 'Active: TCP MD5 signature mismatch', since: '2026-01-01T10:00:07.000Z' });
   });
 
   it('routes lists learned and advertised routes with the reason the best path won', async () => {

@@ -25,18 +25,18 @@ function peer(address: string, state: PeerStatus['state'], extra: Partial<PeerSt
 }
 
 describe('peer rows', () => {
-  it('Established is up; connecting is start with the last error in INFO; Idle is down', () => {
+  it('carry the FSM state; INFO is the state, with the last error while not Established', () => {
     expect(peerRow(peer('10.0.0.2', 'Established', { receivedPrefixes: 3, acceptedPrefixes: 2, advertisedPrefixes: 1, lastError: 'old error' }), 'node-to-node mesh')).toMatchObject({
       peerAddress: '10.0.0.2',
       peerType: 'node-to-node mesh',
-      state: 'up',
+      state: 'Established',
       info: 'Established',
       prefixesReceived: 3,
       prefixesAccepted: 2,
       prefixesAdvertised: 1,
     });
-    expect(peerRow(peer('10.0.0.3', 'Active', { lastError: 'connection refused' }), 'global')).toMatchObject({ state: 'start', info: 'Active: connection refused', lastError: 'connection refused' });
-    expect(peerRow(peer('10.0.0.4', 'Idle'), 'node specific')).toMatchObject({ state: 'down', info: 'Idle' });
+    expect(peerRow(peer('10.0.0.3', 'Active', { lastError: 'connection refused' }), 'global')).toMatchObject({ state: 'Active', info: 'Active: connection refused', lastError: 'connection refused' });
+    expect(peerRow(peer('10.0.0.4', 'Idle'), 'node specific')).toMatchObject({ state: 'Idle', info: 'Idle' });
   });
 
   it('routes keep the best-path reason; advertised ones are always best', () => {
@@ -81,7 +81,7 @@ describe('the API over a speaker', () => {
   const src = speakerApiSource(speaker, (p) => (p.address === '10.0.0.3' ? 'route reflector' : 'node-to-node mesh'), () => ({ asn: 64512, routerId: '10.0.0.1' }));
 
   it('types each peer by the configuration', async () => {
-    expect((await src.peers()).map((p) => `${p.peerAddress} ${p.peerType} ${p.state}`)).toEqual(['10.0.0.2 node-to-node mesh up', '10.0.0.3 route reflector up', '10.0.0.9 node-to-node mesh start']);
+    expect((await src.peers()).map((p) => `${p.peerAddress} ${p.peerType} ${p.state}`)).toEqual(['10.0.0.2 node-to-node mesh Established', '10.0.0.3 route reflector Established', '10.0.0.9 node-to-node mesh Connect']);
   });
 
   it('learned = every Loc-RIB path with its reason; advertised = what each Established peer was sent', async () => {

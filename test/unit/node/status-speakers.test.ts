@@ -61,11 +61,12 @@ describe('twillctl node status over real BGP sessions', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('twill-node is running on node nodeA (version 0.0.0-test, IPv4 127.0.77.1/24).\nPolicy: ready');
     expect(r.stdout).toContain('BGP: AS 64512, router id 127.0.77.1.');
-    expect(r.stdout).toMatch(/\| 127\.0\.77\.2 +\| node-to-node mesh \| up +\| \d\d:\d\d:\d\d \| Established +\|/);
-    expect(r.stdout).toMatch(/\| 127\.0\.77\.3 +\| node-to-node mesh \| up +\|/);
-    expect(r.stdout).toMatch(/\| 127\.0\.77\.9 +\| global +\| (start|down) +\| [\d:-]+ +\| (Idle|Connect|Active): \S.* +\|/);
-    const j = JSON.parse((await cli(['node', 'status', '--api-socket', sock, '-o', 'json'])).stdout) as { peers: { peerAddress: string; prefixesReceived: number; prefixesAdvertised: number }[] };
-    expect(j.peers.find((p) => p.peerAddress === '127.0.77.2')).toMatchObject({ prefixesReceived: 1, prefixesAdvertised: 1 });
+    expect(r.stdout).toMatch(/PEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\n/);
+    expect(r.stdout).toMatch(/\n127\.0\.77\.2 +node-to-node mesh +up +\d\d:\d\d:\d\d +Established\n/);
+    expect(r.stdout).toMatch(/\n127\.0\.77\.3 +node-to-node mesh +up +/);
+    expect(r.stdout).toMatch(/\n127\.0\.77\.9 +global +(start|down) +[\d:-]+ +(Idle|Connect|Active): \S.*\n/);
+    const j = JSON.parse((await cli(['node', 'status', '--api-socket', sock, '-o', 'json'])).stdout) as { peers: { peerAddress: string; state: string; prefixesReceived: number; prefixesAdvertised: number }[] };
+    expect(j.peers.find((p) => p.peerAddress === '127.0.77.2')).toMatchObject({ state: 'Established', prefixesReceived: 1, prefixesAdvertised: 1 });
   });
 
   it('routes: both learned paths with the reason the best one won, and what was advertised to each peer', async () => {
