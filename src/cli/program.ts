@@ -16,6 +16,7 @@ import * as get from './commands/get.js';
 import * as ipam from './commands/ipam.js';
 import * as label from './commands/label.js';
 import * as policy from './commands/policy.js';
+import * as node from './commands/node.js';
 import * as validate from './commands/validate.js';
 import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
@@ -37,6 +38,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   version,
   ipam, // ipam show / check / release (src/cli/commands/ipam.ts, owned by IPAM)
   policy, // policy explain (felix/explain)
+  node, // node status / routes: asks the running twill-node over its local API
   // New command groups go here.
 ];
 

@@ -13,12 +13,26 @@ import type { NodeArgs } from './args.js';
 import { FelixAgent } from '../../felix/agent.js';
 import { startHttp } from './http.js';
 import { AgentMetrics } from './metrics.js';
+import { packageVersion } from '../../bgp/daemon/package-root.js';
+import { defaultApiSocket } from '../nodeapi/defaults.js';
+import { startNodeApiServer, type NodeApiServer } from '../nodeapi/server.js';
+import { TwillNodeApiBackend } from './api-backend.js';
+import { listInterfaces, sourceAddressFor } from './autodetect.js';
+import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 
 export interface RunningNode {
   agent: FelixAgent;
   log: Logger;
   healthPort: number | undefined;
   metricsPort: number | undefined;
+  /** The node's addresses as registered in its Node resource. */
+  addresses: NodeAddresses;
+  /** The Prometheus metrics (BGP: metrics.bgp.observePeers). */
+  metrics: AgentMetrics;
+  /** What the local API serves; plug the BGP speaker in with api.setBgp(). */
+  api: TwillNodeApiBackend;
+  /** The local API's socket, when it is being served. */
+  apiSocket: string | undefined;
   /** Stops everything; the kernel is left as programmed. */
   stop(): Promise<void>;
 }
@@ -50,6 +64,22 @@ export async function startNode(args: NodeArgs, log: Logger = pino({ level: args
   const choice = await detectBackend({ override: args.iptablesBackend });
   log.info({ backend: choice.backend, reason: choice.reason, datastore: ds.location }, 'starting');
   const nl: NetlinkHandle = await openNetlink();
+  const version = packageVersion();
+  let identity;
+  try {
+    identity = await establishNodeIdentity({
+      ds,
+      nodeName: args.nodeName,
+      version,
+      log,
+      flags: args,
+      host: { interfaces: () => listInterfaces(nl), sourceFor: sourceAddressFor },
+    });
+  } catch (e) {
+    nl.close();
+    await ds.close();
+    throw e;
+  }
   const metrics = new AgentMetrics({ defaultMetrics: true });
   const dataplane = new Dataplane({
     netlink: nl,
@@ -93,13 +123,29 @@ export async function startNode(args: NodeArgs, log: Logger = pino({ level: args
     servers.push(m.server);
     metricsPort = m.port;
   }
+  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus() });
+  let apiServer: NodeApiServer | undefined;
+  const apiSocket = args.apiSocket ?? defaultApiSocket(args.nodeName);
+  if (apiSocket !== '') {
+    // The API is for looking, policy is for enforcing: an API that cannot be served is logged, not fatal.
+    apiServer = await startNodeApiServer(apiSocket, api).catch((e: unknown) => {
+      log.error({ err: errorMessage(e), socket: apiSocket }, 'cannot serve the local API; twillctl node status will not reach this agent');
+      return undefined;
+    });
+  }
   await agent.start();
   return {
     agent,
     log,
     healthPort,
     metricsPort,
+    addresses: identity.addresses,
+    metrics,
+    api,
+    apiSocket: apiServer?.socketPath,
     stop: async () => {
+      await apiServer?.close();
+      await identity.heartbeat.stop();
       await agent.stop();
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
       nl.close();
