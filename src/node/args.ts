@@ -21,6 +21,8 @@ export interface NodeArgs {
   iptablesBackend: 'Auto' | 'NFT' | 'Legacy';
   /** Program IPv6 (ip6tables, v6 routes) at all. */
   ipv6: boolean;
+  /** Run the BGP speaker (default true; --no-bgp when another daemon routes for this host). */
+  bgp: boolean;
   /** The node's addresses, "ADDR/LEN" (see identity.ts for the order of precedence). */
   nodeIp?: string;
   nodeIp6?: string;
@@ -65,6 +67,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     .option('--refresh-interval <duration>', 'full kernel read-back period (repairs drift); default: FelixConfiguration iptablesRefreshInterval, 90s', durationMs)
     .option('--iptables-backend <b>', 'Auto, NFT or Legacy', 'Auto')
     .option('--no-ipv6', 'do not program IPv6 (ip6tables, IPv6 routes)')
+    .option('--no-bgp', 'do not run the BGP speaker (another routing daemon announces this host\'s blocks)')
     .option('--node-ip <addr/len>', 'this node\'s IPv4 address and prefix length (default: the Node resource\'s, else autodetected)')
     .option('--node-ip6 <addr/len>', 'this node\'s IPv6 address and prefix length')
     .option('--ip-autodetection <method>', 'how to find the IPv4 address: first-found, interface=REGEX, skip-interface=REGEX, can-reach=ADDR, cidr=CIDR[,CIDR]; default: the Node resource\'s address, else the only candidate')
@@ -86,6 +89,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     refreshInterval?: number;
     iptablesBackend: string;
     ipv6: boolean;
+    bgp: boolean;
     nodeIp?: string;
     nodeIp6?: string;
     ipAutodetection?: string;
@@ -122,6 +126,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...(o.refreshInterval !== undefined ? { refreshMs: o.refreshInterval } : {}),
     iptablesBackend,
     ipv6: o.ipv6,
+    bgp: o.bgp,
     ...(o.nodeIp ? { nodeIp: o.nodeIp } : {}),
     ...(o.nodeIp6 ? { nodeIp6: o.nodeIp6 } : {}),
     ...(o.ipAutodetection ? { ipAutodetection: o.ipAutodetection } : {}),
