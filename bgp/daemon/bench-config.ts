@@ -5,6 +5,7 @@
 // The peers are passive, so every neighbour is active here; `import`/`export` become accept-all or
 // reject-all policies. JSON is YAML, so the same positional reader reports problems by line.
 import { readFile } from 'node:fs/promises';
+import { RT_TABLE_MAIN } from '../../src/netlink/index.js';
 import type { NeighborConfig } from '../server/types.js';
 import { canonicalIp, parseAsn, type DaemonConfig } from './config.js';
 import { ConfigError } from './errors.js';
@@ -56,7 +57,7 @@ export function parseBenchConfig(text: string, file: string): DaemonConfig {
   if (r.problems.length > 0) throw new ConfigError(file, r.problems);
   return {
     speaker: { routerId, asn: localAs, listen: false, neighbors },
-    kernel: { install: kernel, table: 254, metric: undefined },
+    kernel: { install: kernel, table: RT_TABLE_MAIN, metric: undefined },
   };
 }
 

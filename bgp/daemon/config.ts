@@ -2,6 +2,7 @@
 // speaker's SpeakerConfig plus the daemon's own settings (kernel route install). Every problem is
 // reported as "FILE:LINE: path: what is wrong", all of them at once (see ./yaml-reader.ts).
 import { readFile } from 'node:fs/promises';
+import { RT_TABLE_MAIN } from '../../src/netlink/index.js';
 import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../packet/index.js';
 import type {
   BackoffConfig,
@@ -208,7 +209,7 @@ class ConfigParser {
     if ((f2 = v('originate'))) cfg.originate = this.originate(f2);
     const kf = v('kernel');
     const kernel = kf ? this.kernel(kf) : undefined;
-    const k = kernel ?? { install: false, table: 254, metric: undefined };
+    const k = kernel ?? { install: false, table: RT_TABLE_MAIN, metric: undefined };
     if (cfg.maxPaths !== undefined && cfg.maxPaths > 1) k.maxPaths = cfg.maxPaths;
     return { speaker: stripUndefined(cfg), kernel: k };
   }
@@ -586,14 +587,14 @@ class ConfigParser {
   private kernel(f: Field): KernelConfig | undefined {
     const r = this.r;
     const b = r.scalar(f);
-    if (typeof b === 'boolean') return { install: b, table: 254, metric: undefined };
+    if (typeof b === 'boolean') return { install: b, table: RT_TABLE_MAIN, metric: undefined };
     const m = r.map(f, ['install', 'table', 'metric']);
     if (!m) return undefined;
-    const k: KernelConfig = { install: false, table: 254, metric: undefined };
+    const k: KernelConfig = { install: false, table: RT_TABLE_MAIN, metric: undefined };
     const i = m.get('install');
     if (i) k.install = r.bool(i) ?? false;
     const t = m.get('table');
-    if (t) k.table = r.integer(t, 1, MAX_U32) ?? 254;
+    if (t) k.table = r.integer(t, 1, MAX_U32) ?? RT_TABLE_MAIN;
     const met = m.get('metric');
     if (met) k.metric = r.integer(met, 0, MAX_U32);
     return k;

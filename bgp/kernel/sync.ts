@@ -16,7 +16,7 @@
 //
 // Graceful restart: routes of ours found at start that nobody wants yet are kept (forwarding is
 // preserved) until markInSync() or the reconcile timer; then they are removed.
-import { monitor as netlinkMonitor, RTPROT_TWILL_BGP, type BatchResult, type Monitor, type NetlinkEvent, type NetlinkHandle, type NetlinkOp, type Route } from '../../src/netlink/index.js';
+import { monitor as netlinkMonitor, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_TWILL_BGP, type BatchResult, type Monitor, type NetlinkEvent, type NetlinkHandle, type NetlinkOp, type Route } from '../../src/netlink/index.js';
 import { nextHopsOf, normalizeNextHops, normalizePrefix, sameNextHops, toDelete, toRoute, type RouteShape, type WantedRoute } from './nexthops.js';
 import type {
   KernelNextHop,
@@ -29,7 +29,6 @@ import type {
 } from './types.js';
 import { KernelSyncStateError } from './errors.js';
 
-const RT_TABLE_MAIN = 254;
 const EEXIST = 17;
 const ESRCH = 3;
 /** An EEXIST on add this many times in a row, with no route of ours seen there, is a conflict. */
@@ -98,7 +97,7 @@ export class KernelRouteSync {
     if (!Number.isInteger(protocol) || protocol < 5 || protocol > 255) {
       throw new KernelSyncStateError(`route protocol ${protocol} cannot mark our routes`, 'use a number 5..255 that no other routing daemon uses (default 85)');
     }
-    if (!Number.isInteger(table) || table <= 0 || table === 255) throw new KernelSyncStateError(`routing table ${table} cannot hold learned routes`, 'use main (254) or a table id 1..2^32-1 other than local (255)');
+    if (!Number.isInteger(table) || table <= 0 || table === RT_TABLE_LOCAL) throw new KernelSyncStateError(`routing table ${table} cannot hold learned routes`, 'use main (254) or a table id 1..2^32-1 other than local (255)');
     if (!Number.isInteger(maxPaths) || maxPaths < 1 || maxPaths > 256) throw new KernelSyncStateError(`maxPaths ${maxPaths} is out of range`, 'use 1 (no multipath) .. 256');
     this.shape = { protocol, table, metric: opts.metric };
     this.maxPaths = maxPaths;

@@ -3,7 +3,7 @@
 // the link monitor says when it appears) and a blackhole per block this host holds. Unwanted
 // routes of our protocol are removed only after the first in-sync. A route through an interface
 // that is down waits too (the kernel would refuse it with ENETDOWN).
-import type { NetlinkHandle, Route } from '../../src/netlink/index.js';
+import { RT_TABLE_MAIN, RTPROT_TWILL, type NetlinkHandle, type Route } from '../../src/netlink/index.js';
 import type { RouteState } from '../calc/types.js';
 import { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js';
 import type { LinkIndex } from './link-index.js';
@@ -28,8 +28,6 @@ interface ActualRoute {
   ifindex: number | undefined;
 }
 
-const MAIN_TABLE = 254;
-
 export class RouteReconciler {
   private readonly nl: NetlinkHandle;
   private readonly links: LinkIndex;
@@ -45,7 +43,7 @@ export class RouteReconciler {
     this.links = links;
     this.log = opts.log ?? silentLogger;
     this.backoff = new KeyBackoff(opts);
-    this.protocol = opts.protocol ?? 84;
+    this.protocol = opts.protocol ?? RTPROT_TWILL;
   }
 
   setDesired(routes: ReadonlyMap<string, RouteState>, protocol?: number): void {
@@ -62,7 +60,7 @@ export class RouteReconciler {
 
   async readBack(): Promise<void> {
     const m = new Map<string, ActualRoute>();
-    for (const r of await this.nl.routeList({ protocol: this.protocol, table: MAIN_TABLE })) {
+    for (const r of await this.nl.routeList({ protocol: this.protocol, table: RT_TABLE_MAIN })) {
       m.set(r.dst, { type: r.type ?? 'unicast', ifindex: r.ifindex });
     }
     this.actual = m;
@@ -83,7 +81,7 @@ export class RouteReconciler {
 
   /** A route of ours changed in the kernel behind our back (monitor event). */
   noteKernelRoute(action: 'new' | 'del', r: Route): void {
-    if (!this.actual || r.protocol !== this.protocol || (r.table ?? MAIN_TABLE) !== MAIN_TABLE) return;
+    if (!this.actual || r.protocol !== this.protocol || (r.table ?? RT_TABLE_MAIN) !== RT_TABLE_MAIN) return;
     if (action === 'del') this.actual.delete(r.dst);
     else this.actual.set(r.dst, { type: r.type ?? 'unicast', ifindex: r.ifindex });
   }
@@ -116,14 +114,14 @@ export class RouteReconciler {
       }
       let route: Route;
       if (d.type === 'blackhole') {
-        route = { family: d.family, dst: d.dst, type: 'blackhole', protocol: this.protocol, table: MAIN_TABLE };
+        route = { family: d.family, dst: d.dst, type: 'blackhole', protocol: this.protocol, table: RT_TABLE_MAIN };
       } else {
         const ifindex = this.links.indexOf(d.interfaceName);
         if (ifindex === undefined || !this.links.isUp(d.interfaceName)) {
           res.waiting.push(d.dst);
           continue;
         }
-        route = { family: d.family, dst: d.dst, ifindex, scope: 'link', protocol: this.protocol, table: MAIN_TABLE };
+        route = { family: d.family, dst: d.dst, ifindex, scope: 'link', protocol: this.protocol, table: RT_TABLE_MAIN };
       }
       ops.push({ op: 'routeReplace', route });
       keys.push(d.dst);
@@ -132,7 +130,7 @@ export class RouteReconciler {
       for (const [dst, a] of actual) {
         if (this.desired.has(dst) || !this.backoff.ready(dst)) continue;
         const family = dst.includes(':') ? 6 : 4;
-        ops.push({ op: 'routeDel', route: { family, dst, protocol: this.protocol, table: MAIN_TABLE, ...(a.type === 'blackhole' ? { type: 'blackhole' as const } : {}) } });
+        ops.push({ op: 'routeDel', route: { family, dst, protocol: this.protocol, table: RT_TABLE_MAIN, ...(a.type === 'blackhole' ? { type: 'blackhole' as const } : {}) } });
         keys.push(dst);
       }
     }

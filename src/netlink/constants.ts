@@ -118,6 +118,7 @@ export const RTNH_F_ONLINK = 4;
 export const RTM_F_CLONED = 0x200;
 
 export const RT_TABLE_UNSPEC = 0;
+export const RT_TABLE_DEFAULT = 253;
 export const RT_TABLE_MAIN = 254;
 export const RT_TABLE_LOCAL = 255;
 

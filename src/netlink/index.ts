@@ -1,6 +1,7 @@
 // rtnetlink over koffi: links, addresses, routes, neighbours, sysctls, per-namespace handles,
 // batching and an event monitor; plus the types the in-memory fake (./fake/index.js) shares.
 export { RTPROT_TWILL, RTPROT_TWILL_BGP } from './types.js';
+export { RT_TABLE_DEFAULT, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_BOOT, RTPROT_KERNEL, RTPROT_STATIC, RTPROT_UNSPEC } from './constants.js';
 export type {
   Addr,
   AddrFilter,

@@ -45,7 +45,7 @@ function lookupV4Gateway(ns: NetnsView, table: number, gw: Uint8Array, minScope:
     const r = lpm(ns, 4, table, gw, ok);
     if (r) return r;
   }
-  for (const t of [C.RT_TABLE_LOCAL, C.RT_TABLE_MAIN, 253]) {
+  for (const t of [C.RT_TABLE_LOCAL, C.RT_TABLE_MAIN, C.RT_TABLE_DEFAULT]) {
     const r = lpm(ns, 4, t, gw, ok);
     if (r) return r;
   }
