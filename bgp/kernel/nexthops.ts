@@ -1,8 +1,8 @@
 // Next-hop sets: validating what the speaker asks for, turning it into a netlink Route, reading
 // a kernel route back, and comparing the two. A set is kept sorted so that equal sets compare
 // equal whatever order the paths arrived in.
-import { canonicalIP, hostBitsSet, parsePrefix, formatIP } from '../../src/netlink/ip.js';
-import type { NextHop, Route } from '../../src/netlink/index.js';
+import { canonicalIP } from '../../src/netlink/ip.js';
+import { routeKey, type NextHop, type Route } from '../../src/netlink/index.js';
 import type { KernelNextHop } from './types.js';
 
 export interface WantedRoute {
@@ -11,12 +11,10 @@ export interface WantedRoute {
   nextHops: KernelNextHop[];
 }
 
-/** Canonical "addr/len" with host bits clear, or a reason it is not one. */
+/** Canonical "addr/len" with host bits clear (the route core's key), or a reason it is not one. */
 export function normalizePrefix(prefix: string): { prefix: string; family: 4 | 6 } | { error: string } {
-  const p = typeof prefix === 'string' ? parsePrefix(prefix) : undefined;
-  if (!p || !prefix.includes('/')) return { error: `"${String(prefix)}" is not a prefix (expected addr/len)` };
-  if (hostBitsSet(p)) return { error: `prefix ${prefix} has host bits set` };
-  return { prefix: `${formatIP(p.family, p.bytes)}/${p.prefixLength}`, family: p.family };
+  const k = routeKey(prefix);
+  return 'error' in k ? k : { prefix: k.key, family: k.family };
 }
 
 function isLinkLocal6(gw: string): boolean {

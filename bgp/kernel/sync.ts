@@ -16,7 +16,21 @@
 //
 // Graceful restart: routes of ours found at start that nobody wants yet are kept (forwarding is
 // preserved) until markInSync() or the reconcile timer; then they are removed.
-import { monitor as netlinkMonitor, RT_TABLE_LOCAL, RT_TABLE_MAIN, RTPROT_TWILL_BGP, type BatchResult, type Monitor, type NetlinkEvent, type NetlinkHandle, type NetlinkOp, type Route } from '../../src/netlink/index.js';
+//
+// Desired/actual per canonical prefix, the retry policy and the typed write results are
+// src/netlink's RouteOwner, the core shared with felix's route reconciler.
+import {
+  monitor as netlinkMonitor,
+  RouteOwner,
+  RT_TABLE_LOCAL,
+  RT_TABLE_MAIN,
+  RTPROT_TWILL_BGP,
+  type Monitor,
+  type NetlinkEvent,
+  type NetlinkHandle,
+  type RouteWrite,
+  type RouteWriteResult,
+} from '../../src/netlink/index.js';
 import { nextHopsOf, normalizeNextHops, normalizePrefix, sameNextHops, toDelete, toRoute, type RouteShape, type WantedRoute } from './nexthops.js';
 import type {
   KernelNextHop,
@@ -29,8 +43,6 @@ import type {
 } from './types.js';
 import { KernelSyncStateError } from './errors.js';
 
-const EEXIST = 17;
-const ESRCH = 3;
 /** An EEXIST on add this many times in a row, with no route of ours seen there, is a conflict. */
 const CONFLICT_AFTER = 2;
 
@@ -41,15 +53,9 @@ interface Installed {
   nextHops: KernelNextHop[];
 }
 
-interface Retry {
-  attempts: number;
-  at: number;
-  error: string;
-}
-
 interface Pending {
   prefix: string;
-  op: NetlinkOp['op'];
+  op: RouteWrite['op'];
   family: 4 | 6;
   want: WantedRoute | undefined;
 }
@@ -62,13 +68,9 @@ export class KernelRouteSync {
   private readonly log: KernelSyncLogger;
   private readonly coalesceMs: number;
   private readonly batchSize: number;
-  private readonly retryInitialMs: number;
-  private readonly retryMaxMs: number;
-
-  private readonly desired = new Map<string, WantedRoute>();
-  private actual = new Map<string, Installed>();
+  /** desired, actual (our routes in the kernel) and the retry backoff, per canonical prefix. */
+  private readonly core: RouteOwner<WantedRoute, Installed>;
   private dirty = new Set<string>();
-  private readonly retry = new Map<string, Retry>();
   /** prefix → consecutive EEXIST answers to our add. */
   private readonly eexist = new Map<string, number>();
   private readonly conflicts = new Set<string>();
@@ -104,8 +106,15 @@ export class KernelRouteSync {
     this.log = opts.log ?? silent;
     this.coalesceMs = opts.coalesceMs ?? 10;
     this.batchSize = opts.batchSize ?? 8192;
-    this.retryInitialMs = opts.retryInitialMs ?? 100;
-    this.retryMaxMs = opts.retryMaxMs ?? 30_000;
+    this.core = new RouteOwner({ protocol, table, batchSize: this.batchSize, initialMs: opts.retryInitialMs ?? 100, maxMs: opts.retryMaxMs ?? 30_000 });
+  }
+
+  private get desired(): Map<string, WantedRoute> {
+    return this.core.desired;
+  }
+
+  private get actual(): Map<string, Installed> {
+    return this.core.actual;
   }
 
   /** Records best-path changes; they reach the kernel after a short coalescing window (once started). */
@@ -197,14 +206,11 @@ export class KernelRouteSync {
     await this.flushing;
     await this.resyncing;
     if (!opts.keepRoutes && this.actual.size > 0) {
-      const ops: NetlinkOp[] = [];
-      for (const [p, r] of this.actual) ops.push({ op: 'routeDel', route: toDelete(p, r.family, this.shape) });
-      let failed = 0;
-      for (let i = 0; i < ops.length; i += this.batchSize) {
-        const res = await this.nl.batch(ops.slice(i, i + this.batchSize));
-        for (const r of res) if (!r.ok && r.error.errno !== ESRCH) failed++;
-      }
-      this.counters.del += ops.length - failed;
+      const writes: RouteWrite[] = [];
+      for (const [p, r] of this.actual) writes.push({ key: p, op: 'routeDel', route: toDelete(p, r.family, this.shape) });
+      const res = await this.core.write(this.nl, writes);
+      const failed = res.filter((r) => r.outcome !== 'written' && r.outcome !== 'absent').length;
+      this.counters.del += writes.length - failed;
       if (failed > 0) this.log.warn({ failed }, 'kernel sync: some routes of ours could not be removed at stop');
       this.actual.clear();
     }
@@ -217,7 +223,7 @@ export class KernelRouteSync {
       desired: this.desired.size,
       installed: this.actual.size,
       pending: this.dirty.size,
-      retrying: this.retry.size,
+      retrying: this.core.backoff.size,
       conflicts: this.conflicts.size,
       stale: this.phase === 'in-sync' ? 0 : this.stale.size,
       inSync: this.phase === 'in-sync',
@@ -261,15 +267,11 @@ export class KernelRouteSync {
 
   private touch(prefix: string): void {
     this.dirty.add(prefix);
-    this.retry.delete(prefix);
+    this.core.backoff.forget(prefix);
   }
 
   private hasReadyDirty(): boolean {
-    const now = Date.now();
-    for (const p of this.dirty) {
-      const r = this.retry.get(p);
-      if (!r || r.at <= now) return true;
-    }
+    for (const p of this.dirty) if (this.core.backoff.ready(p)) return true;
     return false;
   }
 
@@ -310,8 +312,8 @@ export class KernelRouteSync {
     this.retryTimer = undefined;
     let at = Infinity;
     for (const p of this.dirty) {
-      const r = this.retry.get(p);
-      if (r && r.at < at) at = r.at;
+      const r = this.core.backoff.retryAt(p);
+      if (r !== undefined && r < at) at = r;
     }
     if (at === Infinity) return;
     this.retryTimer = setTimeout(() => {
@@ -321,15 +323,13 @@ export class KernelRouteSync {
   }
 
   private async flush(): Promise<void> {
-    const now = Date.now();
-    const ops: NetlinkOp[] = [];
+    const ops: RouteWrite[] = [];
     const meta: Pending[] = [];
     // Take the whole dirty set; prefixes still waiting for a retry go back.
     const work = this.dirty;
     this.dirty = new Set();
     for (const p of work) {
-      const r = this.retry.get(p);
-      if (r && r.at > now) {
+      if (!this.core.backoff.ready(p)) {
         this.dirty.add(p);
         continue;
       }
@@ -341,11 +341,11 @@ export class KernelRouteSync {
           continue;
         }
         const op = have ? 'routeReplace' : 'routeAdd';
-        ops.push({ op, route: toRoute(p, want, this.shape) });
+        ops.push({ key: p, op, route: toRoute(p, want, this.shape) });
         meta.push({ prefix: p, op, family: want.family, want });
       } else if (have) {
         if (this.stale.has(p) && this.phase !== 'in-sync') continue; // graceful restart: forwarding preserved until in sync
-        ops.push({ op: 'routeDel', route: toDelete(p, have.family, this.shape) });
+        ops.push({ key: p, op: 'routeDel', route: toDelete(p, have.family, this.shape) });
         meta.push({ prefix: p, op: 'routeDel', family: have.family, want: undefined });
       } else {
         this.settle(p);
@@ -356,26 +356,19 @@ export class KernelRouteSync {
     let failed = 0;
     let first: { prefix: string; op: string; error: string } | undefined;
     let newConflicts = 0;
-    for (let i = 0; i < ops.length; i += this.batchSize) {
-      if (!this.running()) {
-        // Stopped mid-pass: what was not written stays dirty.
-        for (let j = i; j < meta.length; j++) this.dirty.add(meta[j]!.prefix);
-        break;
-      }
-      const res: BatchResult[] = await this.nl.batch(ops.slice(i, i + this.batchSize));
-      for (let j = 0; j < res.length; j++) {
-        const m = meta[i + j]!;
-        const r = res[j]!;
-        if (r.ok) {
-          this.applied(m);
+    const onBatch = (results: readonly RouteWriteResult[], offset: number): void => {
+      for (let j = 0; j < results.length; j++) {
+        const m = meta[offset + j]!;
+        const r = results[j]!;
+        if (r.outcome === 'written' || r.outcome === 'absent') {
+          this.applied(m); // 'absent': a delete that found the route already gone
           continue;
         }
-        const errno = r.error.errno;
-        if (m.op === 'routeDel' && errno === ESRCH) {
-          this.applied(m); // already gone
+        if (r.outcome === 'skipped') {
+          this.dirty.add(m.prefix); // stopped mid-pass: what was not written stays dirty
           continue;
         }
-        if (m.op === 'routeAdd' && errno === EEXIST && !this.actual.has(m.prefix)) {
+        if (r.outcome === 'exists' && !this.actual.has(m.prefix)) {
           const n = (this.eexist.get(m.prefix) ?? 0) + 1;
           this.eexist.set(m.prefix, n);
           if (n >= CONFLICT_AFTER && !this.conflicts.has(m.prefix)) {
@@ -391,9 +384,10 @@ export class KernelRouteSync {
         failed++;
         this.counters.failed++;
         first ??= { prefix: m.prefix, op: m.op, error: r.error.message };
-        this.failedOnce(m.prefix, r.error.message);
+        this.dirty.add(m.prefix); // retried when its backoff (recorded by the core) expires
       }
-    }
+    };
+    await this.core.write(this.nl, ops, { proceed: () => this.running(), onBatch });
     if (newConflicts > 10) this.log.warn({ more: newConflicts - 10 }, 'kernel sync: more prefixes held by foreign routes');
     const level = failed > 0 ? 'warn' : 'debug';
     this.log[level]({ ops: ops.length, failed, ms: Date.now() - t0, ...(first ? { first } : {}) }, 'kernel sync: routes written');
@@ -414,36 +408,24 @@ export class KernelRouteSync {
 
   /** The prefix is as wanted: forget its failures. */
   private settle(prefix: string): void {
-    this.retry.delete(prefix);
+    this.core.backoff.succeeded(prefix);
     this.eexist.delete(prefix);
     this.conflicts.delete(prefix);
-  }
-
-  private failedOnce(prefix: string, error: string): void {
-    const prev = this.retry.get(prefix);
-    const attempts = (prev?.attempts ?? 0) + 1;
-    const delay = Math.min(this.retryMaxMs, this.retryInitialMs * 2 ** Math.min(attempts - 1, 20));
-    this.retry.set(prefix, { attempts, at: Date.now() + delay, error });
-    this.dirty.add(prefix);
   }
 
   /** Lists our routes (kernel-side filtered by protocol and table), buffering events meanwhile. */
   private async loadActual(): Promise<void> {
     this.buffered ??= [];
-    let routes: Route[];
+    let next: Map<string, Installed>;
     try {
-      routes = await this.nl.routeList({ table: this.shape.table, protocol: this.shape.protocol });
+      next = await this.core.list(this.nl, (r) => ({ family: r.family, nextHops: nextHopsOf(r) }));
     } catch (e) {
       this.buffered = undefined;
       throw e;
     }
-    const next = new Map<string, Installed>();
-    for (const r of routes) {
-      if (r.protocol !== this.shape.protocol) continue;
-      next.set(r.dst, { family: r.family, nextHops: nextHopsOf(r) });
-    }
     for (const p of this.actual.keys()) if (!next.has(p)) this.dirty.add(p);
-    this.actual = next;
+    this.core.actual = next;
+    this.core.listed = true;
     for (const p of next.keys()) this.dirty.add(p);
     for (const p of this.desired.keys()) this.dirty.add(p);
     const queued = this.buffered;
@@ -467,7 +449,7 @@ export class KernelRouteSync {
     }
     if (e.kind !== 'route') return;
     const r = e.route;
-    if ((r.table ?? RT_TABLE_MAIN) !== this.shape.table) return;
+    if (!this.core.inTable(r)) return;
     const p = r.dst;
     if (r.protocol !== this.shape.protocol) {
       // A foreign route: only its disappearance matters, when it held a prefix we want.

@@ -2,10 +2,11 @@
 // `<ip>/32 dev <veth> scope link` per local endpoint address (skipped until the interface exists;
 // the link monitor says when it appears) and a blackhole per block this host holds. Unwanted
 // routes of our protocol are removed only after the first in-sync. A route through an interface
-// that is down waits too (the kernel would refuse it with ENETDOWN).
-import { RT_TABLE_MAIN, RTPROT_TWILL, type NetlinkHandle, type Route } from '../../src/netlink/index.js';
+// that is down waits too (the kernel would refuse it with ENETDOWN). Desired/actual bookkeeping,
+// the canonical prefix key and the retry policy are src/netlink's RouteOwner, shared with the
+// BGP kernel sync.
+import { RouteOwner, routeKeyOr, RT_TABLE_MAIN, RTPROT_TWILL, type BackoffOptions, type FailureInfo, type NetlinkHandle, type Route, type RouteWrite } from '../../src/netlink/index.js';
 import type { RouteState } from '../calc/types.js';
-import { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js';
 import type { LinkIndex } from './link-index.js';
 import { silentLogger, type DataplaneLogger } from './log.js';
 
@@ -28,30 +29,36 @@ interface ActualRoute {
   ifindex: number | undefined;
 }
 
+const readActual = (r: Route): ActualRoute => ({ type: r.type ?? 'unicast', ifindex: r.ifindex });
+
 export class RouteReconciler {
   private readonly nl: NetlinkHandle;
   private readonly links: LinkIndex;
   private readonly log: DataplaneLogger;
-  private readonly backoff: KeyBackoff;
-  protocol: number;
-  private desired = new Map<string, RouteState>();
-  private actual: Map<string, ActualRoute> | undefined;
+  private readonly backoffOpts: BackoffOptions;
+  private core: RouteOwner<RouteState, ActualRoute>;
   private inSync = false;
 
   constructor(nl: NetlinkHandle, links: LinkIndex, opts: RouteReconcilerOptions = {}) {
     this.nl = nl;
     this.links = links;
     this.log = opts.log ?? silentLogger;
-    this.backoff = new KeyBackoff(opts);
-    this.protocol = opts.protocol ?? RTPROT_TWILL;
+    this.backoffOpts = opts;
+    this.core = new RouteOwner({ ...opts, protocol: opts.protocol ?? RTPROT_TWILL, table: RT_TABLE_MAIN });
+  }
+
+  get protocol(): number {
+    return this.core.protocol;
   }
 
   setDesired(routes: ReadonlyMap<string, RouteState>, protocol?: number): void {
-    this.desired = new Map(routes);
-    if (protocol !== undefined && protocol !== this.protocol) {
-      this.protocol = protocol;
-      this.actual = undefined;
+    if (protocol !== undefined && protocol !== this.core.protocol) {
+      // Another protocol: our routes must be listed again; the retry state carries over.
+      this.core = new RouteOwner({ ...this.backoffOpts, protocol, table: RT_TABLE_MAIN, backoff: this.core.backoff });
     }
+    const desired = new Map<string, RouteState>();
+    for (const d of routes.values()) desired.set(routeKeyOr(d.dst), d);
+    this.core.desired = desired;
   }
 
   markInSync(): void {
@@ -59,39 +66,36 @@ export class RouteReconciler {
   }
 
   async readBack(): Promise<void> {
-    const m = new Map<string, ActualRoute>();
-    for (const r of await this.nl.routeList({ protocol: this.protocol, table: RT_TABLE_MAIN })) {
-      m.set(r.dst, { type: r.type ?? 'unicast', ifindex: r.ifindex });
-    }
-    this.actual = m;
+    await this.core.readBack(this.nl, readActual);
   }
 
   /** A desired route that is in the kernel as desired. */
   isProgrammed(dst: string): boolean {
-    const d = this.desired.get(dst);
-    const a = this.actual?.get(dst);
+    const key = routeKeyOr(dst);
+    const d = this.core.desired.get(key);
+    const a = this.core.listed ? this.core.actual.get(key) : undefined;
     return d !== undefined && a !== undefined && this.matches(d, a);
   }
 
   /** Drop what we believe about routes out of an interface (it went away or came back). */
   forgetInterface(ifindex: number): void {
-    if (!this.actual) return;
-    for (const [dst, a] of this.actual) if (a.ifindex === ifindex) this.actual.delete(dst);
+    if (!this.core.listed) return;
+    for (const [dst, a] of this.core.actual) if (a.ifindex === ifindex) this.core.actual.delete(dst);
   }
 
   /** A route of ours changed in the kernel behind our back (monitor event). */
   noteKernelRoute(action: 'new' | 'del', r: Route): void {
-    if (!this.actual || r.protocol !== this.protocol || (r.table ?? RT_TABLE_MAIN) !== RT_TABLE_MAIN) return;
-    if (action === 'del') this.actual.delete(r.dst);
-    else this.actual.set(r.dst, { type: r.type ?? 'unicast', ifindex: r.ifindex });
+    if (!this.core.listed || !this.core.owns(r)) return;
+    if (action === 'del') this.core.actual.delete(r.dst);
+    else this.core.actual.set(r.dst, readActual(r));
   }
 
   failing(minAttempts = 3): Map<string, FailureInfo> {
-    return this.backoff.failing(minAttempts);
+    return this.core.backoff.failing(minAttempts);
   }
 
   nextRetryAt(): number | undefined {
-    return this.backoff.nextRetryAt();
+    return this.core.backoff.nextRetryAt();
   }
 
   private matches(d: RouteState, a: ActualRoute): boolean {
@@ -101,58 +105,53 @@ export class RouteReconciler {
 
   async apply(): Promise<RouteApplyResult> {
     const res: RouteApplyResult = { added: [], removed: [], waiting: [], pending: [] };
-    if (this.actual === undefined) await this.readBack();
-    const actual = this.actual!;
-    const ops: { op: 'routeReplace' | 'routeDel'; route: Route }[] = [];
-    const keys: string[] = [];
-    for (const d of this.desired.values()) {
-      const a = actual.get(d.dst);
+    const core = this.core;
+    if (!core.listed) await core.readBack(this.nl, readActual);
+    const { desired, actual, backoff, protocol } = core;
+    const writes: RouteWrite[] = [];
+    for (const [key, d] of desired) {
+      const a = actual.get(key);
       if (a !== undefined && this.matches(d, a)) continue;
-      if (!this.backoff.ready(d.dst)) {
-        res.pending.push(d.dst);
+      if (!backoff.ready(key)) {
+        res.pending.push(key);
         continue;
       }
       let route: Route;
       if (d.type === 'blackhole') {
-        route = { family: d.family, dst: d.dst, type: 'blackhole', protocol: this.protocol, table: RT_TABLE_MAIN };
+        route = { family: d.family, dst: key, type: 'blackhole', protocol, table: RT_TABLE_MAIN };
       } else {
         const ifindex = this.links.indexOf(d.interfaceName);
         if (ifindex === undefined || !this.links.isUp(d.interfaceName)) {
-          res.waiting.push(d.dst);
+          res.waiting.push(key);
           continue;
         }
-        route = { family: d.family, dst: d.dst, ifindex, scope: 'link', protocol: this.protocol, table: RT_TABLE_MAIN };
+        route = { family: d.family, dst: key, ifindex, scope: 'link', protocol, table: RT_TABLE_MAIN };
       }
-      ops.push({ op: 'routeReplace', route });
-      keys.push(d.dst);
+      writes.push({ key, op: 'routeReplace', route });
     }
     if (this.inSync) {
-      for (const [dst, a] of actual) {
-        if (this.desired.has(dst) || !this.backoff.ready(dst)) continue;
-        const family = dst.includes(':') ? 6 : 4;
-        ops.push({ op: 'routeDel', route: { family, dst, protocol: this.protocol, table: RT_TABLE_MAIN, ...(a.type === 'blackhole' ? { type: 'blackhole' as const } : {}) } });
-        keys.push(dst);
+      for (const [key, a] of actual) {
+        if (desired.has(key) || !backoff.ready(key)) continue;
+        const family = key.includes(':') ? 6 : 4;
+        writes.push({ key, op: 'routeDel', route: { family, dst: key, protocol, table: RT_TABLE_MAIN, ...(a.type === 'blackhole' ? { type: 'blackhole' as const } : {}) } });
       }
     }
-    this.backoff.retain((k) => this.desired.has(k) || actual.has(k));
-    if (ops.length === 0) return res;
-    const results = await this.nl.batch(ops);
+    backoff.retain((k) => desired.has(k) || actual.has(k));
+    if (writes.length === 0) return res;
+    const results = await core.write(this.nl, writes);
     results.forEach((r, i) => {
-      const op = ops[i]!;
-      const key = keys[i]!;
-      if (r.ok || (op.op === 'routeDel' && r.error.errnoName === 'ESRCH')) {
-        this.backoff.succeeded(key);
-        if (op.op === 'routeDel') {
-          actual.delete(key);
-          res.removed.push(key);
+      const w = writes[i]!;
+      if (r.outcome === 'written' || r.outcome === 'absent') {
+        if (w.op === 'routeDel') {
+          actual.delete(r.key);
+          res.removed.push(r.key);
         } else {
-          actual.set(key, { type: op.route.type ?? 'unicast', ifindex: op.route.ifindex });
-          res.added.push(key);
+          actual.set(r.key, readActual(w.route));
+          res.added.push(r.key);
         }
-      } else {
-        const f = this.backoff.failed(key, r.error.message);
-        this.log.error({ route: key, attempts: f.attempts, err: r.error.message }, 'route write rejected');
-        res.pending.push(key);
+      } else if (r.outcome !== 'skipped') {
+        this.log.error({ route: r.key, attempts: r.attempts, err: r.error.message }, 'route write rejected');
+        res.pending.push(r.key);
       }
     });
     return res;
