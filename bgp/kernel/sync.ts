@@ -20,11 +20,11 @@
 // Desired/actual per canonical prefix, the retry policy and the typed write results are
 // src/netlink's RouteOwner, the core shared with felix's route reconciler.
 import {
-  monitor as netlinkMonitor,
   RouteOwner,
   RT_TABLE_LOCAL,
   RT_TABLE_MAIN,
   RTPROT_TWILL_BGP,
+  sharedMonitor,
   type Monitor,
   type NetlinkEvent,
   type NetlinkHandle,
@@ -152,7 +152,7 @@ export class KernelRouteSync {
   async start(opts: KernelStartOptions = {}): Promise<void> {
     if (this.phase !== 'new') throw new KernelSyncStateError(`start() called while ${this.phase}`, 'create a new KernelRouteSync for each run');
     this.phase = 'starting';
-    const open = this.opts.monitor ?? ((cb) => netlinkMonitor(this.nl.netns, ['route'], cb, { onError: (e) => this.monitorFailed(e) }));
+    const open = this.opts.monitor ?? ((cb) => sharedMonitor(this.nl.netns, ['route'], cb, { onError: (e) => this.monitorFailed(e) }));
     this.buffered = [];
     try {
       this.mon = await open((e) => this.onEvent(e));

@@ -22,7 +22,7 @@ export interface KernelSyncLogger {
   error(obj: object, msg?: string): void;
 }
 
-/** Opens a route-event monitor of the handle's namespace; default: src/netlink monitor(). */
+/** Opens a route-event monitor of the handle's namespace; default: src/netlink sharedMonitor() (this thread's one monitor). */
 export type RouteMonitorFactory = (onEvent: (e: NetlinkEvent) => void) => Promise<Monitor>;
 
 export interface KernelRouteSyncOptions {

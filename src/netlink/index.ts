@@ -28,6 +28,7 @@ export { NetlinkClosedError, NetlinkError, NetlinkSocketError, NetnsNotFoundErro
 export { openNetlink } from './handle.js';
 export { enterNetnsForThread } from './netns.js';
 export { monitor, type MonitorOptions } from './monitor.js';
+export { MonitorRegistry, sharedMonitor, type MonitorOpener } from './shared-monitor.js';
 export { sysctlPath } from './sysctl.js';
 export { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js';
 export { RouteOwner, routeKey, routeKeyOr, type RouteOwnerOptions, type RouteWrite, type RouteWriteOp, type RouteWritePass, type RouteWriteResult } from './route-owner.js';

@@ -1,14 +1,24 @@
 // Handles on other namespaces must not disturb the rest of the process: the caller's thread is
 // back in its own namespace after every call, sockets keep their namespace, big batches let the
-// event loop run, and a namespace deleted under an open handle does not confuse anything.
-import { existsSync, readlinkSync } from 'node:fs';
+// event loop run, a namespace deleted under an open handle does not confuse anything, and the
+// shared monitor serves several subscribers through one socket.
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
-import { monitor, NetnsNotFoundError, openNetlink, RTPROT_TWILL, type NetlinkEvent, type NetlinkHandle } from '../../../src/netlink/index.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { monitor, NetnsNotFoundError, openNetlink, RTPROT_TWILL, RTPROT_TWILL_BGP, sharedMonitor, type NetlinkEvent, type NetlinkHandle } from '../../../src/netlink/index.js';
 import { missing, uniquePrefix } from '../../support/env.js';
 import { ipIn, NetnsPool } from '../../support/netns.js';
 
 const reason = missing({ root: true, tools: ['ip'] });
+/** Sockets this process holds open. */
+const openFds = (): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  }).length;
 
 describe.skipIf(reason)('netlink handles and namespaces (real kernel)', () => {
   const pool = new NetnsPool(uniquePrefix('ns'));
@@ -115,5 +125,32 @@ describe.skipIf(reason)('netlink handles and namespaces (real kernel)', () => {
     } finally {
       m.close();
     }
+  });
+
+  it('hands the same route events to two subscribers through one socket, until the last one closes', async () => {
+    const ns = pool.create('a');
+    const h = await openNetlink({ name: ns });
+    handles.push(h);
+    const felix: string[] = [];
+    const bgp: string[] = [];
+    const before = openFds();
+    const m1 = await sharedMonitor({ name: ns }, ['link', 'route'], (e) => {
+      if (e.kind === 'route' && e.route.protocol === RTPROT_TWILL) felix.push(`${e.action} ${e.route.dst}`);
+    });
+    const withOne = openFds();
+    const m2 = await sharedMonitor({ name: ns }, ['route'], (e) => {
+      if (e.kind === 'route' && (e.route.protocol === RTPROT_TWILL || e.route.protocol === RTPROT_TWILL_BGP)) bgp.push(`${e.action} ${e.route.dst}`);
+    });
+    expect(withOne).toBeGreaterThan(before);
+    expect(openFds()).toBe(withOne); // the second subscriber opened no socket of its own
+    await h.routeAdd({ family: 4, dst: '198.18.40.0/24', type: 'blackhole', protocol: RTPROT_TWILL });
+    await h.routeAdd({ family: 4, dst: '198.18.41.0/24', type: 'blackhole', protocol: RTPROT_TWILL_BGP });
+    await h.routeDel({ family: 4, dst: '198.18.40.0/24', protocol: RTPROT_TWILL });
+    await vi.waitFor(() => expect(bgp).toEqual(['new 198.18.40.0/24', 'new 198.18.41.0/24', 'del 198.18.40.0/24']));
+    await vi.waitFor(() => expect(felix).toEqual(['new 198.18.40.0/24', 'del 198.18.40.0/24']));
+    m1.close();
+    expect(openFds()).toBe(withOne);
+    m2.close();
+    expect(openFds()).toBe(before);
   });
 });
