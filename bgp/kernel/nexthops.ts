@@ -1,8 +1,7 @@
 // Next-hop sets: validating what the speaker asks for, turning it into a netlink Route, reading
 // a kernel route back, and comparing the two. A set is kept sorted so that equal sets compare
 // equal whatever order the paths arrived in.
-import { canonicalIP } from '../../src/netlink/ip.js';
-import { routeKey, type NextHop, type Route } from '../../src/netlink/index.js';
+import { routeAddr, routeKey, type NextHop, type Route } from '../../src/netlink/index.js';
 import type { KernelNextHop } from './types.js';
 
 export interface WantedRoute {
@@ -27,7 +26,7 @@ export function normalizeNextHops(family: 4 | 6, hops: readonly KernelNextHop[],
   const out: KernelNextHop[] = [];
   const seen = new Set<string>();
   for (const nh of hops) {
-    const gw = typeof nh?.gateway === 'string' ? canonicalIP(nh.gateway) : undefined;
+    const gw = typeof nh?.gateway === 'string' ? routeAddr(nh.gateway) : undefined;
     if (!gw) return { error: `next hop "${String(nh?.gateway)}" is not an IP address` };
     if (gw.includes(':') !== (family === 6)) return { error: `next hop ${gw} is not an IPv${family} address` };
     if (nh.ifindex !== undefined && (!Number.isInteger(nh.ifindex) || nh.ifindex <= 0)) {

@@ -31,6 +31,6 @@ export { monitor, type MonitorOptions } from './monitor.js';
 export { MonitorRegistry, sharedMonitor, type MonitorOpener } from './shared-monitor.js';
 export { sysctlPath } from './sysctl.js';
 export { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js';
-export { RouteOwner, routeKey, routeKeyOr, type RouteOwnerOptions, type RouteWrite, type RouteWriteOp, type RouteWritePass, type RouteWriteResult } from './route-owner.js';
+export { RouteOwner, routeAddr, routeKey, routeKeyOr, type RouteOwnerOptions, type RouteWrite, type RouteWriteOp, type RouteWritePass, type RouteWriteResult } from './route-owner.js';
 export { describeNetns } from './ref.js';
 export type { SessionOptions } from './session.js';

@@ -13,7 +13,7 @@
 // the key), failed, or skipped (the caller stopped the pass). Successes clear the key's backoff,
 // failures (exists included) extend it. What a result means for desired/actual is the owner's
 // business: the core never decides what to write.
-import { formatCidr, parseCidr } from '../api/cidr.js';
+import { formatCidr, formatIp, parseCidr, parseIp } from '../api/cidr.js';
 import { KeyBackoff, type BackoffOptions } from './backoff.js';
 import { RT_TABLE_MAIN } from './constants.js';
 import type { NetlinkError } from './errors.js';
@@ -30,6 +30,16 @@ export function routeKey(prefix: string): { key: string; family: 4 | 6 } | { err
     return { key: formatCidr(c), family: c.family };
   } catch (e) {
     return { error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/** The canonical text of an address (a gateway), the same form the route codec reports; undefined when malformed. */
+export function routeAddr(addr: string): string | undefined {
+  if (typeof addr !== 'string') return undefined;
+  try {
+    return formatIp(parseIp(addr));
+  } catch {
+    return undefined;
   }
 }
 

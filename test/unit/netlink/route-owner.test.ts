@@ -7,6 +7,7 @@ import { canonicalPrefix } from '../../../src/netlink/ip.js';
 import {
   KeyBackoff,
   RouteOwner,
+  routeAddr,
   routeKey,
   routeKeyOr,
   RT_TABLE_MAIN,
@@ -39,6 +40,13 @@ describe('routeKey', () => {
     expect('error' in routeKey('nonsense/8')).toBe(true);
     expect('error' in routeKey('10.0.0.0/33')).toBe(true);
     expect(routeKeyOr('nonsense')).toBe('nonsense');
+  });
+
+  it('gives gateways the same canonical text, and none for what is not an address', () => {
+    expect(routeAddr('2001:DB8:0:0::1')).toBe('2001:db8::1');
+    expect(routeAddr('192.0.2.1')).toBe('192.0.2.1');
+    expect(routeAddr('fe80::1%eth0')).toBeUndefined();
+    expect(routeAddr('10.0.0')).toBeUndefined();
   });
 
   it('is the same text the kernel route codec reports for a dst (so desired and listed keys meet)', () => {
