@@ -15,6 +15,7 @@ export const PROGRAMS = {
   ipam: join(DIST, 'src/cni/twill-ipam.js'),
   twillctl: join(DIST, 'src/cli/main.js'),
   probe: join(DIST, 'src/lab/probe.js'),
+  serve: join(DIST, 'src/lab/serve.js'),
 } as const;
 
 export class LabToolError extends TwillError {
