@@ -5,7 +5,7 @@ import type { ResourceKey, WorkloadEndpointResource } from '../api/types.js';
 import { ConflictError, NotFoundError, type Datastore } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import type { DataplaneLogger } from '../../felix/dataplane/log.js';
-import { workloadSpecHash } from './spec-hash.js';
+import { workloadSpecHash } from '../workload/spec-hash.js';
 
 const keyStr = (namespace: string, name: string): string => `${namespace}/${name}`;
 

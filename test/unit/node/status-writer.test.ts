@@ -3,7 +3,7 @@ import type { WorkloadEndpointResource } from '../../../src/api/types.js';
 import { openDatastore } from '../../../src/datastore/index.js';
 import { silentLogger } from '../../../felix/dataplane/index.js';
 import { StatusWriter } from '../../../src/node/status-writer.js';
-import { workloadSpecHash } from '../../../src/node/spec-hash.js';
+import { workloadSpecHash } from '../../../src/workload/spec-hash.js';
 
 const wep = (name: string, node = 'h1'): WorkloadEndpointResource => ({
   apiVersion: 'twill.io/v1',
