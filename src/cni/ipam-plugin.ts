@@ -17,6 +17,7 @@ import { parseIp, formatIp } from '../api/cidr.js';
 import type { Datastore } from '../datastore/types.js';
 import { toCniError } from './error-map.js';
 import {
+  CNI_1_0_VERSIONS,
   CNI_VERSION,
   CniCode,
   CniError,
@@ -138,7 +139,7 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
   try {
     const env = readCniEnv(io.env);
     if (env.command === 'VERSION') {
-      return { stdout: versionReply(io.stdin), exitCode: 0 };
+      return { stdout: versionReply(io.stdin, CNI_1_0_VERSIONS), exitCode: 0 };
     }
     const conf = parseNetConf(io.stdin);
     cniVersion = conf.cniVersion;

@@ -6,6 +6,8 @@ import { TwillError } from '../errors.js';
 
 export const CNI_VERSION = '1.0.0';
 export const CNI_SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+/** What a plugin without GC / STATUS (twill-ipam) announces. */
+export const CNI_1_0_VERSIONS: readonly string[] = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'];
 
 /** Well-known error codes of the CNI spec; 100 and up are ours. */
 export const CniCode = {
@@ -187,7 +189,7 @@ export function formatResult(r: CniResult, cniVersion: string): string {
 }
 
 /** The VERSION answer; stdin may carry {"cniVersion": ...}: answer in that version when given. */
-export function versionReply(stdin: string): string {
+export function versionReply(stdin: string, supported: readonly string[] = CNI_SUPPORTED_VERSIONS): string {
   let v = CNI_VERSION;
   try {
     const asked = (JSON.parse(stdin || '{}') as { cniVersion?: unknown }).cniVersion;
@@ -195,11 +197,11 @@ export function versionReply(stdin: string): string {
   } catch {
     // no or bad stdin: answer with our version
   }
-  return formatVersion(v);
+  return formatVersion(v, supported);
 }
 
-export function formatVersion(cniVersion: string = CNI_VERSION): string {
-  return `${JSON.stringify({ cniVersion, supportedVersions: [...CNI_SUPPORTED_VERSIONS] })}\n`;
+export function formatVersion(cniVersion: string = CNI_VERSION, supported: readonly string[] = CNI_SUPPORTED_VERSIONS): string {
+  return `${JSON.stringify({ cniVersion, supportedVersions: [...supported] })}\n`;
 }
 
 export function formatError(cniVersion: string, code: number, msg: string, details?: string): string {
