@@ -1,4 +1,4 @@
-// `npm run bench -- cni [--n 100] [--par 10]`: twill-cni ADD / DEL latency, run exactly as a
+// `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)]`: twill-cni ADD / DEL latency, run exactly as a
 // runtime runs it (nsenter into a host namespace running twill-node, env + stdin), with IPAM in
 // a real etcd and the policy programmed before ADD returns; next to Debian's ptp + host-local
 // measured the same way in the same run. Prints
@@ -109,6 +109,7 @@ export default async function bench(args: string[]): Promise<void> {
   };
   const n = opt('n', 100);
   const par = opt('par', 10);
+  const policyTimeout = opt('policy-timeout', 10);
   const tag = `bc${(process.pid % 1296).toString(36)}`;
   const hostNs = `${tag}-h`;
   const refNs = `${tag}-r`;
@@ -139,7 +140,7 @@ export default async function bench(args: string[]): Promise<void> {
     const twill: Plugin = {
       name: 'twill-cni',
       argv: [process.execPath, CNI_MAIN],
-      conf: () => JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '' }),
+      conf: () => JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout }),
     };
     const ptp: Plugin = {
       name: 'ptp',
