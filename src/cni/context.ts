@@ -1,7 +1,7 @@
 // What a twill-cni command works with: the runtime's input, the parsed configuration, and the
 // datastore / netlink handles, opened on first use and closed at the end.
-import { existsSync } from 'node:fs';
 import type { Datastore } from '../datastore/types.js';
+import { NetnsNotFoundError } from '../netlink/errors.js';
 import type { NetlinkHandle, NetnsRef } from '../netlink/types.js';
 import type { StoreTls, TwillCniConfig } from './config.js';
 import { CniCode, CniError, type CniEnv, type NetConf } from './protocol.js';
@@ -43,10 +43,12 @@ export class CniContext {
   /** The container's namespace: CNI_NETNS must name an existing one. */
   async containerNetlink(): Promise<NetlinkHandle> {
     if (this.env.netns === '') throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS is required for ${this.env.command}`);
-    if (!existsSync(this.env.netns)) {
+    try {
+      return await this.netlink({ path: this.env.netns });
+    } catch (e) {
+      if (!(e instanceof NetnsNotFoundError)) throw e;
       throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${this.env.netns} does not exist: the container's network namespace is gone or the path is wrong`);
     }
-    return this.netlink({ path: this.env.netns });
   }
 
   async close(): Promise<void> {
