@@ -1,7 +1,9 @@
 // GC (CNI 1.1): every attachment of this network on this node that is not in
-// `cni.dev/valid-attachments` loses its endpoint, its host veth and its addresses.
+// `cni.dev/valid-attachments` loses its endpoint, its host veth and its addresses; host veths
+// (`tw` + 13 hex) that no endpoint on this node names and no valid attachment owns — left by an
+// ADD killed part-way — are deleted too.
 import type { WorkloadEndpointResource } from '../api/types.js';
-import { attachmentKey, workloadIface } from '../workload/naming.js';
+import { DEFAULT_IFACE_PREFIX, attachmentKey, workloadIface } from '../workload/naming.js';
 import { unplumbWorkload } from '../workload/plumb.js';
 import { execPlugin } from './delegate.js';
 import { TWILL_IPAM } from './config.js';
@@ -43,6 +45,14 @@ export async function cniGc(ctx: CniContext): Promise<void> {
     if (validKeys.has(`${cid}\u0000${ifname}`)) continue;
     await unplumbWorkload(host, workloadIface(attachmentKey(cid, ifname)));
     await deleteEndpoint(ds, { namespace: w.metadata.namespace ?? 'default', name: w.metadata.name, orchestrator: '', workload: '' }, cid);
+  }
+
+  // Host veths an ADD killed before it wrote the endpoint: ours by prefix and shape, not a valid
+  // attachment's, and named by no endpoint on this node (of any network).
+  const keep = new Set(valid.map((a) => workloadIface(attachmentKey(a.containerID, a.ifname))));
+  for (const w of (await ds.list<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint' })).items) if (w.spec.node === cfg.nodename) keep.add(w.spec.interfaceName);
+  for (const l of await host.linkList()) {
+    if (l.kind === 'veth' && l.name.length === 15 && l.name.startsWith(DEFAULT_IFACE_PREFIX) && !keep.has(l.name)) await unplumbWorkload(host, l.name);
   }
 
   if (cfg.ipam.type !== TWILL_IPAM) {
