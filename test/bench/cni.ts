@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { openDatastore } from '../../src/datastore/index.js';
 import { API_VERSION } from '../../src/api/types.js';
 import { startBenchEtcd } from './ipam-etcd.js';
+import { runLimited as pool } from './concurrency.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CNI_MAIN = join(DIST, 'src/cni/main.js');
@@ -43,20 +44,6 @@ function call(hostNs: string, argv: string[], env: Record<string, string>, stdin
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
-async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const out: T[] = new Array<T>(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await (jobs[i] as () => Promise<T>)();
-      }
-    }),
-  );
-  return out;
 }
 
 interface Plugin {

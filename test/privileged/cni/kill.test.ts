@@ -10,24 +10,11 @@ import { NetnsPool, ipIn } from '../../support/netns.js';
 import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
 import { startTwillNode, type TwillNodeProcess } from '../felix/harness.js';
 import { assertBuilt, twillCni, twillctl, type Proc } from './harness.js';
+import { runLimited as pool } from '../../bench/concurrency.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'nsenter'] });
 const N = 200;
 const KILLED = 50;
-
-async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const out: T[] = new Array<T>(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await (jobs[i] as () => Promise<T>)();
-      }
-    }),
-  );
-  return out;
-}
 
 describe.skipIf(reason)('twill-cni under SIGKILL (privileged)', () => {
   const ns = new NetnsPool(uniquePrefix('ck'));
