@@ -1,7 +1,7 @@
 // Wiring a workload into the host, Calico's shape, through rtnetlink (src/netlink):
 //   host side:  veth <hostIface>, MAC ee:ee:ee:ee:ee:ee, no address, up; proxy_arp=1,
 //               neigh proxy_delay=0, forwarding=1, route_localnet=1 (IPv6: proxy_ndp=1,
-//               accept_ra=0, forwarding=1). The host routes to the workload are twill-node's
+//               accept_ra=0, accept_dad=0, forwarding=1). The host routes to the workload are twill-node's
 //               (it adds them once the WorkloadEndpoint and this interface both exist).
 //   container:  <ifname> with the /32 (/128) addresses, MTU; `169.254.1.1 dev <ifname> scope link`,
 //               a permanent neighbour 169.254.1.1 → ee:ee:ee:ee:ee:ee, `default via 169.254.1.1`
@@ -55,6 +55,9 @@ export async function plumbWorkload(host: NetlinkHandle, ctr: NetlinkHandle, req
     await host.sysctlSet(sysctlPath.ipv4Conf(hv, 'forwarding'), '1');
     await host.sysctlSet(sysctlPath.ipv4Conf(hv, 'route_localnet'), '1');
     if (req.ipv6 !== undefined) {
+      // No DAD on the host side: its link-local (the workload's gateway) is usable the moment the
+      // link is up, so the first IPv6 packet after ADD is answered.
+      await host.sysctlSet(sysctlPath.ipv6Conf(hv, 'accept_dad'), '0');
       await host.sysctlSet(sysctlPath.ipv6Conf(hv, 'accept_ra'), '0');
       await host.sysctlSet(sysctlPath.ipv6Conf(hv, 'proxy_ndp'), '1');
       await host.sysctlSet(sysctlPath.ipv6Conf(hv, 'forwarding'), '1');

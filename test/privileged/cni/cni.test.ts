@@ -2,6 +2,9 @@
 // plugin called exactly as a runtime calls it (env + stdin, inside the host namespace), containers
 // as namespaces, real traffic.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_VERSION, type GlobalNetworkPolicyResource, type WorkloadEndpointResource } from '../../../src/api/types.js';
 import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
@@ -272,6 +275,43 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     expect(dels.map((d) => d.code)).toEqual([0, 0, 0]);
     expect(execFileSync('ip', ['netns', 'exec', host, 'iptables-save', '-t', 'nat'], { encoding: 'utf8' })).not.toContain(`${ip}:8080`);
     expect(hostLinks()).not.toContain(res.interfaces[0]!.name);
+  });
+
+  it('dual stack: a /32 and a /128, IPv6 default route via the host side, ping6 between containers', async () => {
+    await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'v6' }, spec: { cidr: 'fd00:70::/120' } });
+    const ds6 = netconf({ name: 'ds6', ipam: { type: 'twill-ipam', assign_ipv6: true, pools: ['main', 'v6'] } });
+    const wl: Workload[] = [];
+    for (const t of ['s1', 's2']) {
+      pool.create(t);
+      const r = await add(t, ds6);
+      expect(r.code, r.stdout).toBe(0);
+      const res = JSON.parse(r.stdout) as Result;
+      expect(res.ips.map((i) => i.address)).toEqual([expect.stringMatching(/^10\.70\.0\.\d+\/32$/), expect.stringMatching(/^fd00:70::([0-9a-f]+)?\/128$/)]);
+      expect(res.routes).toContainEqual({ dst: '::/0', gw: 'fe80::ecee:eeff:feee:eeee' });
+      wl.push({ ns: `${pool.prefix}-${t}`, iface: res.interfaces[0]!.name, ip: res.ips[0]!.address.split('/')[0]!, ip6: res.ips[1]!.address.split('/')[0]! });
+    }
+    expect(ipIn(wl[0]!.ns, ['-6', 'route'])).toMatch(/^default via fe80::ecee:eeff:feee:eeee dev eth0/m);
+    expect(ping(wl[0]!, wl[1]!.ip6!)).toBe(true);
+    expect(ping(wl[1]!, wl[0]!.ip)).toBe(true);
+    for (const t of ['s1', 's2']) expect((await del(t, ds6)).code).toBe(0);
+    await ds.delete({ kind: 'IPPool', name: 'v6' });
+  });
+
+  it('ipam "host-local" is delegated to the plugin in CNI_PATH, ADD and DEL', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twill-hl-'));
+    try {
+      const hl = netconf({ name: 'hl', ipam: { type: 'host-local', subnet: '10.76.0.0/24', dataDir: dir } });
+      pool.create('q');
+      const q = workload('q', await add('q', hl));
+      expect(q.ip).toMatch(/^10\.76\.0\.\d+$/);
+      expect(readdirSync(join(dir, 'hl'))).toContain(q.ip);
+      expect(ping(q, a.ip)).toBe(false); // another network
+      expect((await del('q', hl)).code).toBe(0);
+      expect(readdirSync(join(dir, 'hl'))).not.toContain(q.ip);
+      expect(hostLinks()).not.toContain(q.iface);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('DEL works while twill-node is down; everything is released at the end', async () => {
