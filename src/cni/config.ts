@@ -9,6 +9,7 @@
 //   "policySetupTimeout": 10,                     (seconds or "10s"; 0 = do not wait)
 //   "mtu": 1500,                                  (default: the MTU of the host's uplink)
 //   "nodeHealth": "http://127.0.0.1:9099",        (twill-node's health endpoint for STATUS; "" = skip)
+//   "socket": "/run/twill/cni.sock",              (a `twill-cni serve` to hand calls to; "" = never)
 //   "etcd_ca_cert_file": …, "etcd_cert_file": …, "etcd_key_file": …,
 //   "kubernetes": {}                              (present: endpoints are Kubernetes pods)
 // }
@@ -34,7 +35,7 @@ const SPEC_KEYS = [
   'cni.dev/attachments',
 ];
 /** twill-cni's own keys. */
-const OWN_KEYS = ['datastore', 'nodename', 'policySetupTimeout', 'mtu', 'nodeHealth', 'etcd_ca_cert_file', 'etcd_cert_file', 'etcd_key_file', 'kubernetes'];
+const OWN_KEYS = ['datastore', 'nodename', 'policySetupTimeout', 'mtu', 'nodeHealth', 'socket', 'etcd_ca_cert_file', 'etcd_cert_file', 'etcd_key_file', 'kubernetes'];
 
 export const DEFAULT_POLICY_SETUP_TIMEOUT_MS = 10_000;
 export const DEFAULT_NODE_HEALTH = 'http://127.0.0.1:9099';
@@ -155,6 +156,7 @@ export function readTwillCniConfig(conf: NetConf, env: Record<string, string | u
   }
   const nodeHealth = conf.nodeHealth === undefined ? DEFAULT_NODE_HEALTH : typeof conf.nodeHealth === 'string' ? conf.nodeHealth : undefined;
   if (nodeHealth === undefined) throw bad('"nodeHealth" must be a URL such as "http://127.0.0.1:9099", or "" to skip the check');
+  if (conf.socket !== undefined && typeof conf.socket !== 'string') throw bad('"socket" must be the path of a twill-cni serve socket, or "" to always run in-process');
   if (conf.kubernetes !== undefined && !record(conf.kubernetes)) throw bad('"kubernetes" must be an object');
   return {
     network: conf.name,

@@ -1,5 +1,5 @@
-// What the CNI programs share around their logic: reading stdin, and opening the datastore
-// backend the configuration names — loading only that backend (etcd3 and gRPC cost ~0.4 s).
+// What the CNI programs share around their logic: opening the datastore backend the
+// configuration names — loading only that backend (etcd3 and gRPC cost ~0.4 s).
 import type { Datastore } from '../datastore/types.js';
 import { parseDatastoreUrl } from '../datastore/url.js';
 
@@ -21,11 +21,4 @@ export async function openStore(url: string, tls: StoreTlsFiles): Promise<Datast
       return (await import('../datastore/etcd/open.js')).openEtcdDatastore({ endpoints: p.endpoints, ...tls, timeoutMs });
     }
   }
-}
-
-export async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }

@@ -4,7 +4,8 @@
 // Startup is kept light: only the datastore backend the configuration names is loaded.
 
 import { runIpamPlugin } from './ipam-plugin.js';
-import { openStore, readStdin } from './program-io.js';
+import { openStore } from './program-io.js';
+import { readStdin } from './thin.js';
 
 const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });
 process.stdout.write(out.stdout, () => process.exit(out.exitCode));

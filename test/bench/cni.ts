@@ -1,10 +1,12 @@
 // `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)]`: twill-cni ADD / DEL latency, run exactly as a
 // runtime runs it (nsenter into a host namespace running twill-node, env + stdin), with IPAM in
 // a real etcd and the policy programmed before ADD returns; next to Debian's ptp + host-local
-// measured the same way in the same run. Prints
+// measured the same way in the same run. twill-cni is measured handing its calls to a
+// `twill-cni serve` in the host namespace (the product path), and in-process (no server; at most
+// 20 calls, it is slow). Prints
 //   cni add_p50_ms=… add_p99_ms=… del_p50_ms=… par10_adds_per_s=… ref_add_p50_ms=… ratio=…
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -124,11 +126,14 @@ export default async function bench(args: string[]): Promise<void> {
       }),
     );
     await new Promise((r) => setTimeout(r, 1500));
-    const twill: Plugin = {
-      name: 'twill-cni',
-      argv: [process.execPath, CNI_MAIN],
-      conf: () => JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout }),
-    };
+    // The server path: `twill-cni serve` in the host namespace, the plugin hands calls to it.
+    const socket = join(dir, 'cni.sock');
+    procs.push(spawn('ip', ['netns', 'exec', hostNs, process.execPath, CNI_MAIN, 'serve', '--socket', socket], { stdio: 'ignore', detached: true }));
+    for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    const twillConf = (sock: string): string =>
+      JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout, socket: sock });
+    const twill: Plugin = { name: 'twill-cni (served)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf(socket) };
+    const inproc: Plugin = { name: 'twill-cni (in-process)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf('') };
     const ptp: Plugin = {
       name: 'ptp',
       argv: ['/usr/lib/cni/ptp'],
@@ -136,11 +141,13 @@ export default async function bench(args: string[]): Promise<void> {
         JSON.stringify({ cniVersion: '1.0.0', name: 'benchref', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '10.73.0.0/16', dataDir: join(dir, 'ipam'), routes: [{ dst: '0.0.0.0/0' }] } }),
     };
     const t = await measure(hostNs, `${tag}t`, twill, n, par);
+    const ip_ = await measure(hostNs, `${tag}i`, inproc, Math.min(n, 20), par);
     const r = await measure(refNs, `${tag}p`, ptp, n, par);
     const f = (x: number): string => x.toFixed(1);
     process.stdout.write(
       `cni add_p50_ms=${f(t.addP50)} add_p99_ms=${f(t.addP99)} del_p50_ms=${f(t.delP50)} del_p99_ms=${f(t.delP99)} par${par}_adds_per_s=${f(t.parAddsPerS)} ` +
-        `ref_add_p50_ms=${f(r.addP50)} ref_add_p99_ms=${f(r.addP99)} ref_del_p50_ms=${f(r.delP50)} ref_par${par}_adds_per_s=${f(r.parAddsPerS)} ratio=${(t.addP50 / r.addP50).toFixed(2)} n=${n}\n`,
+        `ref_add_p50_ms=${f(r.addP50)} ref_add_p99_ms=${f(r.addP99)} ref_del_p50_ms=${f(r.delP50)} ref_par${par}_adds_per_s=${f(r.parAddsPerS)} ratio=${(t.addP50 / r.addP50).toFixed(2)} n=${n} ` +
+        `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {

@@ -1,8 +1,8 @@
 // twill-cni end to end on one host: real etcd, the built twill-node in a host namespace, the built
 // plugin called exactly as a runtime calls it (env + stdin, inside the host namespace), containers
 // as namespaces, real traffic.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import { NetnsPool, ipIn, nsExec } from '../../support/netns.js';
 import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
 import { Servers, ping, tcp, type Workload } from '../../support/workload.js';
 import { startTwillNode, waitFor, type TwillNodeProcess } from '../felix/harness.js';
-import { assertBuilt, chainAdd, chainDel, twillCni, twillctl, type ConfList, type Proc } from './harness.js';
+import { TWILL_CNI, assertBuilt, chainAdd, chainDel, cniEnv, run, twillCni, twillctl, type ConfList, type Proc } from './harness.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'ping', 'nsenter'] });
 
@@ -310,6 +310,39 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
       expect(readdirSync(join(dir, 'hl'))).not.toContain(q.ip);
       expect(hostLinks()).not.toContain(q.iface);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('twill-cni serve: calls are handed to the server in the host namespace; without it they run in-process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twill-serve-'));
+    const socket = join(dir, 'cni.sock');
+    const server = spawn('ip', ['netns', 'exec', host, process.execPath, TWILL_CNI, 'serve', '--socket', socket], { stdio: 'ignore', detached: true });
+    try {
+      await waitFor('server socket', () => existsSync(socket));
+      pool.create('v');
+      const served = netconf({ socket });
+      const call = { containerID: cid('v'), netns: `/run/netns/${pool.prefix}-v`, ifname: 'eth0' };
+      // The client runs in the test's own namespace: only the server (in the host namespace) can
+      // have made this veth there.
+      const r = await run([process.execPath, TWILL_CNI], cniEnv({ command: 'ADD', ...call }), JSON.stringify(served));
+      const v = workload('v', r);
+      expect(hostLinks()).toContain(v.iface);
+      expect(ping(v, a.ip)).toBe(true);
+      process.kill(-server.pid!, 'SIGTERM');
+      await waitFor('server gone', () => !existsSync(socket));
+      // No server: the same configuration falls back to running in-process.
+      const d = await twillCni(host, { command: 'DEL', ...call }, served);
+      expect(d.code, d.stdout).toBe(0);
+      expect(hostLinks()).not.toContain(v.iface);
+    } finally {
+      if (server.exitCode === null) {
+        try {
+          process.kill(-server.pid!, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
       rmSync(dir, { recursive: true, force: true });
     }
   });
