@@ -25,6 +25,12 @@ function bare(cidr: string): string {
   return i < 0 ? cidr : cidr.slice(0, i);
 }
 
+/**
+ * One Ipam per datastore object: in `twill-cni serve` every call shares the store, so concurrent
+ * ADDs queue on one Ipam and are written together (its per-host batching and block cache).
+ */
+const ipams = new WeakMap<Datastore, object>();
+
 export function handleIdOf(network: string, containerID: string): string {
   return `${network}.${containerID}`;
 }
@@ -67,8 +73,12 @@ export async function addressSource(
   const ic = readPluginConfig(ipamConf(conf, cfg), rawEnv);
   const handleID = handleIdOf(cfg.network, env.containerID);
   const { Ipam } = await import('../../ipam/ipam.js');
-  let ipam: InstanceType<typeof Ipam> | undefined;
-  const get = async (): Promise<InstanceType<typeof Ipam>> => (ipam ??= new Ipam(await store()));
+  const get = async (): Promise<InstanceType<typeof Ipam>> => {
+    const ds = await store();
+    let ipam = ipams.get(ds) as InstanceType<typeof Ipam> | undefined;
+    if (!ipam) ipams.set(ds, (ipam = new Ipam(ds)));
+    return ipam;
+  };
   return {
     assign: async () => {
       const ips = await takeAddresses(await get(), ic, env, handleID);
