@@ -40,6 +40,9 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     type: 'twill-cni',
     datastore: etcd.url,
     nodename: 'host1',
+    // Generous: a loaded CI machine (other test files in parallel) can starve twill-node for
+    // seconds; ADD still returns only once the policy is programmed.
+    policySetupTimeout: 30,
     ...extra,
   });
   const cid = (tag: string): string => `${pool.prefix}-${tag}-0123456789abcdef`;
