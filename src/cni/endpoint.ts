@@ -4,7 +4,7 @@ import { API_VERSION, type ProfileResource, type WorkloadEndpointResource, type 
 import type { Datastore } from '../datastore/types.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../datastore/errors.js';
 import { workloadEndpointName } from '../workload/naming.js';
-import { workloadSpecHash } from '../workload/spec-hash.js';
+import { workloadSpecHash } from '../api/spec-hash.js';
 import type { TwillCniConfig } from './config.js';
 import { CniCode, CniError, type CniEnv } from './protocol.js';
 

@@ -10,4 +10,4 @@ export {
   type EndpointIdentifiers,
 } from './naming.js';
 export { inspectWorkload, plumbWorkload, unplumbWorkload, type PlumbRequest, type Plumbed } from './plumb.js';
-export { workloadSpecHash } from './spec-hash.js';
+export { workloadSpecHash } from '../api/spec-hash.js';
