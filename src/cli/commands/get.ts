@@ -10,7 +10,7 @@ import { errorMessage } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { CliExit, CliUserError, EXIT_USER } from '../exit.js';
 import { columnsFor } from '../output/columns.js';
-import { renderTable } from '../output/table.js';
+import { renderTable } from '../../lib/table.js';
 import { DEFAULT_NAMESPACE, namespaceOption, outputOption, type OutputFormat } from './common.js';
 
 interface GetOptions {

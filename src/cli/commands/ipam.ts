@@ -12,7 +12,7 @@ import { ipamUsage, type IpamUsage } from '../../../ipam/usage.js';
 import { durationProblem, parseDuration } from '../../api/duration.js';
 import type { CliContext } from '../context.js';
 import { CliUserError, EXIT_PROBLEMS } from '../exit.js';
-import { renderTable } from '../output/table.js';
+import { renderTable } from '../../lib/table.js';
 
 function pct(part: number, total: string): string {
   const t = Number(total);
