@@ -35,6 +35,9 @@ export class ApiError extends TwillError {
   }
 }
 
+/** The daemon's API endpoint did not answer (not running, wrong --api, timed out). */
+export class ApiUnreachableError extends ApiError {}
+
 /** A bad --api address (not unix:///path or host:port). */
 export class ApiAddressError extends TwillError {
   constructor(address: string) {

@@ -4,12 +4,14 @@
 import { errorMessage } from '../../src/errors.js';
 import { BgpSpeaker } from '../server/speaker.js';
 import { loadBenchConfig } from './bench-config.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo, type DaemonArgs } from './cli/program.js';
+import type { CliIo } from '../../src/lib/cli-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/lib/exit-codes.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { packageVersion } from '../../src/lib/package-info.js';
+import type { DaemonArgs } from './cli/program.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { Daemon, type KernelFactory } from './daemon.js';
 import { ConfigError } from './errors.js';
-import { createLogger } from './log.js';
-import { packageVersion } from './package-root.js';
 
 /** How long a shutdown may take before we give up on a clean CEASE. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -61,7 +63,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
     });
   } catch (e) {
     log.fatal({ error: errorMessage(e) }, 'twill-bgp could not start');
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
 
   // Keeps the process alive even with nothing else open (no API, no listener, no neighbours).
@@ -75,7 +77,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
       clearInterval(keepAlive);
       const timer = setTimeout(() => {
         log.error({}, `shutdown took longer than ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`);
-        resolve(EXIT_FAILURE);
+        resolve(EXIT_FAILED);
       }, STOP_TIMEOUT_MS);
       daemon.stop().then(
         () => {
@@ -85,7 +87,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
         (e: unknown) => {
           clearTimeout(timer);
           log.error({ error: errorMessage(e) }, 'shutdown failed');
-          resolve(EXIT_FAILURE);
+          resolve(EXIT_FAILED);
         },
       );
     };

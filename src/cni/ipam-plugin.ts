@@ -18,6 +18,7 @@ import { parseIp, formatIp } from '../api/cidr.js';
 import { DatastoreConfigError, InUseError, UnreachableError } from '../datastore/errors.js';
 import type { Datastore } from '../datastore/types.js';
 import { TwillError } from '../errors.js';
+import { EXIT_FAILED, EXIT_OK } from '../lib/exit-codes.js';
 import {
   CNI_VERSION,
   CniCode,
@@ -144,7 +145,7 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
       } catch {
         // no or bad stdin: answer with our version
       }
-      return { stdout: formatVersion(v), exitCode: 0 };
+      return { stdout: formatVersion(v), exitCode: EXIT_OK };
     }
     const conf = parseNetConf(io.stdin);
     cniVersion = conf.cniVersion;
@@ -156,7 +157,7 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
       case 'ADD': {
         // A retried ADD gets the addresses the first one took.
         const existing = await ipam.handleAssignments(handleID);
-        if (existing.length > 0) return { stdout: formatResult(result(existing), cniVersion), exitCode: 0 };
+        if (existing.length > 0) return { stdout: formatResult(result(existing), cniVersion), exitCode: EXIT_OK };
         const attrs: Record<string, string> = { containerID: env.containerID };
         if (env.args.K8S_POD_NAMESPACE) attrs.namespace = env.args.K8S_POD_NAMESPACE;
         if (env.args.K8S_POD_NAME) attrs.pod = env.args.K8S_POD_NAME;
@@ -168,11 +169,11 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
           num6: cfg.assignIpv6 ? 1 : 0,
           ...(cfg.pools ? { pools: cfg.pools } : {}),
         });
-        return { stdout: formatResult(result(ips), cniVersion), exitCode: 0 };
+        return { stdout: formatResult(result(ips), cniVersion), exitCode: EXIT_OK };
       }
       case 'DEL':
         await ipam.releaseHandleIfExists(handleID);
-        return { stdout: '', exitCode: 0 };
+        return { stdout: '', exitCode: EXIT_OK };
       case 'CHECK': {
         if (compareVersions(cniVersion, '0.4.0') < 0) {
           throw new CniError(CniCode.IncompatibleVersion, `CHECK needs CNI version 0.4.0 or later (configuration says ${cniVersion})`);
@@ -196,14 +197,14 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
             );
           }
         }
-        return { stdout: '', exitCode: 0 };
+        return { stdout: '', exitCode: EXIT_OK };
       }
       default:
         throw new CniError(CniCode.InvalidEnvironment, `CNI_COMMAND ${env.command} is not handled`);
     }
   } catch (e) {
     const ce = toCniError(e);
-    return { stdout: formatError(cniVersion, ce.cniCode, ce.message, ce.details), exitCode: 1 };
+    return { stdout: formatError(cniVersion, ce.cniCode, ce.message, ce.details), exitCode: EXIT_FAILED };
   } finally {
     if (store) await store.close().catch(() => undefined);
   }

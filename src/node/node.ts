@@ -1,7 +1,8 @@
 // Wires one twill-node: datastore, kernel handles in the current network namespace, the felix
 // agent, and the local HTTP endpoints. main.ts adds the process concerns (args, signals, exit).
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../lib/logger.js';
 import { UnreachableError, openDatastore, type Datastore } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
@@ -45,7 +46,7 @@ async function openWithRetry(args: NodeArgs, log: Logger, signal?: AbortSignal):
   }
 }
 
-export async function startNode(args: NodeArgs, log: Logger = pino({ level: args.logLevel, base: { node: args.nodeName } })): Promise<RunningNode> {
+export async function startNode(args: NodeArgs, log: Logger = createLogger({ level: args.logLevel, base: { node: args.nodeName } })): Promise<RunningNode> {
   const ds = await openWithRetry(args, log);
   const choice = await detectBackend({ override: args.iptablesBackend });
   log.info({ backend: choice.backend, reason: choice.reason, datastore: ds.location }, 'starting');

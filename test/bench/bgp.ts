@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../bgp/daemon/package-root.js';
+import { packageRoot } from '../../src/lib/package-info.js';
 
 const ALL_DUTS = ['twill', 'bird', 'frr', 'gobgp'] as const;
 type Dut = (typeof ALL_DUTS)[number];

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { TwillError } from '../../../src/errors.js';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../../../src/lib/package-info.js';
 
 export const PROTO_FILE = 'twill_bgp.proto';
 

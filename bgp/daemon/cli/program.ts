@@ -1,25 +1,18 @@
 // twill-bgp's command line. Without a subcommand it runs the daemon (`--config FILE.yaml`, or
 // `--bench-config FILE.json` from the BGP benchmark harness); the subcommands are clients of a
-// running daemon's API. run() never calls process.exit: it returns the exit code.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+// running daemon's API. run() never calls process.exit: it returns the exit code (the table of
+// src/lib/exit-codes.ts: 2 for a bad command line or config, 3 when the daemon's API is unreachable).
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { TwillError, errorMessage } from '../../../src/errors.js';
+import type { CliIo } from '../../../src/lib/cli-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, commanderExitCode } from '../../../src/lib/exit-codes.js';
+import { LOG_LEVELS, type LogLevel } from '../../../src/lib/logger.js';
+import { packageVersion } from '../../../src/lib/package-info.js';
 import type { LocalPath, RouteQuery } from '../../server/types.js';
 import { DEFAULT_API } from '../api/address.js';
 import { BgpApiClient } from '../api/client.js';
-import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { packageVersion } from '../package-root.js';
+import { ApiUnreachableError } from '../errors.js';
 import { formatEvent, formatPeers, formatRoutes, formatStatus, toJson, type OutputFormat } from './format.js';
-
-export const EXIT_OK = 0;
-/** The daemon or the API failed at run time. */
-export const EXIT_FAILURE = 1;
-/** Bad command line or bad config. */
-export const EXIT_USAGE = 2;
-
-export interface CliIo {
-  stdout(s: string): void;
-  stderr(s: string): void;
-}
 
 export interface DaemonArgs {
   config?: string;
@@ -218,7 +211,7 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
         if (await c.deletePath(prefix)) io.stdout(`withdrew ${prefix}\n`);
         else {
           io.stderr(`twill-bgp does not originate ${prefix}: nothing withdrawn\n`);
-          result.code = EXIT_FAILURE;
+          result.code = EXIT_FAILED;
         }
       }),
     );
@@ -236,11 +229,11 @@ export async function run(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     await program.parseAsync(argv, { from: 'user' });
     return result.code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end with exit code 0; usage errors were already printed.
-      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
+    // --help and --version end with exit code 0; usage errors were already printed.
+    const parsed = commanderExitCode(e);
+    if (parsed !== undefined) return parsed;
     io.stderr(`error: ${errorMessage(e)}\n`);
-    return e instanceof TwillError && e.code === 'BGP_CLI_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+    if (e instanceof ApiUnreachableError) return EXIT_UNREACHABLE;
+    return e instanceof TwillError && e.code === 'BGP_CLI_USAGE' ? EXIT_USAGE : EXIT_FAILED;
   }
 }
