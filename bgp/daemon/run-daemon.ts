@@ -3,7 +3,6 @@
 // file (sessions whose identity did not change stay up; a bad file is logged and ignored).
 import { errorMessage } from '../../src/errors.js';
 import { BgpSpeaker } from '../server/speaker.js';
-import { loadBenchConfig } from './bench-config.js';
 import type { CliIo } from '../../src/lib/cli-io.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/lib/exit-codes.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -29,15 +28,15 @@ const openKernel: KernelFactory = async (cfg, logger) => {
   return { sync, close: () => nl.close() };
 };
 
-async function readConfig(args: DaemonArgs): Promise<DaemonConfig> {
-  if (args.benchConfig) return loadBenchConfig(args.benchConfig);
-  return loadConfig(args.config!);
+export interface RunDaemonOptions {
+  /** Reads args.config (default: the YAML config, loadConfig). The BGP benchmark reads its JSON. */
+  loadConfig?: (file: string) => Promise<DaemonConfig>;
 }
 
-export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
+export async function runDaemon(args: DaemonArgs, io: CliIo, opts: RunDaemonOptions = {}): Promise<number> {
   let config: DaemonConfig;
   try {
-    config = await readConfig(args);
+    config = await (opts.loadConfig ?? loadConfig)(args.config);
   } catch (e) {
     if (e instanceof ConfigError) {
       io.stderr(`${e.describe()}\n`);
@@ -46,7 +45,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
     throw e;
   }
   if (args.check) {
-    io.stdout(`${args.config ?? args.benchConfig}: OK (${config.speaker.neighbors.length} neighbours, ${config.speaker.originate?.length ?? 0} originated prefixes)\n`);
+    io.stdout(`${args.config}: OK (${config.speaker.neighbors.length} neighbours, ${config.speaker.originate?.length ?? 0} originated prefixes)\n`);
     return EXIT_OK;
   }
   const log = createLogger({ level: args.logLevel, ...(args.logFormat === 'auto' ? {} : { pretty: args.logFormat === 'pretty' }) });
@@ -54,7 +53,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
   try {
     daemon = await Daemon.start({
       config,
-      configFile: args.config ?? args.benchConfig ?? '',
+      configFile: args.config,
       api: args.api,
       logger: log,
       createSpeaker: (cfg, opts) => new BgpSpeaker(cfg, opts),

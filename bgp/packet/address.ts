@@ -143,12 +143,6 @@ export function parseNextHop(s: string): NextHop {
   return { afi: AFI_IPV6, addr: parseIpv6(s) };
 }
 
-export function prefixEquals(a: Prefix, b: Prefix): boolean {
-  if (a.afi !== b.afi || a.len !== b.len || a.pathId !== b.pathId) return false;
-  if (a.afi === AFI_IPV4) return a.addr === (b as Ipv4Prefix).addr;
-  return a.addr.equals((b as Ipv6Prefix).addr);
-}
-
 function bad(s: string, what: string): BgpEncodeError {
   return new BgpEncodeError(`"${s}" is not a valid ${what}`, 'write it like 10.0.0.0/8, 192.0.2.1, 2001:db8::/32');
 }

@@ -92,15 +92,6 @@ export function parseIp(s: string): IpAddr {
   return { family: 4, addr: v };
 }
 
-export function isIp(s: string): boolean {
-  try {
-    parseIp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** The canonical text (src/lib/ip-text.ts: RFC 5952, IPv4-mapped as "::ffff:a.b.c.d"). */
 export function formatIp(a: IpAddr): string {
   return a.family === 4 ? formatIPv4Number(Number(a.addr)) : formatIPv6BigInt(a.addr);
@@ -191,7 +182,3 @@ export function* subnets(c: Cidr, len: number): Generator<Cidr> {
   for (let i = 0n; i < count; i++) yield { family: c.family, addr: base + i * step, prefixLength: len };
 }
 
-export function compareIp(a: IpAddr, b: IpAddr): number {
-  if (a.family !== b.family) return a.family - b.family;
-  return a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0;
-}

@@ -127,17 +127,6 @@ export function hostBitsSet(p: ParsedPrefix): boolean {
   return false;
 }
 
-/** True when `addr` (same family) lies inside prefix p. */
-export function prefixContains(p: ParsedPrefix, addr: Uint8Array): boolean {
-  if (addr.length !== p.bytes.length) return false;
-  let bits = p.prefixLength;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((addr[i]! & mask) !== (p.bytes[i]! & mask)) return false;
-  }
-  return true;
-}
-
 // The text form is the project's one canonical form (src/lib/ip-text.ts).
 export { formatIPv4, formatIPv6 };
 

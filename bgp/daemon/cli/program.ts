@@ -1,6 +1,5 @@
-// twill-bgp's command line. Without a subcommand it runs the daemon (`--config FILE.yaml`, or
-// `--bench-config FILE.json` from the BGP benchmark harness); the subcommands are clients of a
-// running daemon's API. run() never calls process.exit: it returns the exit code (the table of
+// twill-bgp's command line. Without a subcommand it runs the daemon (`--config FILE.yaml`); the
+// subcommands are clients of a running daemon's API. run() never calls process.exit: it returns the exit code (the table of
 // src/lib/exit-codes.ts: 2 for a bad command line or config, 3 when the daemon's API is unreachable).
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TwillError, errorMessage } from '../../../src/errors.js';
@@ -15,8 +14,7 @@ import { ApiUnreachableError } from '../errors.js';
 import { formatEvent, formatPeers, formatRoutes, formatStatus, toJson, type OutputFormat } from './format.js';
 
 export interface DaemonArgs {
-  config?: string;
-  benchConfig?: string;
+  config: string;
   api: string | false;
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty' | 'auto';
@@ -81,7 +79,6 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     )
     .version(packageVersion(), '--version', 'print the version')
     .option('-c, --config <file>', 'run the daemon with this YAML config')
-    .option('--bench-config <file>', 'run the daemon with the JSON config of shared/bench/bgp-converge.sh (DUT=custom)')
     .option('--api <address>', 'the gRPC API: unix:///path or host:port; "none" serves no API', DEFAULT_API)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines, or pretty (default: pretty on a terminal)').choices(['json', 'pretty', 'auto']).default('auto'))
@@ -89,26 +86,20 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .showHelpAfterError('(run twill-bgp --help for usage)')
     .exitOverride()
-    .action(async (o: { config?: string; benchConfig?: string; api: string; logLevel: LogLevel; logFormat: 'json' | 'pretty' | 'auto'; check?: boolean }) => {
-      if (!o.config && !o.benchConfig) {
+    .action(async (o: { config?: string; api: string; logLevel: LogLevel; logFormat: 'json' | 'pretty' | 'auto'; check?: boolean }) => {
+      if (!o.config) {
         io.stderr('error: twill-bgp needs --config FILE.yaml to run the daemon, or a subcommand (neighbors, routes, status, ...)\n');
         io.stderr('(run twill-bgp --help for usage)\n');
         result.code = EXIT_USAGE;
         return;
       }
-      if (o.config && o.benchConfig) {
-        io.stderr('error: give --config or --bench-config, not both\n');
-        result.code = EXIT_USAGE;
-        return;
-      }
       const args: DaemonArgs = {
+        config: o.config,
         api: o.api === 'none' ? false : o.api,
         logLevel: o.logLevel,
         logFormat: o.logFormat,
         check: !!o.check,
       };
-      if (o.config) args.config = o.config;
-      if (o.benchConfig) args.benchConfig = o.benchConfig;
       result.code = await deps.runDaemon(args, io);
     });
 
