@@ -18,7 +18,7 @@ export function protoPath(): string {
   const root = packageRoot();
   const inRoot = root && join(root, 'bgp', 'daemon', 'api', PROTO_FILE);
   if (inRoot && existsSync(inRoot)) return inRoot;
-  throw new TwillError('BGP_DAEMON_PROTO_MISSING', `cannot find bgp/daemon/api/${PROTO_FILE} (looked beside ${beside} and in the package root)`, {
+  throw new TwillError('BgpDaemonProtoMissing', `cannot find bgp/daemon/api/${PROTO_FILE} (looked beside ${beside} and in the package root)`, {
     hint: 'run twill-bgp from the Twill package: the .proto ships with it and is not copied into dist/',
   });
 }

@@ -130,7 +130,7 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     .addOption(outputOption())
     .action(async (prefix: string | undefined, o: { table: 'loc' | 'in' | 'out'; peer?: string; 4?: boolean; 6?: boolean; all?: boolean; limit: number; output: OutputFormat }, cmd: Command) =>
       withClient(cmd, async (c) => {
-        if (o.table !== 'loc' && !o.peer) throw new TwillError('BGP_CLI_USAGE', `--table ${o.table} needs --peer ADDRESS`);
+        if (o.table !== 'loc' && !o.peer) throw new TwillError('BgpCliUsage', `--table ${o.table} needs --peer ADDRESS`);
         const q: RouteQuery = { table: o.table, limit: o.limit };
         if (o.peer) q.peer = o.peer;
         if (o[4] && !o[6]) q.family = 4;
@@ -225,6 +225,6 @@ export async function run(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     if (parsed !== undefined) return parsed;
     io.stderr(`error: ${errorMessage(e)}\n`);
     if (e instanceof ApiUnreachableError) return EXIT_UNREACHABLE;
-    return e instanceof TwillError && e.code === 'BGP_CLI_USAGE' ? EXIT_USAGE : EXIT_FAILED;
+    return e instanceof TwillError && e.code === 'BgpCliUsage' ? EXIT_USAGE : EXIT_FAILED;
   }
 }
