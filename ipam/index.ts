@@ -23,3 +23,4 @@ export { ipamUsage, type IpamUsage, type PoolUsage, type BlockUsage } from './us
 export { checkIpam, checkState, DEFAULT_CHECK_GRACE_MS, type IpamReport, type IpamProblem, type ProblemType, type Fix, type CheckOptions } from './check.js';
 export { applyFixes, parseReport, type FixOutcome } from './repair.js';
 export { gcPass, newGcState, DEFAULT_GC_GRACE_MS, type GcState, type GcOptions, type GcResult } from './gc.js';
+export { blockRoutesFor, hostRoutes, ALLOCATION_NODE_ATTR, type BlockRoutes, type HostRoutes } from './host-routes.js';

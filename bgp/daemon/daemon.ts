@@ -18,7 +18,7 @@ import { startApiServer, type ApiBackend, type ApiServer } from './api/server.js
 import type { DaemonStatus } from './api/convert.js';
 import { checkPrefix, type DaemonConfig } from './config.js';
 import { ApiError } from './errors.js';
-import { kernelChangesOf } from '../kernel/best.js';
+import { followSpeaker, gracefulRestartEnabled, kernelReconcileMs, type KernelFollower } from '../kernel/follow.js';
 import type { KernelRouteChange, KernelStartOptions, KernelStopOptions, KernelSyncStats } from '../kernel/types.js';
 import type { KernelConfig } from './config.js';
 
@@ -35,9 +35,6 @@ export interface KernelRoutes {
 
 /** Opens kernel route sync for the daemon's namespace; `close` releases its netlink handle. */
 export type KernelFactory = (cfg: KernelConfig, logger: Logger) => Promise<{ sync: KernelRoutes; close(): void }>;
-
-/** Graceful restart: our routes from a previous run stay at most this long before being reconciled. */
-const KERNEL_RECONCILE_MS = 120_000;
 
 export interface DaemonOptions {
   config: DaemonConfig;
@@ -59,7 +56,7 @@ export class Daemon implements ApiBackend {
   /** Prefixes we originate (config and API), canonical text → path. */
   private readonly originated = new Map<string, LocalPath>();
   private kernel: { sync: KernelRoutes; close(): void } | undefined;
-  private kernelInSync = false;
+  private follower: KernelFollower | undefined;
   private api: ApiServer | undefined;
   private readonly unsubscribe: (() => void)[] = [];
   private stopping: Promise<void> | undefined;
@@ -89,13 +86,13 @@ export class Daemon implements ApiBackend {
       // (End-of-RIB from every graceful-restart peer, every other peer Established once) or the
       // restart time has passed; then those nobody re-announced are removed.
       try {
-        await kernel.sync.start({ reconcileAfterMs: reconcileMs(cfg) });
+        await kernel.sync.start({ reconcileAfterMs: kernelReconcileMs(cfg.speaker) });
       } catch (e) {
         kernel.close();
         throw e;
       }
       // Graceful restart, restarting role: our forwarding state survived (RFC 4724 R and F bits).
-      restarting = grEnabled(cfg) && kernel.sync.stats().installed > 0;
+      restarting = gracefulRestartEnabled(cfg.speaker) && kernel.sync.stats().installed > 0;
       if (restarting) o.logger.info({ routes: kernel.sync.stats().installed }, 'graceful restart: kernel routes of the previous run kept; announcing restart state');
     }
     const d = new Daemon(o, kernel, restarting);
@@ -123,13 +120,12 @@ export class Daemon implements ApiBackend {
     this.warnAboutPolicies(cfg.speaker);
     const k = this.kernel;
     if (k) {
-      this.unsubscribe.push(this.speaker.onBestChanged((c) => k.sync.setRoutes(kernelChangesOf(globalNextHops(c)))));
-      this.unsubscribe.push(
-        this.speaker.subscribe((e) => ((e.type === 'peer-state' && e.to === 'Established') || e.type === 'end-of-rib') && this.checkKernelInSync()),
-      );
+      const f = followSpeaker(this.speaker, k.sync, cfg.speaker, this.log);
+      this.follower = f;
+      this.unsubscribe.push(() => f.close());
     }
     await this.speaker.start();
-    if (this.kernel) this.checkKernelInSync();
+    this.follower?.check();
     if (this.o.api !== false) {
       this.api = await startApiServer(this.o.api, this);
       this.log.info({ api: this.api.address }, 'API listening');
@@ -150,7 +146,7 @@ export class Daemon implements ApiBackend {
   /** CEASE to every peer, close the API, remove our kernel routes. Safe to call twice. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      const graceful = grEnabled(this.config);
+      const graceful = gracefulRestartEnabled(this.config.speaker);
       this.log.info({ graceful }, graceful ? 'shutting down for a graceful restart: sessions closed without CEASE, kernel routes kept' : 'shutting down: sending CEASE to every peer');
       await this.api?.close().catch((e: unknown) => this.log.warn({ error: errorMessage(e) }, 'API close failed'));
       try {
@@ -178,6 +174,7 @@ export class Daemon implements ApiBackend {
     const apiPaths = [...this.originated.values()].filter((p) => !(this.config.speaker.originate ?? []).some((c) => c.prefix === p.prefix));
     await this.speaker.updateConfig(next.speaker);
     this.config = { ...next, kernel: this.config.kernel };
+    this.follower?.setConfig(next.speaker);
     this.originated.clear();
     for (const p of next.speaker.originate ?? []) this.originated.set(p.prefix, p);
     for (const p of apiPaths) {
@@ -249,22 +246,6 @@ export class Daemon implements ApiBackend {
     return true;
   }
 
-  /**
-   * Once every neighbour is back — graceful-restart peers have sent End-of-RIB, the others have
-   * been Established once — and its table processed, reconcile the kernel (markInSync).
-   */
-  private checkKernelInSync(): void {
-    if (this.kernelInSync || !this.kernel) return;
-    const gr = new Set(this.config.speaker.neighbors.filter((n) => neighborGr(this.config, n)).map((n) => n.address));
-    const back = (p: PeerStatus): boolean => p.establishedCount > 0 && (!gr.has(p.address) || !p.capabilities?.gracefulRestart || !!p.endOfRibReceived);
-    if (!this.speaker.listPeers().every(back)) return;
-    this.kernelInSync = true;
-    void this.speaker.idle().then(() => {
-      this.kernel?.sync.markInSync();
-      this.log.info({}, 'every neighbour is up: kernel routes reconciled');
-    });
-  }
-
   // ---- logging ----------------------------------------------------------------------------
   // Session changes, NOTIFICATIONs (with their meaning) and UPDATE errors are logged by the
   // speaker itself through the logger we hand it (component=speaker).
@@ -284,33 +265,7 @@ export class Daemon implements ApiBackend {
   }
 }
 
-function neighborGr(cfg: DaemonConfig, n: SpeakerConfig['neighbors'][number]): boolean {
-  if (n.gracefulRestart === false) return false;
-  if (n.gracefulRestart !== undefined) return true;
-  return !!cfg.speaker.gracefulRestart?.enabled;
-}
-
-/** Graceful restart is on for at least one neighbour. */
-function grEnabled(cfg: DaemonConfig): boolean {
-  return cfg.speaker.neighbors.some((n) => neighborGr(cfg, n));
-}
-
-/** How long routes of a previous run are kept at most: the restart time we advertise (GR), else 120 s. */
-function reconcileMs(cfg: DaemonConfig): number {
-  if (!grEnabled(cfg)) return KERNEL_RECONCILE_MS;
-  return (cfg.speaker.gracefulRestart?.restartTime ?? 120) * 1000 || KERNEL_RECONCILE_MS;
-}
-
 function formatListen(address: string | undefined, port: number): string {
   if (!address) return `*:${port}`;
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
-/**
- * BestChange.nextHop of an IPv6 path carrying a link-local second next hop reads
- * "fd00::2 (link-local fe80::1)"; the kernel gets the global address (on-link, no ifindex needed).
- */
-function globalNextHops(changes: BestChange[]): BestChange[] {
-  if (!changes.some((c) => c.nextHop?.includes(' '))) return changes;
-  return changes.map((c) => (c.nextHop?.includes(' ') ? { ...c, nextHop: c.nextHop.slice(0, c.nextHop.indexOf(' ')) } : c));
 }

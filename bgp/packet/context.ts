@@ -17,8 +17,8 @@ export interface CodecContext {
   readonly addPath: { readonly ipv4: DirectionFlags; readonly ipv6: DirectionFlags };
   /**
    * RFC 8654: `receive` — we advertised Extended Message, so accept up to 65535 octets;
-   * `send` — the peer advertised it, so we may send up to 65535 octets. OPEN and KEEPALIVE stay
-   * within 4096 either way.
+   * `send` — both sides advertised it, so we may send up to 65535 octets (negotiateContext()).
+   * OPEN and KEEPALIVE stay within 4096 either way.
    */
   readonly extendedMessage: DirectionFlags;
   /** RFC 8950: the peer accepts IPv4 unicast NLRI with an IPv6 next hop (we may send them). */

@@ -21,6 +21,7 @@ export {
   type NotificationMessage,
 } from './notification.js';
 export type { OpenMessage } from './open.js';
-export { encodeEndOfRib, endOfRib, endOfRibFamily, packUpdates, packWithdrawals } from './pack.js';
+export { encodeEndOfRib, endOfRib, endOfRibFamily, fitsOneUpdate, packUpdates, packWithdrawals } from './pack.js';
 export type { RouteRefreshMessage } from './route-refresh.js';
+export { BgpSendLimitError, checkOutgoing } from './send-limit.js';
 export { decodeUpdate, encodeUpdate, type UpdateMessage, type UpdateOutcome } from './update.js';

@@ -56,8 +56,11 @@ export function negotiateContext(local: OpenMessage, remote: OpenMessage, opts: 
   return {
     fourOctetAs: has(local, 'four-octet-as') && has(remote, 'four-octet-as'),
     addPath: { ipv4: addPathDir(local, remote, AFI_IPV4), ipv6: addPathDir(local, remote, AFI_IPV6) },
-    // RFC 8654 §4: receive what we advertised; send only what the peer advertised.
-    extendedMessage: { send: has(remote, 'extended-message'), receive: has(local, 'extended-message') },
+    // RFC 8654 §4: accept up to 65535 octets when we advertised the capability; send more than
+    // 4096 only when it was advertised both ways. The RFC would let us send as soon as the peer
+    // advertised it, but FRR and BIRD accept long messages only when they also received the
+    // capability from us (FRR 8.4 always advertises it and resets the session otherwise).
+    extendedMessage: { send: has(remote, 'extended-message') && has(local, 'extended-message'), receive: has(local, 'extended-message') },
     // RFC 8950 §4: we may send IPv4 unicast with an IPv6 next hop if the peer said it accepts it.
     extendedNextHop: !!extNh?.entries.some((e) => e.afi === AFI_IPV4 && e.safi === SAFI_UNICAST && e.nextHopAfi === AFI_IPV6),
     ebgp: opts.ebgp ?? speakerAs(local) !== speakerAs(remote),

@@ -43,6 +43,25 @@ function fit(list: readonly Prefix[], from: number, budget: number, addPath: boo
   return [i - from, used];
 }
 
+/** Octets of an UPDATE announcing `afi` prefixes with `set`, apart from the prefixes themselves. */
+function announceOverhead(set: EncodedAttributeSet, afi: number): number {
+  const nh = set.attrs.nextHop!;
+  if (afi === AFI_IPV4 && nh.afi === AFI_IPV4) return HEADER_LENGTH + 4 + set.bytes.length + NEXT_HOP_ATTR_SIZE;
+  // MP_REACH_NLRI, budgeted with the 4-octet (extended length) attribute header.
+  return HEADER_LENGTH + 4 + 4 + 5 + nextHopWireSize(nh) + set.bytes.length;
+}
+
+/**
+ * Whether an UPDATE announcing one prefix of `afi` (the longest there is) with this attribute set
+ * fits the session's maximum message size. When it does not, the route cannot be sent to this
+ * peer at all (RFC 8654 §4 / RFC 4271 §9.2): packUpdates() would throw.
+ */
+export function fitsOneUpdate(set: EncodedAttributeSet, afi: number, ctx: CodecContext): boolean {
+  if (set.attrs.nextHop === undefined) return false;
+  const longest = (afi === AFI_IPV4 ? 5 : 17) + (addPathFor(ctx, afi, 'send') ? 4 : 0);
+  return announceOverhead(set, afi) + longest <= maxSendLength(ctx);
+}
+
 /**
  * Encodes UPDATEs announcing `prefixes` with the attribute set `attrs` (or a set encoded before
  * with encodeAttributeSet() for the same AS width, to skip re-encoding). attrs.origin,
@@ -67,7 +86,7 @@ export function packUpdates(attrs: PathAttributes | EncodedAttributeSet, prefixe
     if (nh.afi === AFI_IPV4) {
       const ap = addPathFor(ctx, AFI_IPV4, 'send');
       const alen = set.bytes.length + NEXT_HOP_ATTR_SIZE;
-      const base = HEADER_LENGTH + 4 + alen;
+      const base = announceOverhead(set, AFI_IPV4);
       for (let i = 0; i < v4.length; ) {
         const [n, bytes] = fit(v4, i, max - base, ap);
         const total = base + bytes;
@@ -100,7 +119,7 @@ function packMpReach(out: Buffer[], set: EncodedAttributeSet, afi: number, list:
   const ap = addPathFor(ctx, afi, 'send');
   const fixed = 5 + nextHopWireSize(nh);
   // Budget assuming the 4-octet (extended length) attribute header; a short value then uses 3.
-  const base = HEADER_LENGTH + 4 + 4 + fixed + set.bytes.length;
+  const base = announceOverhead(set, afi);
   for (let i = 0; i < list.length; ) {
     const [n, bytes] = fit(list, i, max - base, ap);
     const mpLen = fixed + bytes;

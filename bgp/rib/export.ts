@@ -5,8 +5,11 @@
 // cost one pointer each. build() turns a list of changed prefixes into packed UPDATEs.
 import {
   AFI_IPV4,
+  AFI_IPV6,
   SegmentType,
   encodeAttributeSet,
+  fitsOneUpdate,
+  maxSendLength,
   packUpdates,
   packWithdrawals,
   type AsPathSegment,
@@ -346,6 +349,12 @@ export class AdjRibOut {
       o = new OutAttr(this.outs.length, key, out, encodeAttributeSet(out, t.ctx.fourOctetAs));
       this.outs.push(o);
       this.interned.set(key, o);
+    }
+    // RFC 8654 §4: attributes too long for this session's messages (learned from a peer with
+    // Extended Message, sent to one without) — the route is not sent (RFC 4271 §9.2).
+    if (!fitsOneUpdate(o.encoded, family === 4 ? AFI_IPV4 : AFI_IPV6, t.ctx)) {
+      const max = maxSendLength(t.ctx);
+      return `path attributes of ${o.encoded.bytes.length} octets do not fit in a ${max}-octet UPDATE${t.ctx.extendedMessage.send ? '' : ' (Extended Message, RFC 8654, is not negotiated both ways with this peer)'}`;
     }
     return o;
   }

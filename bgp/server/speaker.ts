@@ -35,6 +35,7 @@ import type { PeerEntry } from './entry.js';
 import { exportTarget } from './export-target.js';
 import { LocalRoutes, localRoute } from './local-routes.js';
 import { WorkQueue } from './queue.js';
+import { ManagementQueue } from './serial.js';
 import type {
   BestChange,
   BgpSpeakerApi,
@@ -70,6 +71,8 @@ export class BgpSpeaker implements BgpSpeakerApi {
   private readonly log: SpeakerLogger;
   private rib: Rib;
   private readonly queue: WorkQueue;
+  /** start/stop/config/neighbour changes, one at a time (./serial.ts). */
+  private readonly mgmt = new ManagementQueue();
   private readonly host: PeerHost;
   private readonly peers = new Map<string, PeerEntry>();
   private server: Server | undefined;
@@ -110,7 +113,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
     return this.boundPort;
   }
 
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.mgmt.run(() => this.startNow());
+  }
+
+  private async startNow(): Promise<void> {
     if (this.started) return;
     await this.openListener();
     this.started = true;
@@ -193,7 +200,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
    * NOTIFICATION (a bare TCP close), so those peers keep our routes while we restart (RFC 4724);
    * the others get CEASE / Administrative Shutdown.
    */
-  async stop(opts: { graceful?: boolean } = {}): Promise<void> {
+  stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    return this.mgmt.run(() => this.stopNow(opts));
+  }
+
+  private async stopNow(opts: { graceful?: boolean } = {}): Promise<void> {
     if (!this.started) return;
     this.started = false;
     const closed = this.closeListener();
@@ -225,9 +236,13 @@ export class BgpSpeaker implements BgpSpeakerApi {
     return () => this.bestListeners.delete(fn);
   }
 
-  /** Resolves once all queued RIB work is done and the resulting UPDATEs are written. */
-  idle(): Promise<void> {
-    return this.queue.idle();
+  /**
+   * Resolves once the management changes queued so far have been applied and all queued RIB work
+   * is done and the resulting UPDATEs are written.
+   */
+  async idle(): Promise<void> {
+    await this.mgmt.settled();
+    await this.queue.idle();
   }
 
   // ---- local routes -------------------------------------------------------------------------
@@ -245,7 +260,17 @@ export class BgpSpeaker implements BgpSpeakerApi {
 
   // ---- neighbours and configuration --------------------------------------------------------
 
+  /**
+   * Adds a neighbour (checked at once: a bad one throws SpeakerConfigError). Applied at once when
+   * no other management change is running, else after the ones queued before it; a conflict
+   * found only then (the address was configured meanwhile) is reported as an `error` event.
+   */
   addNeighbor(n: NeighborConfig): void {
+    resolveConfig({ ...this.resolved.config, neighbors: [...this.resolved.config.neighbors, n] });
+    void this.mgmt.run(() => this.addNeighborNow(n)).catch((e: unknown) => this.internalError(e));
+  }
+
+  private addNeighborNow(n: NeighborConfig): void {
     const cfg = { ...this.resolved.config, neighbors: [...this.resolved.config.neighbors, n] };
     const resolved = resolveConfig(cfg);
     this.resolved = resolved;
@@ -255,7 +280,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
     if (this.started) e.peer.start();
   }
 
-  async removeNeighbor(address: string): Promise<void> {
+  removeNeighbor(address: string): Promise<void> {
+    return this.mgmt.run(() => this.removeNeighborNow(address));
+  }
+
+  private async removeNeighborNow(address: string): Promise<void> {
     const a = canonicalAddress(address, 'neighbour address');
     const e = this.peers.get(a);
     if (!e) throw new SpeakerConfigError(`neighbour ${a} is not configured`, 'see listPeers() for the configured neighbours');
@@ -274,8 +303,23 @@ export class BgpSpeaker implements BgpSpeakerApi {
    * without a reset (policies at once, by re-evaluating the RIB; timers from the next session).
    * A new router id, AS or alwaysCompareMed restarts the speaker (every session resets; local routes
    * are kept).
+   *
+   * Changes are serialized with every other management call; a burst of updates queued behind a
+   * running change is applied once, as its latest config. A config that fails the checks is
+   * refused at once (rejected promise) and does not join the burst.
    */
-  async updateConfig(cfg: SpeakerConfig): Promise<void> {
+  updateConfig(cfg: SpeakerConfig): Promise<void> {
+    try {
+      resolveConfig(cfg);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.mgmt.latest(cfg, this.applyConfig);
+  }
+
+  private readonly applyConfig = (cfg: SpeakerConfig): Promise<void> => this.applyConfigNow(cfg);
+
+  private async applyConfigNow(cfg: SpeakerConfig): Promise<void> {
     const next = resolveConfig(cfg);
     const prev = this.resolved;
     // The listener moves without touching sessions (port 0 → the bound port is no change).
@@ -287,13 +331,13 @@ export class BgpSpeaker implements BgpSpeakerApi {
       !!prev.config.alwaysCompareMed !== !!next.config.alwaysCompareMed || prev.clusterId !== next.clusterId || prev.maxPaths !== next.maxPaths;
     if (prev.routerId !== next.routerId || prev.asn !== next.asn || medChanged) {
       const wasStarted = this.started;
-      await this.stop();
+      await this.stopNow();
       this.peers.clear();
       this.resolved = next;
       for (const p of this.configOriginated.keys()) this.local.delete(parsePrefixText(p, 'prefix'));
       this.configOriginated.clear();
       this.rib = this.newRib();
-      if (wasStarted) await this.start();
+      if (wasStarted) await this.startNow();
       return;
     }
     this.resolved = next;
@@ -377,7 +421,11 @@ export class BgpSpeaker implements BgpSpeakerApi {
   }
 
   /** Resets a session (hard: CEASE / Administrative Reset; soft: ROUTE-REFRESH request + full re-advertisement). */
-  async resetPeer(address: string, opts: { soft?: boolean } = {}): Promise<void> {
+  resetPeer(address: string, opts: { soft?: boolean } = {}): Promise<void> {
+    return this.mgmt.run(() => this.resetPeerNow(address, opts));
+  }
+
+  private async resetPeerNow(address: string, opts: { soft?: boolean }): Promise<void> {
     const e = this.entry(address);
     if (opts.soft) {
       if (e.peer.state !== 'Established') return;

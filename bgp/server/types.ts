@@ -77,6 +77,10 @@ export interface NeighborConfig {
    * (prefix, path id). `send`: true = every path we have, a number = the best N.
    */
   addPath?: { send?: boolean | number; receive?: boolean };
+  /**
+   * Advertise Extended Message (RFC 8654). Messages over 4096 octets are sent only when the peer
+   * advertises it too (FRR always does); without this, every message stays within 4096.
+   */
   extendedMessage?: boolean;
   /** This iBGP neighbour is our route-reflector client (RFC 4456). */
   routeReflectorClient?: boolean;
@@ -213,6 +217,7 @@ export interface NegotiatedCapabilities {
   /** The peer advertised the Restart State bit (it has just restarted). */
   peerRestarting?: boolean;
   addPath: { ipv4: { send: boolean; receive: boolean }; ipv6: { send: boolean; receive: boolean } };
+  /** Both sides advertised Extended Message: messages up to 65535 octets both ways. */
   extendedMessage: boolean;
 }
 
@@ -359,6 +364,9 @@ export interface LocalPath {
  *   updateConfig(cfg: SpeakerConfig): Promise<void>  resets only the sessions whose identity changed
  *   resetPeer(address: string, opts?: { soft?: boolean }): Promise<void>
  *   idle(): Promise<void>              resolves when all queued RIB work and output are done
+ *
+ * start, stop, addNeighbor, removeNeighbor, updateConfig and resetPeer are serialized (one at a
+ * time, in call order; a burst of updateConfig applies only the latest), see ./serial.ts.
  */
 export interface BgpSpeakerApi {
   readonly port: number | undefined;

@@ -214,7 +214,8 @@ export function bestChanges(rib: Rib, prefixes: readonly Prefix[]): BestChange[]
       }
     }
     out.push({
-      prefix: formatPrefix(p),
+      // The Loc-RIB is per prefix: a change that arrived with an ADD-PATH path id names the prefix.
+      prefix: formatPrefix(p.pathId === 0 ? p : { ...p, pathId: 0 }),
       family: p.afi === AFI_IPV4 ? 4 : 6,
       reachable: best !== undefined,
       nextHop,

@@ -2,8 +2,13 @@
 // stream into messages, the codec context negotiated for it, and read back-pressure: when more
 // than HIGH_WATER octets wait to be processed the socket stops reading until the backlog is
 // below LOW_WATER, so a peer sending a huge table cannot make us buffer it all.
+//
+// write() (and rejectConnection()) are the only places where BGP messages leave the speaker:
+// every message is checked there against the session's size limit (checkOutgoing: 4096 octets
+// unless Extended Message was negotiated both ways); a batch with one message too long is not
+// written at all and BgpSendLimitError is thrown.
 import type { Socket } from 'node:net';
-import { CeaseSubcode, DEFAULT_CONTEXT, ErrorCode, Framer, encodeMessage, type CodecContext } from '../packet/index.js';
+import { CeaseSubcode, DEFAULT_CONTEXT, ErrorCode, Framer, checkOutgoing, encodeMessage, type CodecContext } from '../packet/index.js';
 
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
@@ -75,13 +80,19 @@ export class Connection {
     }
   }
 
+  /**
+   * Writes whole BGP messages. Throws BgpSendLimitError, writing nothing of `data`, when one of
+   * them is longer than this session allows.
+   */
   write(data: Buffer | readonly Buffer[]): void {
     if (this.closing) return;
     if (Buffer.isBuffer(data)) {
+      checkOutgoing([data], this.ctx);
       this.socket.write(data);
       return;
     }
     if (data.length === 0) return;
+    checkOutgoing(data, this.ctx);
     if (data.length === 1) {
       this.socket.write(data[0]!);
       return;
@@ -142,6 +153,7 @@ export function normalizeAddress(a: string): string {
 export function rejectConnection(socket: Socket): void {
   socket.on('error', () => undefined);
   const n = encodeMessage({ type: 'notification', code: ErrorCode.CEASE, subcode: CeaseSubcode.CONNECTION_REJECTED, data: Buffer.alloc(0) }, DEFAULT_CONTEXT);
+  checkOutgoing([n], DEFAULT_CONTEXT);
   socket.end(n);
   const t = setTimeout(() => socket.destroy(), 2000);
   t.unref();

@@ -11,6 +11,7 @@ import { connect as tcpConnect, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import {
   BgpError,
+  BgpSendLimitError,
   CeaseSubcode,
   DEFAULT_CONTEXT,
   ErrorCode,
@@ -268,9 +269,37 @@ export class Peer {
   /** Writes UPDATE messages (already encoded for this session). */
   sendUpdates(bufs: readonly Buffer[]): void {
     if (!this.conn || this.state !== 'Established' || bufs.length === 0) return;
+    if (!this.send(this.conn, bufs)) return;
     this.sent.update += bufs.length;
-    this.conn.write(bufs);
     this.armSendHold(this.conn);
+  }
+
+  /**
+   * Writes to a connection. A message longer than the session allows is never written: the
+   * refusal (BgpSendLimitError, a bug on our side) is logged as an error, becomes lastError, and
+   * the session is reset with CEASE / Out of Resources so that the peer gets a consistent table
+   * again. Returns whether the data was written.
+   */
+  private send(c: Connection, data: Buffer | readonly Buffer[]): boolean {
+    try {
+      c.write(data);
+      return true;
+    } catch (e) {
+      if (!(e instanceof BgpSendLimitError)) throw e;
+      this.host.log.error({ peer: this.address, err: e, length: e.length, max: e.max }, `not sent to ${this.address}: ${e.message}`);
+      this.lastError = `twill-bgp refused to send a message longer than this session allows: ${e.message}`;
+      if (c === this.conn && this.data.state === 'Established' && e.messageType !== MessageType.NOTIFICATION) {
+        // Not from inside the write: this may run while the state machine performs actions.
+        queueMicrotask(() => {
+          if (c === this.conn && this.data.state === 'Established') {
+            this.dispatch({ type: 'AutomaticStop', subcode: CeaseSubcode.OUT_OF_RESOURCES, message: `message of ${e.length} octets exceeds this session's ${e.max}` });
+          }
+        });
+      } else {
+        c.destroy(this.lastError);
+      }
+      return false;
+    }
   }
 
   /** Resolves when what was written to the session has drained (for output back-pressure). */
@@ -540,8 +569,8 @@ export class Peer {
   }
 
   private write(c: Connection, buf: Buffer, type: number): void {
+    if (!this.send(c, buf)) return;
     count(this.sent, type);
-    c.write(buf);
     this.armSendHold(c);
   }
 

@@ -5,6 +5,7 @@
 import { formatKey, type Kind, type Resource, type ResourceKey } from '../../src/api/types.js';
 import type { Labels } from '../../src/api/selector/index.js';
 import type { SyncEvent } from '../../src/datastore/syncer.js';
+import { blockRoutesFor } from '../../ipam/host-routes.js';
 import { effectiveConfig } from './config.js';
 import { comparePolicies, parsePolicy, parseProfile, profileId, policyId, type ParsedPolicy, type ParsedProfile } from './convert-policy.js';
 import { canonNet, type SetRequest } from './convert-rule.js';
@@ -215,14 +216,10 @@ export class CalcGraph {
         this.poolsDirty = true;
         break;
       case 'IPAMBlock': {
-        const mine = r.spec?.deleted !== true && r.spec?.affinity === `host:${this.nodeName}`;
-        let cidr: string | undefined;
-        try {
-          cidr = canonNet(r.spec.cidr).cidr;
-        } catch (e) {
-          problems.push(`spec.cidr: ${e instanceof Error ? e.message : String(e)}`);
-        }
-        if (mine && cidr !== undefined) this.myBlocks.set(r.metadata.name, { cidr });
+        // ipam/host-routes.ts decides which blocks are this host's (the BGP agent asks it too).
+        const own = blockRoutesFor(this.nodeName, r);
+        if (own.problem !== undefined) problems.push(own.problem);
+        if (own.block !== undefined) this.myBlocks.set(r.metadata.name, { cidr: own.block });
         else this.myBlocks.delete(r.metadata.name);
         this.routesDirty = true;
         break;

@@ -182,3 +182,7 @@ export function* subnets(c: Cidr, len: number): Generator<Cidr> {
   for (let i = 0n; i < count; i++) yield { family: c.family, addr: base + i * step, prefixLength: len };
 }
 
+export function compareIp(a: IpAddr, b: IpAddr): number {
+  if (a.family !== b.family) return a.family - b.family;
+  return a.addr < b.addr ? -1 : a.addr > b.addr ? 1 : 0;
+}

@@ -7,11 +7,12 @@
 //   2  the command line is wrong: commander's parse errors (unknown option, too many arguments,
 //      a bad choice), or no command at all
 //   3  the datastore could not be reached (the message names the address tried), or its file is
-//      held by another process
+//      held by another process; or no twill-node agent answers on its socket (`node ...`)
 //   4  a check ran fine and found problems (commands set ctx.exitCode = EXIT_PROBLEMS)
 
 import { InUseError, UnreachableError } from '../datastore/errors.js';
 import { TwillError, errorMessage } from '../errors.js';
+import { NodeApiUnreachableError } from '../nodeapi/errors.js';
 import type { CliIo } from '../lib/cli-io.js';
 import { EXIT_FAILED, EXIT_UNREACHABLE } from '../lib/exit-codes.js';
 
@@ -40,7 +41,7 @@ export class CliUserError extends TwillError {
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof CliExit) return e.exitCode;
-  if (e instanceof UnreachableError || e instanceof InUseError) return EXIT_UNREACHABLE;
+  if (e instanceof UnreachableError || e instanceof InUseError || e instanceof NodeApiUnreachableError) return EXIT_UNREACHABLE;
   return EXIT_FAILED;
 }
 

@@ -15,6 +15,8 @@ import * as apply from './commands/apply.js';
 import * as get from './commands/get.js';
 import * as ipam from './commands/ipam.js';
 import * as label from './commands/label.js';
+import * as policy from './commands/policy.js';
+import * as node from './commands/node.js';
 import * as validate from './commands/validate.js';
 import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
@@ -36,6 +38,8 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   validate,
   version,
   ipam, // ipam show / check / release (src/cli/commands/ipam.ts, owned by IPAM)
+  policy, // policy explain (felix/explain)
+  node, // node status / routes: asks the running twill-node over its local API
   // New command groups go here.
 ];
 

@@ -4,6 +4,7 @@
 // Startup is kept light: only the datastore backend the configuration names is loaded.
 
 import { parseDatastoreUrl } from '../datastore/url.js';
+import { processIo } from '../lib/cli-io.js';
 import type { Datastore } from '../datastore/types.js';
 import { runIpamPlugin, type StoreOptions } from './ipam-plugin.js';
 
@@ -21,12 +22,8 @@ async function openStore(url: string, opts: StoreOptions): Promise<Datastore> {
   }
 }
 
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });
+const io = processIo();
+const stdin = process.stdin.isTTY ? '' : (await io.readStdin()).toString();
+const out = await runIpamPlugin({ env: io.env, stdin, openStore });
+// The CNI result is the program's output; exit only once it is written.
 process.stdout.write(out.stdout, () => process.exit(out.exitCode));

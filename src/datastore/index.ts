@@ -46,4 +46,5 @@ export async function openDatastore(url: string, opts: DatastoreOptions = {}): P
 }
 
 export { startSyncer } from './syncer.js';
+export { startSharedSyncer, type SyncConsumer } from './syncer-fanout.js';
 export type { SyncEvent, SyncerCallbacks, SyncerOptions, SyncerStatus } from './syncer.js';

@@ -25,6 +25,7 @@ export type {
 } from './types.js';
 export { NetlinkClosedError, NetlinkError, NetlinkSocketError, NetnsNotFoundError } from './errors.js';
 export { openNetlink } from './handle.js';
+export { enterNetnsForThread } from './netns.js';
 export { monitor, type MonitorOptions } from './monitor.js';
 export { sysctlPath } from './sysctl.js';
 export { describeNetns } from './ref.js';

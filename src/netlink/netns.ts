@@ -38,11 +38,7 @@ export function withNetns<T>(nsFd: number, ref: NetnsRef, fn: () => T): T {
   const self = libc.open('/proc/thread-self/ns/net', C.O_RDONLY | C.O_CLOEXEC);
   if (self < 0) throw new NetlinkSocketError('open /proc/thread-self/ns/net', -self);
   try {
-    const r = libc.setns(nsFd, C.CLONE_NEWNET);
-    if (r < 0) {
-      if (-r === 22) throw new NetnsNotFoundError(ref, new Error('not a network namespace file')); // EINVAL
-      throw new NetlinkSocketError('setns', -r);
-    }
+    enter(nsFd, ref);
     try {
       return fn();
     } finally {
@@ -55,5 +51,27 @@ export function withNetns<T>(nsFd: number, ref: NetnsRef, fn: () => T): T {
     }
   } finally {
     libc.close(self);
+  }
+}
+
+/**
+ * Moves the calling thread into a namespace for good — for a worker thread that lives there
+ * (its sockets, listeners and netlink handles are then in that namespace). Never call this on the
+ * main thread: the rest of the process would follow silently. Throws NetnsNotFoundError.
+ */
+export function enterNetnsForThread(ref: NetnsRef): void {
+  const fd = openNetns(ref);
+  try {
+    enter(fd, ref);
+  } finally {
+    getLibc().close(fd);
+  }
+}
+
+function enter(nsFd: number, ref: NetnsRef): void {
+  const r = getLibc().setns(nsFd, C.CLONE_NEWNET);
+  if (r < 0) {
+    if (-r === 22) throw new NetnsNotFoundError(ref, new Error('not a network namespace file')); // EINVAL
+    throw new NetlinkSocketError('setns', -r);
   }
 }

@@ -1,7 +1,9 @@
 // twill-node's command line.
 import { Command, InvalidArgumentError } from 'commander';
-import { TwillError } from '../errors.js';
+import { TwillError, errorMessage } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
+import { defaultNodeName } from '../nodeapi/defaults.js';
+import { parseAutodetectMethod } from './autodetect.js';
 
 export interface NodeArgs {
   nodeName: string;
@@ -20,6 +22,16 @@ export interface NodeArgs {
   iptablesBackend: 'Auto' | 'NFT' | 'Legacy';
   /** Program IPv6 (ip6tables, v6 routes) at all. */
   ipv6: boolean;
+  /** Run the BGP speaker (default true; --no-bgp when another daemon routes for this host). */
+  bgp: boolean;
+  /** The node's addresses, "ADDR/LEN" (see identity.ts for the order of precedence). */
+  nodeIp?: string;
+  nodeIp6?: string;
+  /** Autodetection methods (autodetect.ts). */
+  ipAutodetection?: string;
+  ip6Autodetection?: string;
+  /** The local API's unix socket; '' = off. Default /run/twill/<node-name>.sock. */
+  apiSocket?: string;
 }
 
 export class NodeArgsError extends TwillError {
@@ -44,7 +56,7 @@ function durationMs(v: string): number {
 export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeArgs {
   const cmd = new Command('twill-node')
     .description('Twill node agent: policy and routes (felix) for the network namespace it runs in')
-    .option('--node-name <name>', 'this host\'s Node name (env TWILL_NODE_NAME)', env.TWILL_NODE_NAME)
+    .option('--node-name <name>', 'this host\'s Node name (env TWILL_NODE_NAME; default: the host name)', env.TWILL_NODE_NAME ?? defaultNodeName())
     .option('--datastore <url>', 'datastore URL: etcd://host:port, file:PATH, memory: (env TWILL_DATASTORE)', env.TWILL_DATASTORE)
     .option('--etcd-ca <file>', 'CA certificate for etcd (PEM)')
     .option('--etcd-cert <file>', 'client certificate for etcd (PEM)')
@@ -56,6 +68,12 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     .option('--refresh-interval <duration>', 'full kernel read-back period (repairs drift); default: FelixConfiguration iptablesRefreshInterval, 90s', durationMs)
     .option('--iptables-backend <b>', 'Auto, NFT or Legacy', 'Auto')
     .option('--no-ipv6', 'do not program IPv6 (ip6tables, IPv6 routes)')
+    .option('--no-bgp', 'do not run the BGP speaker (another routing daemon announces this host\'s blocks)')
+    .option('--node-ip <addr/len>', 'this node\'s IPv4 address and prefix length (default: the Node resource\'s, else autodetected)')
+    .option('--node-ip6 <addr/len>', 'this node\'s IPv6 address and prefix length')
+    .option('--ip-autodetection <method>', 'how to find the IPv4 address: first-found, interface=REGEX, skip-interface=REGEX, can-reach=ADDR, cidr=CIDR[,CIDR]; default: the Node resource\'s address, else the only candidate')
+    .option('--ip6-autodetection <method>', 'the same for IPv6 (default: none unless the Node resource has one)')
+    .option('--api-socket <path>', 'unix socket of the local API (twillctl node status); "" = off', undefined)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   cmd.parse(argv, { from: 'user' });
@@ -72,8 +90,23 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     refreshInterval?: number;
     iptablesBackend: string;
     ipv6: boolean;
+    bgp: boolean;
+    nodeIp?: string;
+    nodeIp6?: string;
+    ipAutodetection?: string;
+    ip6Autodetection?: string;
+    apiSocket?: string;
   }>();
   if (!o.nodeName) throw new NodeArgsError('no node name: pass --node-name NAME (or set TWILL_NODE_NAME)');
+  for (const [flag, v] of [['--ip-autodetection', o.ipAutodetection], ['--ip6-autodetection', o.ip6Autodetection]] as const) {
+    if (v !== undefined) {
+      try {
+        parseAutodetectMethod(v);
+      } catch (e) {
+        throw new NodeArgsError(`${flag}: ${errorMessage(e)}`);
+      }
+    }
+  }
   if (!o.datastore) throw new NodeArgsError('no datastore: pass --datastore URL (or set TWILL_DATASTORE), e.g. etcd://127.0.0.1:2379');
   const backend = o.iptablesBackend.toLowerCase();
   const iptablesBackend = backend === 'nft' ? 'NFT' : backend === 'legacy' ? 'Legacy' : backend === 'auto' ? 'Auto' : undefined;
@@ -94,5 +127,11 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...(o.refreshInterval !== undefined ? { refreshMs: o.refreshInterval } : {}),
     iptablesBackend,
     ipv6: o.ipv6,
+    bgp: o.bgp,
+    ...(o.nodeIp ? { nodeIp: o.nodeIp } : {}),
+    ...(o.nodeIp6 ? { nodeIp6: o.nodeIp6 } : {}),
+    ...(o.ipAutodetection ? { ipAutodetection: o.ipAutodetection } : {}),
+    ...(o.ip6Autodetection ? { ip6Autodetection: o.ip6Autodetection } : {}),
+    ...(o.apiSocket !== undefined ? { apiSocket: o.apiSocket } : {}),
   };
 }

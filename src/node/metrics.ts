@@ -1,8 +1,63 @@
 // Prometheus metrics of the policy agent (prom-client, its own registry).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApplyReport, DataplaneHealth } from '../../felix/dataplane/index.js';
+import type { FelixMetrics } from '../../felix/agent.js';
+import type { PeerState, PeerStatus } from '../../bgp/server/types.js';
 
-export class AgentMetrics {
+const PEER_STATES: readonly PeerState[] = ['Idle', 'Connect', 'Active', 'OpenSent', 'OpenConfirm', 'Established'];
+
+/**
+ * BGP metrics from the speaker's peer list (call observePeers from a periodic poll):
+ * twill_bgp_sessions{state}, twill_bgp_prefixes_received / _accepted / _advertised{peer},
+ * twill_bgp_updates_received_total / _sent_total{peer}. A peer that disappears loses its series.
+ */
+export class BgpMetrics {
+  private readonly sessions: Gauge;
+  private readonly received: Gauge;
+  private readonly accepted: Gauge;
+  private readonly advertised: Gauge;
+  private readonly updatesIn: Counter;
+  private readonly updatesOut: Counter;
+  /** Last seen UPDATE counts per peer, to turn the speaker's totals into counter increments. */
+  private readonly last = new Map<string, { in: number; out: number }>();
+
+  constructor(registry: Registry) {
+    const r = [registry];
+    this.sessions = new Gauge({ name: 'twill_bgp_sessions', help: 'BGP sessions by FSM state', labelNames: ['state'], registers: r });
+    this.received = new Gauge({ name: 'twill_bgp_prefixes_received', help: 'Prefixes in the peer\'s Adj-RIB-In (before import policy)', labelNames: ['peer'], registers: r });
+    this.accepted = new Gauge({ name: 'twill_bgp_prefixes_accepted', help: 'Prefixes from the peer accepted by import policy', labelNames: ['peer'], registers: r });
+    this.advertised = new Gauge({ name: 'twill_bgp_prefixes_advertised', help: 'Prefixes currently advertised to the peer', labelNames: ['peer'], registers: r });
+    this.updatesIn = new Counter({ name: 'twill_bgp_updates_received_total', help: 'UPDATE messages received from the peer', labelNames: ['peer'], registers: r });
+    this.updatesOut = new Counter({ name: 'twill_bgp_updates_sent_total', help: 'UPDATE messages sent to the peer', labelNames: ['peer'], registers: r });
+    for (const st of PEER_STATES) this.sessions.set({ state: st }, 0);
+  }
+
+  observePeers(peers: readonly PeerStatus[]): void {
+    const byState = new Map<string, number>(PEER_STATES.map((s) => [s, 0]));
+    const seen = new Set<string>();
+    for (const p of peers) {
+      byState.set(p.state, (byState.get(p.state) ?? 0) + 1);
+      const peer = { peer: p.address };
+      seen.add(p.address);
+      this.received.set(peer, p.receivedPrefixes);
+      this.accepted.set(peer, p.acceptedPrefixes);
+      this.advertised.set(peer, p.advertisedPrefixes);
+      const prev = this.last.get(p.address) ?? { in: 0, out: 0 };
+      const now = { in: p.messages.received.update, out: p.messages.sent.update };
+      // A count lower than last time means the speaker's counter started again: count it all.
+      this.updatesIn.inc(peer, now.in >= prev.in ? now.in - prev.in : now.in);
+      this.updatesOut.inc(peer, now.out >= prev.out ? now.out - prev.out : now.out);
+      this.last.set(p.address, now);
+    }
+    for (const [state, n] of byState) this.sessions.set({ state }, n);
+    for (const gone of [...this.last.keys()].filter((a) => !seen.has(a))) {
+      for (const m of [this.received, this.accepted, this.advertised, this.updatesIn, this.updatesOut]) m.remove({ peer: gone });
+      this.last.delete(gone);
+    }
+  }
+}
+
+export class AgentMetrics implements FelixMetrics {
   readonly registry = new Registry();
   private readonly applySeconds: Histogram;
   private readonly restoreSeconds: Histogram;
@@ -12,8 +67,10 @@ export class AgentMetrics {
   private readonly failingKeys: Gauge;
   private readonly localEndpoints: Gauge;
   private readonly programmedEndpoints: Gauge;
-  readonly statusWrites: Counter;
+  private readonly statusWrites: Counter;
   private readonly chainsWritten: Counter;
+  /** BGP sessions and prefixes, on the same registry. */
+  readonly bgp: BgpMetrics;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const r = [this.registry];
@@ -28,6 +85,7 @@ export class AgentMetrics {
     this.programmedEndpoints = new Gauge({ name: 'twill_felix_programmed_endpoints', help: 'Local endpoints fully programmed', registers: r });
     this.statusWrites = new Counter({ name: 'twill_felix_status_writes_total', help: 'Endpoint statuses written to the datastore', registers: r });
     this.chainsWritten = new Counter({ name: 'twill_felix_chains_written_total', help: 'iptables chains written', registers: r });
+    this.bgp = new BgpMetrics(this.registry);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -45,6 +103,10 @@ export class AgentMetrics {
     this.inSync.set(h.inSync ? 1 : 0);
     this.ready.set(h.ready ? 1 : 0);
     this.failingKeys.set(h.failing.length);
+  }
+
+  addStatusWrites(n: number): void {
+    this.statusWrites.inc(n);
   }
 
   setEndpoints(local: number, programmed: number): void {

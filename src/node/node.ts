@@ -1,9 +1,10 @@
-// Wires one twill-node: datastore, kernel handles in the current network namespace, the felix
-// agent, and the local HTTP endpoints. main.ts adds the process concerns (args, signals, exit).
+// Wires one twill-node: datastore, kernel handles in the current network namespace, the node's
+// identity, one datastore syncer shared by the felix agent and the BGP side (the speaker on its own
+// thread), the local API and the HTTP endpoints. main.ts adds the process concerns.
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.js';
-import { UnreachableError, openDatastore, type Datastore } from '../datastore/index.js';
+import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
 import { monitor, openNetlink, type NetlinkHandle } from '../netlink/index.js';
@@ -11,15 +12,33 @@ import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane } from '../../felix/dataplane/index.js';
 import type { NodeArgs } from './args.js';
-import { FelixAgent } from './felix-agent.js';
+import { FELIX_KINDS, FelixAgent } from '../../felix/agent.js';
+import { BGP_AGENT_KINDS } from '../../bgp/agent/index.js';
+import { startNodeBgp, type NodeBgp } from './bgp.js';
 import { startHttp } from './http.js';
 import { AgentMetrics } from './metrics.js';
+import { packageVersion } from '../lib/package-info.js';
+import { defaultApiSocket } from '../nodeapi/defaults.js';
+import { startNodeApiServer, type NodeApiServer } from '../nodeapi/server.js';
+import { TwillNodeApiBackend } from './api-backend.js';
+import { listInterfaces, sourceAddressFor } from './autodetect.js';
+import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 
 export interface RunningNode {
   agent: FelixAgent;
+  /** The BGP side (absent with --no-bgp). */
+  bgp: NodeBgp | undefined;
   log: Logger;
   healthPort: number | undefined;
   metricsPort: number | undefined;
+  /** The node's addresses as registered in its Node resource. */
+  addresses: NodeAddresses;
+  /** The Prometheus metrics (BGP: metrics.bgp.observePeers). */
+  metrics: AgentMetrics;
+  /** What the local API serves; plug the BGP speaker in with api.setBgp(). */
+  api: TwillNodeApiBackend;
+  /** The local API's socket, when it is being served. */
+  apiSocket: string | undefined;
   /** Stops everything; the kernel is left as programmed. */
   stop(): Promise<void>;
 }
@@ -51,6 +70,22 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
   const choice = await detectBackend({ override: args.iptablesBackend });
   log.info({ backend: choice.backend, reason: choice.reason, datastore: ds.location }, 'starting');
   const nl: NetlinkHandle = await openNetlink();
+  const version = packageVersion();
+  let identity;
+  try {
+    identity = await establishNodeIdentity({
+      ds,
+      nodeName: args.nodeName,
+      version,
+      log,
+      flags: args,
+      host: { interfaces: () => listInterfaces(nl), sourceFor: sourceAddressFor },
+    });
+  } catch (e) {
+    nl.close();
+    await ds.close();
+    throw e;
+  }
   const metrics = new AgentMetrics({ defaultMetrics: true });
   const dataplane = new Dataplane({
     netlink: nl,
@@ -61,7 +96,25 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     log,
     ...(args.refreshMs !== undefined ? { refreshMs: args.refreshMs } : {}),
   });
+  let bgp: NodeBgp | undefined;
+  if (args.bgp) {
+    try {
+      bgp = await startNodeBgp(args, log, metrics);
+    } catch (e) {
+      nl.close();
+      await identity.heartbeat.stop();
+      await ds.close();
+      throw e;
+    }
+  }
+  // One syncer for the node: felix gets its kinds, the BGP side its own.
+  const subscribe = (felix: SyncerCallbacks): { stop(): Promise<void> } => {
+    const consumers: SyncConsumer[] = [{ kinds: FELIX_KINDS, callbacks: felix }];
+    if (bgp) consumers.push({ kinds: BGP_AGENT_KINDS, callbacks: bgp.agent.callbacks });
+    return startSharedSyncer(ds, consumers);
+  };
   const agent = new FelixAgent({
+    subscribe,
     nodeName: args.nodeName,
     ds,
     calc: new CalcGraph({ nodeName: args.nodeName }),
@@ -94,14 +147,34 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     servers.push(m.server);
     metricsPort = m.port;
   }
+  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus() });
+  if (bgp) api.setBgp(bgp.api);
+  let apiServer: NodeApiServer | undefined;
+  const apiSocket = args.apiSocket ?? defaultApiSocket(args.nodeName);
+  if (apiSocket !== '') {
+    // The API is for looking, policy is for enforcing: an API that cannot be served is logged, not fatal.
+    apiServer = await startNodeApiServer(apiSocket, api).catch((e: unknown) => {
+      log.error({ err: errorMessage(e), socket: apiSocket }, 'cannot serve the local API; twillctl node status will not reach this agent');
+      return undefined;
+    });
+  }
   await agent.start();
   return {
     agent,
+    bgp,
     log,
     healthPort,
     metricsPort,
+    addresses: identity.addresses,
+    metrics,
+    api,
+    apiSocket: apiServer?.socketPath,
     stop: async () => {
+      await apiServer?.close();
+      await identity.heartbeat.stop();
       await agent.stop();
+      // Graceful: peers keep our routes and the kernel keeps theirs while we restart.
+      await bgp?.stop(true);
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
       nl.close();
       await ds.close();

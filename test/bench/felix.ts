@@ -21,7 +21,7 @@ import { monitor, openNetlink } from '../../src/netlink/index.js';
 import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane, silentLogger, type ApplyReport } from '../../felix/dataplane/index.js';
-import { FelixAgent } from '../../src/node/felix-agent.js';
+import { FelixAgent } from '../../felix/agent.js';
 
 interface Args {
   endpoints: number;

@@ -20,8 +20,6 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
  */
 const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'twill-interop-build');
 const BUILD_STAMP = join(BUILD_DIR, '.started');
-const CACHE_MAIN = join(BUILD_DIR, 'bgp', 'daemon', 'main.js');
-const DIST_MAIN = join(ROOT, 'dist', 'bgp', 'daemon', 'main.js');
 const FRR_DIR = '/usr/lib/frr';
 
 /** A route as any of the speakers reports it. */
@@ -143,28 +141,36 @@ function newestMtime(dir: string): number {
   return newest;
 }
 
-/**
- * The built daemon to run: dist/ when `npm run build` (which `npm test` runs first) is newer than
- * what the daemon is made of (bgp/, src/errors.ts, src/netlink/, src/cli/output/); otherwise a
- * private build in BUILD_DIR, made when missing or stale, so a test run started while sources
- * are being edited never runs old code. Type errors elsewhere in the tree do not stop it.
- */
+/** The built daemon to run (see builtFile). */
 export function twillMain(): string {
+  return builtFile('bgp/daemon/main.js');
+}
+
+/**
+ * A compiled file of bgp/ (e.g. "bgp/agent/worker-host.js"): from dist/ when `npm run build`
+ * (which `npm test` runs first) is newer than what bgp/ is made of (bgp/, src/errors.ts,
+ * src/netlink/, src/cli/output/); otherwise from a private build in BUILD_DIR, made when missing
+ * or stale, so a test run started while sources are being edited never runs old code. Type
+ * errors elsewhere in the tree do not stop it.
+ */
+export function builtFile(rel: string): string {
+  const dist = join(ROOT, 'dist', rel);
+  const cached = join(BUILD_DIR, rel);
   const src = Math.max(
     newestMtime(join(ROOT, 'bgp')),
     newestMtime(join(ROOT, 'src', 'netlink')),
     newestMtime(join(ROOT, 'src', 'cli', 'output')),
     statSync(join(ROOT, 'src', 'errors.ts')).mtimeMs,
   );
-  if (existsSync(DIST_MAIN) && statSync(DIST_MAIN).mtimeMs > src) return DIST_MAIN;
-  const started = existsSync(BUILD_STAMP) && existsSync(CACHE_MAIN) ? Number(readFileSync(BUILD_STAMP, 'utf8')) : 0;
-  if (started > src) return CACHE_MAIN;
+  if (existsSync(dist) && statSync(dist).mtimeMs > src) return dist;
+  const started = existsSync(BUILD_STAMP) && existsSync(cached) ? Number(readFileSync(BUILD_STAMP, 'utf8')) : 0;
+  if (started > src) return cached;
   mkdirSync(BUILD_DIR, { recursive: true });
   const t0 = Date.now();
   const r = spawnSync('npx', ['tsc', '-p', join(ROOT, 'tsconfig.json'), '--outDir', BUILD_DIR], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  if (!existsSync(CACHE_MAIN)) throw new Error(`could not build ${CACHE_MAIN}: ${r.stdout}${r.stderr}`);
+  if (!existsSync(cached)) throw new Error(`could not build ${cached}: ${r.stdout}${r.stderr}`);
   writeFileSync(BUILD_STAMP, String(t0));
-  return CACHE_MAIN;
+  return cached;
 }
 
 // ---------------------------------------------------------------------------------------------

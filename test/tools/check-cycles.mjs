@@ -22,6 +22,7 @@ export const LAYERS = [
   { prefix: 'src/datastore/', layer: 'library', unit: 'src/datastore' },
   { prefix: 'src/netlink/', layer: 'library', unit: 'src/netlink' },
   { prefix: 'src/iptables/', layer: 'library', unit: 'src/iptables' },
+  { prefix: 'src/nodeapi/', layer: 'library', unit: 'src/nodeapi' },
   { prefix: 'src/errors.ts', layer: 'library', unit: 'src/errors.ts' },
   { prefix: 'src/cli/', layer: 'program', unit: 'src/cli' },
   { prefix: 'src/cni/', layer: 'program', unit: 'src/cni' },

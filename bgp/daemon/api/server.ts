@@ -1,11 +1,8 @@
 // The daemon's gRPC service: a thin adapter from the TwillBgp RPCs to an ApiBackend (the daemon,
 // or a fake in tests). No state of its own beyond the open streams.
-import { mkdirSync, unlinkSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
-import { connect } from 'node:net';
-import { dirname } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError, errorMessage } from '../../../src/errors.js';
+import { claimSocketPath, shutdownServer } from '../../../src/nodeapi/local-server.js';
 import type { BestChange, LocalPath, PeerStatus, RouteQuery, RouteView, SpeakerEvent } from '../../server/types.js';
 import { ApiError } from '../errors.js';
 import { parseApiAddress, type ApiAddress } from './address.js';
@@ -172,25 +169,11 @@ async function streamRoutes(call: grpc.ServerWritableStream<ListRoutesRequestMsg
 }
 
 /** Refuses to take over a unix socket a live daemon still answers on; removes a stale one. */
-async function prepareUnixSocket(path: string): Promise<void> {
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
-  let isSocket = false;
-  try {
-    isSocket = (await lstat(path)).isSocket();
-  } catch {
-    return;
-  }
-  if (!isSocket) throw new ApiError(`${path} exists and is not a socket`, 'remove it or choose another --api path');
-  const alive = await new Promise<boolean>((res) => {
-    const s = connect(path);
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
-    });
-    s.once('error', () => res(false));
+function prepareUnixSocket(path: string): Promise<void> {
+  return claimSocketPath(path, 0o755, {
+    notSocket: () => new ApiError(`${path} exists and is not a socket`, 'remove it or choose another --api path'),
+    busy: () => new ApiError(`another process is serving on ${path}`, 'stop the other twill-bgp, or give this one its own --api socket'),
   });
-  if (alive) throw new ApiError(`another process is serving on ${path}`, 'stop the other twill-bgp, or give this one its own --api socket');
-  unlinkSync(path);
 }
 
 export async function startApiServer(address: string, backend: ApiBackend): Promise<ApiServer> {
@@ -213,23 +196,7 @@ export async function startApiServer(address: string, backend: ApiBackend): Prom
       closed = true;
       // Event streams never end on their own: end them so the shutdown can be graceful.
       for (const end of [...watchers]) end();
-      await new Promise<void>((res) => {
-        const t = setTimeout(() => {
-          server.forceShutdown();
-          res();
-        }, 1000);
-        server.tryShutdown(() => {
-          clearTimeout(t);
-          res();
-        });
-      });
-      if (addr.kind === 'unix') {
-        try {
-          unlinkSync(addr.path);
-        } catch {
-          /* already gone */
-        }
-      }
+      await shutdownServer(server, addr.kind === 'unix' ? addr.path : undefined);
     },
   };
 }

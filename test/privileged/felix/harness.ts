@@ -6,6 +6,11 @@ import { resolve } from 'node:path';
 export const TWILL_NODE_MAIN = resolve(__dirname, '../../../dist/src/node/main.js');
 
 export interface TwillNodeProcess {
+  readonly pid: number;
+  /** Resolves with the exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+  /** Sends a signal (by PID). */
+  kill(signal: NodeJS.Signals): void;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
   /** The last 20 kB of its output. */
@@ -23,7 +28,13 @@ export function startTwillNode(hostNs: string, nodeName: string, datastore: stri
   };
   p.stdout?.on('data', keep);
   p.stderr?.on('data', keep);
+  const exited = new Promise<number | null>((res) => p.once('exit', (code) => res(code)));
   return {
+    pid: p.pid ?? -1,
+    exited,
+    kill: (signal) => {
+      if (p.exitCode === null && p.signalCode === null) p.kill(signal);
+    },
     log: () => out,
     stop: () =>
       new Promise((res) => {

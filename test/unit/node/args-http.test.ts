@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { NodeArgsError, parseNodeArgs } from '../../../src/node/args.js';
@@ -11,9 +12,17 @@ describe('twill-node arguments', () => {
     expect(parseNodeArgs(['--node-name', 'h', '--datastore', 'memory:', '--no-ipv6', '--iptables-backend', 'legacy'], {})).toMatchObject({ ipv6: false, iptablesBackend: 'Legacy' });
   });
 
+  it('the node name defaults to the host name; address, autodetection and API socket flags', () => {
+    expect(parseNodeArgs(['--datastore', 'memory:'], {}).nodeName).toBe(hostname().toLowerCase());
+    const a = parseNodeArgs(['--datastore', 'memory:', '--node-ip', '198.18.0.1/24', '--ip6-autodetection', 'cidr=2001:db8::/32', '--api-socket', '/tmp/x.sock'], {});
+    expect(a).toMatchObject({ nodeIp: '198.18.0.1/24', ip6Autodetection: 'cidr=2001:db8::/32', apiSocket: '/tmp/x.sock' });
+    expect(parseNodeArgs(['--datastore', 'memory:', '--api-socket', ''], {}).apiSocket).toBe('');
+    expect(() => parseNodeArgs(['--datastore', 'memory:', '--ip-autodetection', 'nearest'], {})).toThrow(/--ip-autodetection: unknown autodetection method "nearest"/);
+  });
+
   it('says what is missing', () => {
-    expect(() => parseNodeArgs(['--datastore', 'memory:'], {})).toThrow(NodeArgsError);
-    expect(() => parseNodeArgs(['--datastore', 'memory:'], {})).toThrow(/--node-name/);
+    expect(() => parseNodeArgs(['--datastore', 'memory:', '--node-name', ''], {})).toThrow(NodeArgsError);
+    expect(() => parseNodeArgs(['--datastore', 'memory:', '--node-name', ''], {})).toThrow(/--node-name/);
     expect(() => parseNodeArgs(['--node-name', 'h'], {})).toThrow(/--datastore/);
     expect(() => parseNodeArgs(['--node-name', 'h', '--datastore', 'memory:', '--iptables-backend', 'x'], {})).toThrow(/Auto, NFT or Legacy/);
   });

@@ -24,10 +24,12 @@ describe('negotiateContext', () => {
     expect(negotiateContext(local, remote).addPath).toEqual({ ipv4: { send: true, receive: false }, ipv6: { send: false, receive: true } });
   });
 
-  it('Extended Message: receive large if we advertised, send large if the peer did (RFC 8654)', () => {
+  it('Extended Message: receive large if we advertised, send large only if both sides did (RFC 8654)', () => {
     const em: Capability = { kind: 'extended-message' };
     expect(negotiateContext(open(1, [em]), open(2, [])).extendedMessage).toEqual({ send: false, receive: true });
-    expect(negotiateContext(open(1, []), open(2, [em])).extendedMessage).toEqual({ send: true, receive: false });
+    // Only the peer advertised it: we still send at most 4096 octets (FRR resets the session otherwise).
+    expect(negotiateContext(open(1, []), open(2, [em])).extendedMessage).toEqual({ send: false, receive: false });
+    expect(negotiateContext(open(1, [em]), open(2, [em])).extendedMessage).toEqual({ send: true, receive: true });
   });
 
   it('extended next hop when the peer accepts IPv4 unicast with IPv6 next hops', () => {

@@ -29,6 +29,9 @@ describe('ADD-PATH receive', () => {
     });
     await s.start();
     cleanup.push(() => s.stop());
+    // Best-path changes (what kernel sync installs) name the prefix, never a path id.
+    const best: string[] = [];
+    s.onBestChanged((cs) => best.push(...cs.map((c) => c.prefix)));
     const p = await RawPeer.connect(SPK, s.port!, RAW, {
       asn: 65000,
       routerId: '10.0.0.2',
@@ -57,6 +60,7 @@ describe('ADD-PATH receive', () => {
     ]);
     expect(s.listPeers()[0]!.receivedPrefixes).toBe(2);
     expect(s.listRoutes({ table: 'loc', prefix: '10.70.0.0/24', all: true })).toHaveLength(2);
+    expect(new Set(best)).toEqual(new Set(['10.70.0.0/24']));
     // Withdrawing path 1 leaves path 2.
     p.send({ type: 'update', withdrawn: [pfx('10.70.0.0/24', 1)], attrs: {}, nlri: [] });
     await until(() => s.listRoutes({ table: 'in', peer: RAW }).length === 1, 'one path left');

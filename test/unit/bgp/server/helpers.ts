@@ -1,4 +1,5 @@
 // Helpers for tests that run BgpSpeaker instances in one process, peering over loopback.
+import { afterEach } from 'vitest';
 import { BgpSpeaker } from '../../../../bgp/server/speaker.js';
 import type { NeighborConfig, PeerState, RouteView, SpeakerConfig, SpeakerEvent } from '../../../../bgp/server/types.js';
 
@@ -63,4 +64,21 @@ export async function established(a: Node, b: Node): Promise<void> {
 
 export function route(n: Node, prefix: string): RouteView | undefined {
   return n.speaker.listRoutes({ table: 'loc', prefix })[0];
+}
+
+/**
+ * For one test file: `make` is node() plus bookkeeping, and every speaker in `running` is
+ * stopped after each test.
+ */
+export function trackedNodes(): { running: Node[]; make: typeof node } {
+  const running: Node[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((n) => n.speaker.stop()));
+  });
+  const make = async (address: string, asn: number, extra: Partial<SpeakerConfig> = {}): Promise<Node> => {
+    const n = await node(address, asn, extra);
+    running.push(n);
+    return n;
+  };
+  return { running, make };
 }

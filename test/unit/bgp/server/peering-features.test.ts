@@ -1,18 +1,10 @@
 // BGP peering features over loopback: route reflection, ECMP next hops, graceful restart (helper and
 // restarting roles), maximum prefixes, ADD-PATH receive, enhanced route refresh.
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { BestChange } from '../../../../bgp/server/types.js';
-import { FAST, established, node, peer, route, state, until, type Node } from './helpers.js';
+import { FAST, established, peer, route, state, until, trackedNodes } from './helpers.js';
 
-const running: Node[] = [];
-async function make(address: string, asn: number, extra: Parameters<typeof node>[2] = {}): Promise<Node> {
-  const n = await node(address, asn, extra);
-  running.push(n);
-  return n;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.speaker.stop()));
-});
+const { running, make } = trackedNodes();
 
 describe('route reflection (RFC 4456)', () => {
   it('reflects client routes to clients and non-clients with ORIGINATOR_ID and CLUSTER_LIST; non-client routes only to clients', async () => {

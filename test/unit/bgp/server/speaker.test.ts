@@ -1,18 +1,10 @@
 // BgpSpeaker instances peering over loopback in one process (127.0.0.x addresses, free ports).
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BgpSpeaker } from '../../../../bgp/server/speaker.js';
 import type { BestChange } from '../../../../bgp/server/types.js';
-import { ACCEPT, FAST, established, node, peer, route, state, until, type Node } from './helpers.js';
+import { ACCEPT, FAST, established, peer, route, state, until, trackedNodes } from './helpers.js';
 
-const running: Node[] = [];
-async function make(address: string, asn: number, extra: Parameters<typeof node>[2] = {}): Promise<Node> {
-  const n = await node(address, asn, extra);
-  running.push(n);
-  return n;
-}
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((n) => n.speaker.stop()));
-});
+const { make } = trackedNodes();
 
 describe('BgpSpeaker over loopback', () => {
   it('exchanges IPv4 and IPv6 prefixes both ways through a transit AS, with AS paths, next hops and 4-octet ASes', async () => {

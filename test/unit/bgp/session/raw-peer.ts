@@ -38,6 +38,8 @@ export class RawPeer {
   counting = false;
   announced = 0;
   withdrawn = 0;
+  /** The longest message received (octets). */
+  maxLength = 0;
   private keepalive: NodeJS.Timeout | undefined;
   private waiters: (() => void)[] = [];
 
@@ -63,6 +65,7 @@ export class RawPeer {
           return;
         }
         if (!m) break;
+        if (m.length > this.maxLength) this.maxLength = m.length;
         try {
           const r = decodeMessage(m, this.ctx);
           if (r.message.type === 'open') {

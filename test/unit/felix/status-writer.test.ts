@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import type { WorkloadEndpointResource } from '../../../src/api/types.js';
 import { openDatastore } from '../../../src/datastore/index.js';
 import { silentLogger } from '../../../felix/dataplane/index.js';
-import { StatusWriter } from '../../../src/node/status-writer.js';
-import { workloadSpecHash } from '../../../src/node/spec-hash.js';
+import { StatusWriter } from '../../../felix/status-writer.js';
+import { workloadSpecHash } from '../../../src/api/spec-hash.js';
 
 const wep = (name: string, node = 'h1'): WorkloadEndpointResource => ({
   apiVersion: 'twill.io/v1',

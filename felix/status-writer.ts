@@ -1,11 +1,11 @@
 // Writes WorkloadEndpoint.status {programmed, programmedAt, programmedBy, specHash} back to the
 // datastore once the endpoint's policy, routes and sysctls are in the kernel. Compare-and-swap
 // on the resource version; on conflict the object is re-read and the write retried.
-import type { ResourceKey, WorkloadEndpointResource } from '../api/types.js';
-import { ConflictError, NotFoundError, type Datastore } from '../datastore/index.js';
-import { errorMessage } from '../errors.js';
-import type { DataplaneLogger } from '../../felix/dataplane/log.js';
-import { workloadSpecHash } from './spec-hash.js';
+import type { ResourceKey, WorkloadEndpointResource } from '../src/api/types.js';
+import { ConflictError, NotFoundError, type Datastore } from '../src/datastore/index.js';
+import { errorMessage } from '../src/errors.js';
+import type { DataplaneLogger } from './dataplane/log.js';
+import { workloadSpecHash } from '../src/api/spec-hash.js';
 
 const keyStr = (namespace: string, name: string): string => `${namespace}/${name}`;
 

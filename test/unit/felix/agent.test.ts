@@ -8,7 +8,7 @@ import type { NetlinkHandle } from '../../../src/netlink/index.js';
 import { CalcGraph } from '../../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../../felix/rules/index.js';
 import { Dataplane, silentLogger } from '../../../felix/dataplane/index.js';
-import { FelixAgent } from '../../../src/node/felix-agent.js';
+import { FelixAgent } from '../../../felix/agent.js';
 
 const wep = (name: string, iface: string, ip: string): WorkloadEndpointResource => ({
   apiVersion: 'twill.io/v1',

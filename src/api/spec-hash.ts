@@ -1,7 +1,7 @@
 // A short, stable hash of a WorkloadEndpoint spec: the status records which spec was programmed,
 // so a status left over from an older spec is recognisable (the CNI plugin compares it).
 import { createHash } from 'node:crypto';
-import type { WorkloadEndpointSpec } from '../api/types.js';
+import type { WorkloadEndpointSpec } from './types.js';
 
 function stable(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stable);

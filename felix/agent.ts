@@ -1,15 +1,23 @@
 // The policy agent's main loop: syncer → calc → rules → dataplane, and endpoint status back to
 // the datastore. No process globals (signals, exit): it can run on the main thread or in a
 // worker_thread next to the BGP speaker.
-import type { Kind, WorkloadEndpointResource } from '../api/types.js';
-import { startSyncer, type Datastore, type SyncEvent } from '../datastore/index.js';
-import { errorMessage } from '../errors.js';
-import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from '../../felix/calc/types.js';
-import type { RenderDelta, Rendered } from '../../felix/rules/types.js';
-import { DataplaneWriteError, type ApplyReport, type Dataplane, type DataplaneHealth, type DataplaneState } from '../../felix/dataplane/index.js';
-import type { DataplaneLogger } from '../../felix/dataplane/log.js';
-import type { AgentMetrics } from './metrics.js';
+import type { Kind, WorkloadEndpointResource } from '../src/api/types.js';
+import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks } from '../src/datastore/index.js';
+import { errorMessage } from '../src/errors.js';
+import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
+import type { RenderDelta, Rendered } from './rules/types.js';
+import { DataplaneWriteError, type ApplyReport, type Dataplane, type DataplaneHealth, type DataplaneState } from './dataplane/index.js';
+import type { DataplaneLogger } from './dataplane/log.js';
 import { StatusWriter } from './status-writer.js';
+
+/** Where the agent reports its figures (src/node's Prometheus metrics fit). */
+export interface FelixMetrics {
+  observeCalc(ms: number): void;
+  observeApply(r: ApplyReport): void;
+  setHealth(h: DataplaneHealth): void;
+  setEndpoints(local: number, programmed: number): void;
+  addStatusWrites(n: number): void;
+}
 
 /** The kinds the policy agent watches. */
 export const FELIX_KINDS: Kind[] = [
@@ -56,9 +64,14 @@ export interface FelixAgentOptions {
   renderAll: (state: DesiredState) => Rendered;
   dataplane: Dataplane;
   log: DataplaneLogger;
-  metrics?: AgentMetrics;
+  metrics?: FelixMetrics;
   /** Write endpoint status back (default true). */
   writeStatus?: boolean;
+  /**
+   * Where the datastore events come from. Default: a syncer of its own over FELIX_KINDS. twill-node
+   * passes a share of its one syncer (src/datastore startSharedSyncer), which feeds the BGP side too.
+   */
+  subscribe?: (cb: SyncerCallbacks) => { stop(): Promise<void> };
 }
 
 export interface FelixAgentStatus {
@@ -109,7 +122,8 @@ export class FelixAgent {
     dp.setDesired({ state: empty, rendered: this.o.renderAll(empty) });
     await dp.applyNow();
     this.o.log.info({ node: this.o.nodeName }, 'fail-closed skeleton in place; syncing with the datastore');
-    this.syncer = startSyncer(this.o.ds, FELIX_KINDS, {
+    const subscribe = this.o.subscribe ?? ((cb: SyncerCallbacks) => startSyncer(this.o.ds, FELIX_KINDS, cb));
+    this.syncer = subscribe({
       onUpdates: (events) => this.onUpdates(events),
       onInSync: () => {
         if (!this.inSync) this.o.log.info({}, 'in sync with the datastore');
@@ -269,7 +283,7 @@ export class FelixAgent {
     this.o.metrics?.setEndpoints(this.lastState.endpoints.size, programmed.size);
     if (this.o.writeStatus !== false) {
       const before = this.status.writes;
-      void this.status.update(programmed).then(() => this.o.metrics?.statusWrites.inc(this.status.writes - before));
+      void this.status.update(programmed).then(() => this.o.metrics?.addStatusWrites(this.status.writes - before));
     }
   }
 }

@@ -1,0 +1,194 @@
+// Why would a packet pass or be dropped? From the datastore's resources alone: calc computes each
+// endpoint's host view exactly as that host's agent does, and evaluate.ts walks its chains. The
+// source's egress side and the destination's ingress side are judged apart; the packet passes when
+// both allow it (an address with no endpoint is outside the cluster: no side of ours there).
+import type { GlobalNetworkPolicyResource, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
+import { cidrContains, parseCidr, parseIp } from '../../src/api/cidr.js';
+import { TwillError } from '../../src/errors.js';
+import { CalcGraph } from '../calc/index.js';
+import type { DesiredState, EndpointState } from '../calc/types.js';
+import { evaluateEndpoint, type FlowProtocol, type Packet, type SideVerdict } from './evaluate.js';
+
+export class ExplainInputError extends TwillError {
+  constructor(message: string, hint: string) {
+    super('ExplainInput', message, { hint });
+  }
+}
+
+export interface ExplainRequest {
+  /** "NAMESPACE/WORKLOAD", a WorkloadEndpoint name, or an IP address. */
+  from: string;
+  to: string;
+  protocol: FlowProtocol;
+  port?: number;
+}
+
+export interface Party {
+  /** What the user named. */
+  ref: string;
+  ip: string;
+  /** labels: what selectors see (own, from profiles, and twill.io/namespace). */
+  endpoint?: { namespace: string; name: string; node: string; labels: Record<string, string> };
+}
+
+export interface ExplainedStep {
+  id: string;
+  kind: 'policy' | 'profile';
+  /** "NetworkPolicy zones/app", "GlobalNetworkPolicy deny-all", "Profile kns.zones". */
+  what: string;
+  selector?: string;
+  outcome: 'allow' | 'deny' | 'pass' | 'no match';
+  /** The rules that matched, with the rule as written. */
+  matched: { index: number; action: string; rule: Rule | undefined }[];
+}
+
+export interface ExplainedSide {
+  verdict: 'allow' | 'deny';
+  /** One sentence: what decided. */
+  reason: string;
+  decidedBy: SideVerdict['decidedBy'];
+  steps: ExplainedStep[];
+}
+
+export interface Explanation {
+  verdict: 'allow' | 'deny';
+  packet: Packet;
+  from: Party;
+  to: Party;
+  /** The source endpoint's egress side (absent: the source is outside the cluster). */
+  egress?: ExplainedSide;
+  /** The destination endpoint's ingress side (absent: the destination is outside). */
+  ingress?: ExplainedSide;
+}
+
+interface WepRef {
+  r: WorkloadEndpointResource;
+  ips: string[];
+}
+
+function wepIps(r: WorkloadEndpointResource): string[] {
+  return (r.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
+}
+
+/** Explains flows over one snapshot of the datastore (calc runs once per node asked about). */
+export class Explainer {
+  private readonly weps: WepRef[];
+  private readonly graphs = new Map<string, DesiredState>();
+  private readonly byId = new Map<string, Resource>();
+
+  constructor(private readonly resources: readonly Resource[]) {
+    this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint').map((r) => ({ r, ips: wepIps(r) }));
+    for (const r of resources) {
+      if (r.kind === 'NetworkPolicy') this.byId.set(`np/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r);
+      else if (r.kind === 'GlobalNetworkPolicy') this.byId.set(`gnp/${r.metadata.name}`, r);
+      else if (r.kind === 'Profile') this.byId.set(`prof/${r.metadata.name}`, r);
+    }
+  }
+
+  private stateOf(node: string): DesiredState {
+    let s = this.graphs.get(node);
+    if (!s) {
+      const g = new CalcGraph({ nodeName: node });
+      g.apply(this.resources.map((resource) => ({ type: 'set' as const, resource })));
+      g.flush();
+      s = g.snapshot();
+      this.graphs.set(node, s);
+    }
+    return s;
+  }
+
+  /** Resolves what the user named. */
+  resolve(ref: string): { party: Party; wep?: WorkloadEndpointResource } {
+    const slash = ref.indexOf('/');
+    let found: WepRef[] = [];
+    if (slash > 0) {
+      const ns = ref.slice(0, slash);
+      const n = ref.slice(slash + 1);
+      found = this.weps.filter((w) => (w.r.metadata.namespace ?? 'default') === ns && (w.r.metadata.name === n || w.r.spec.workload === n || w.r.spec.pod === n));
+    } else if (ref.includes('.') || ref.includes(':')) {
+      let ip;
+      try {
+        ip = parseIp(ref);
+      } catch {
+        throw new ExplainInputError(`${ref} is neither NAMESPACE/WORKLOAD, an endpoint name, nor an IP address`, 'name an endpoint as NAMESPACE/WORKLOAD (see "twillctl get workloadendpoints -A") or give an IP');
+      }
+      found = this.weps.filter((w) => w.r.spec.ipNetworks?.some((n) => { const c = parseCidr(n, { strict: false, allowBare: true }); return c.family === ip.family && cidrContains(c, ip); }));
+      if (found.length === 0) return { party: { ref, ip: ref } };
+    } else {
+      found = this.weps.filter((w) => w.r.metadata.name === ref);
+    }
+    if (found.length === 0) throw new ExplainInputError(`no workload endpoint ${ref}`, 'list them with "twillctl get workloadendpoints -A"; name one as NAMESPACE/WORKLOAD or by its IP');
+    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.r.metadata.namespace}/${w.r.metadata.name}`).join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
+    const w = found[0]!;
+    const ip = w.ips[0];
+    if (ip === undefined) throw new ExplainInputError(`endpoint ${ref} has no address`, 'its CNI ADD may not have finished');
+    return { party: { ref, ip: slash < 0 && (ref.includes('.') || ref.includes(':')) ? ref : ip, endpoint: { namespace: w.r.metadata.namespace ?? 'default', name: w.r.metadata.name, node: w.r.spec.node, labels: { ...(w.r.metadata.labels ?? {}) } } }, wep: w.r };
+  }
+
+  private endpointState(w: WorkloadEndpointResource): { state: DesiredState; ep: EndpointState } {
+    const state = this.stateOf(w.spec.node);
+    const ep = [...state.endpoints.values()].find((e) => e.namespace === (w.metadata.namespace ?? 'default') && e.name === w.metadata.name);
+    if (!ep) throw new ExplainInputError(`endpoint ${w.metadata.namespace}/${w.metadata.name} is not programmable on node ${w.spec.node} (see "twillctl get workloadendpoints")`, 'check its interfaceName and addresses');
+    return { state, ep };
+  }
+
+  private describe(v: SideVerdict, state: DesiredState): ExplainedSide {
+    const steps = v.steps.map((s): ExplainedStep => {
+      const res = this.byId.get(s.id);
+      const what = res ? `${res.kind} ${res.kind === 'NetworkPolicy' ? `${res.metadata.namespace ?? 'default'}/` : ''}${res.metadata.name}` : s.id;
+      const dirRules = (r: Resource | undefined): Rule[] | undefined => {
+        if (!r) return undefined;
+        const spec = (r as NetworkPolicyResource | GlobalNetworkPolicyResource | ProfileResource).spec;
+        return v.direction === 'ingress' ? spec?.ingress : spec?.egress;
+      };
+      const selector = res && res.kind !== 'Profile' ? ((res as NetworkPolicyResource).spec?.selector ?? 'all()') : undefined;
+      return {
+        id: s.id,
+        kind: s.kind,
+        what,
+        ...(selector !== undefined ? { selector } : {}),
+        outcome: s.outcome,
+        matched: s.matched.map((m) => ({ index: m.index, action: m.action, rule: dirRules(res)?.[m.index] })),
+      };
+    });
+    const d = v.decidedBy;
+    let reason: string;
+    if (d.kind === 'rule') {
+      const st = steps.find((s) => s.id === d.rule.id);
+      reason = `${st?.what ?? d.rule.id} ${v.direction} rule ${d.rule.index} (${d.rule.action})`;
+    } else if (d.kind === 'end-of-tier') {
+      reason = `no policy of tier "${d.tier}" that selects the endpoint allowed it: dropped at the end of the tier`;
+    } else if (d.kind === 'no-profile-allowed') {
+      reason = v.steps.length === 0 ? 'no policy selects the endpoint and it has no profile: dropped' : 'no policy decided and no profile allowed it: dropped';
+    } else {
+      reason = 'the endpoint has no address in that IP family';
+    }
+    void state;
+    return { verdict: v.verdict, reason, decidedBy: d, steps };
+  }
+
+  explain(req: ExplainRequest): Explanation {
+    if ((req.protocol === 'tcp' || req.protocol === 'udp' || req.protocol === 'sctp') && (req.port === undefined || !Number.isInteger(req.port) || req.port < 1 || req.port > 65535)) {
+      throw new ExplainInputError(`${req.protocol.toUpperCase()} needs a destination port 1-65535${req.port !== undefined ? ` (got ${req.port})` : ''}`, 'pass --port P');
+    }
+    const from = this.resolve(req.from);
+    const to = this.resolve(req.to);
+    if (parseIp(from.party.ip).family !== parseIp(to.party.ip).family) {
+      throw new ExplainInputError(`${req.from} (${from.party.ip}) and ${req.to} (${to.party.ip}) are in different IP families`, 'name two IPv4 or two IPv6 addresses');
+    }
+    const packet: Packet = { src: from.party.ip, dst: to.party.ip, protocol: req.protocol, ...(req.port !== undefined ? { dstPort: req.port } : {}) };
+    const out: Explanation = { verdict: 'allow', packet, from: from.party, to: to.party };
+    if (from.wep) {
+      const { state, ep } = this.endpointState(from.wep);
+      if (out.from.endpoint) out.from.endpoint.labels = { ...ep.labels };
+      out.egress = this.describe(evaluateEndpoint(state, ep, 'egress', packet), state);
+    }
+    if (to.wep) {
+      const { state, ep } = this.endpointState(to.wep);
+      if (out.to.endpoint) out.to.endpoint.labels = { ...ep.labels };
+      out.ingress = this.describe(evaluateEndpoint(state, ep, 'ingress', packet), state);
+    }
+    out.verdict = out.egress?.verdict === 'deny' || out.ingress?.verdict === 'deny' ? 'deny' : 'allow';
+    return out;
+  }
+}

@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+// twill-lab: a whole Twill cluster on one machine (as root). validate / up / status / verify /
+// exec / down / demo. Exit codes: 0 ok, 1 failed (verify disagrees, up failed), 2 usage or a bad model.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { TwillError, errorMessage } from '../errors.js';
+import { EXIT_FAILED, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
+import { LabModelError, parseModel, type LabModel } from './model.js';
+import { labDown } from './down.js';
+import { labUp } from './up.js';
+import { loadState, resolveLabName, LabStateError } from './state.js';
+import { formatReport, verifyLab } from './verify.js';
+import { labStatus, formatStatus } from './status.js';
+
+const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../manifests/lab');
+
+function readModel(file: string | undefined, example: string | undefined): { model: LabModel; baseDir: string; file: string } {
+  const path = example ? join(EXAMPLES, `${example}.yaml`) : file;
+  if (!path) throw new TwillError('LabUsage', 'no model given', { hint: 'pass -f MODEL.yaml, or --example zones|xyz' });
+  if (!existsSync(path)) throw new TwillError('LabUsage', `${path}: no such file`, { hint: example ? `examples: zones, xyz (in ${EXAMPLES})` : 'check the path' });
+  return { model: parseModel(readFileSync(path, 'utf8'), path), baseDir: dirname(resolve(path)), file: path };
+}
+
+const say = (s: string): void => void process.stdout.write(`${s}\n`);
+
+async function verifyAndPrint(name: string | undefined, json: boolean): Promise<number> {
+  const n = resolveLabName(name);
+  const s = loadState(n);
+  if (!s) throw new LabStateError(`no lab named ${n}`, 'start one with "twill-lab up"');
+  const r = await verifyLab(s);
+  process.stdout.write(json ? `${JSON.stringify(r, null, 2)}\n` : formatReport(r, process.stdout.isTTY === true || process.env.FORCE_COLOR === '1'));
+  return r.ok ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('twill-lab')
+    .description('A whole Twill cluster on one machine: hosts and top-of-rack routers in network namespaces, etcd, twill-node, workloads via twill-cni, live connectivity')
+    .exitOverride()
+    .showHelpAfterError();
+  program
+    .command('validate')
+    .description('check a lab model and print what it would build')
+    .option('-f, --file <model>', 'lab model (YAML)')
+    .option('--example <name>', 'a shipped example: zones or xyz')
+    .action((o: { file?: string; example?: string }) => {
+      const { model, file } = readModel(o.file, o.example);
+      say(`${file}: ok — lab ${model.name}: ${model.hosts.length} hosts in ${model.racks.length} rack(s), ${model.workloads.length} workloads in ${model.namespaces.length} namespace(s), ${model.outside.length} outside client(s), ${model.expect.length} expectation(s)`);
+    });
+  program
+    .command('up')
+    .description('bring a lab up; returns once every endpoint is programmed and every BGP session is up')
+    .option('-f, --file <model>', 'lab model (YAML)')
+    .option('--example <name>', 'a shipped example: zones or xyz')
+    .option('--name <name>', 'lab name (default: the model\'s); prefixes every namespace')
+    .action(async (o: { file?: string; example?: string; name?: string }) => {
+      const { model, baseDir } = readModel(o.file, o.example);
+      await labUp(model, { baseDir, say, ...(o.name ? { name: o.name } : {}) });
+    });
+  program
+    .command('status')
+    .description('hosts, routers, sessions, workloads')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (o: { name?: string; output: string }) => {
+      const st = await labStatus(resolveLabName(o.name));
+      process.stdout.write(o.output === 'json' ? `${JSON.stringify(st, null, 2)}\n` : formatStatus(st));
+    });
+  program
+    .command('verify')
+    .description('probe every pair with real TCP and UDP; compare with the model; check every host')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .option('-o, --output <format>', 'table or json', 'table')
+    .action(async (o: { name?: string; output: string }) => {
+      code = await verifyAndPrint(o.name, o.output === 'json');
+    });
+  program
+    .command('exec')
+    .description('run a command in a host (NODE) or a workload (NAMESPACE/WORKLOAD) namespace')
+    .argument('<where>')
+    .argument('<cmd...>')
+    .option('--name <name>', 'lab name')
+    .action((where: string, cmd: string[], o: { name?: string }) => {
+      const s = loadState(resolveLabName(o.name));
+      if (!s) throw new LabStateError('no such lab', 'see "twill-lab status"');
+      const ns =
+        s.plan.hosts.find((h) => h.name === where)?.ns ??
+        s.workloads.find((w) => w.id === where)?.ns ??
+        s.plan.outside.find((x) => x.name === where)?.ns ??
+        s.plan.tors.find((t) => `tor-${t.rack}` === where)?.ns;
+      if (!ns) {
+        throw new TwillError('LabUsage', `${where} is not a host, workload, outside client or ToR of lab ${s.name}`, {
+          hint: `hosts: ${s.plan.hosts.map((h) => h.name).join(', ')}; workloads: ${s.workloads.map((w) => w.id).join(', ')}`,
+        });
+      }
+      const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', ...cmd], { stdio: 'inherit' });
+      code = r.status ?? 1;
+    });
+  program
+    .command('down')
+    .description('take a lab down: processes, namespaces, files')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (o: { name?: string }) => {
+      const r = await labDown(resolveLabName(o.name));
+      say(`lab ${r.name} is down: ${r.stopped} process(es) stopped, ${r.namespaces} namespace(s) deleted`);
+    });
+  program
+    .command('demo')
+    .description('up --example zones, verify, and what to try next')
+    .action(async () => {
+      const { model, baseDir } = readModel(undefined, 'zones');
+      if (loadState(model.name)) {
+        say(`lab ${model.name} was up: taking it down first`);
+        await labDown(model.name);
+      }
+      await labUp(model, { baseDir, say });
+      say('');
+      code = await verifyAndPrint(model.name, false);
+      const st = loadState(model.name)!;
+      say(`Try next:
+  twill-lab status                                  # hosts, sessions, workloads
+  twill-lab exec zones/web1 -- ping -c1 ${st.workloads.find((w) => w.id === 'zones/app1')?.ips[0] ?? '<ip>'}
+  twillctl --datastore ${st.datastore} get networkpolicies -n zones
+  twillctl node status --api-socket ${st.dir}/h1.sock
+  twill-lab down                                    # leaves nothing behind`);
+    });
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    const parsed = commanderExitCode(e);
+    if (parsed !== undefined) return parsed;
+    if (e instanceof LabModelError) {
+      process.stderr.write(`${e.message}\n`);
+      return EXIT_USAGE; // the config file the command line names is wrong
+    }
+    process.stderr.write(`twill-lab: ${errorMessage(e)}\n`);
+    return EXIT_FAILED;
+  }
+  return code;
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  const code = await main(process.argv.slice(2));
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 500).unref();
+}

@@ -1,0 +1,70 @@
+// `twill-lab status`: what the lab is made of and how it is doing, from its state and each
+// node's local API. The JSON form is for scripts and tests.
+import { join } from 'node:path';
+import { isAlive } from './procs.js';
+import { nodeSessions, type SessionRow } from './sessions.js';
+import { loadState, LabStateError } from './state.js';
+
+export interface LabStatus {
+  name: string;
+  dir: string;
+  ready: boolean;
+  /** etcd URL usable with `twillctl --datastore` from the machine's own namespace. */
+  datastore: string | undefined;
+  hosts: { name: string; netns: string; address: string; rack: string; agent: 'running' | 'stopped'; apiSocket: string; sessions: SessionRow[] }[];
+  tors: { rack: string; netns: string; address: string; asn: number; daemon: 'running' | 'stopped' }[];
+  outside: { name: string; netns: string; address: string }[];
+  workloads: { name: string; namespace: string; host: string; netns: string; ips: string[]; labels: Record<string, string>; ports: { name?: string; port: number; protocol: string }[] }[];
+}
+
+export async function labStatus(name: string): Promise<LabStatus> {
+  const s = loadState(name);
+  if (!s) throw new LabStateError(`no lab named ${name}`, 'start one with "twill-lab up"');
+  const running = (role: string, n: string): boolean => s.procs.some((p) => p.role === role && p.name === n && isAlive(p));
+  return {
+    name: s.name,
+    dir: s.dir,
+    ready: s.ready,
+    datastore: s.datastore,
+    hosts: s.plan.hosts.map((h) => {
+      const apiSocket = join(s.dir, `${h.name}.sock`);
+      const up = running('node', h.name);
+      return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: up ? nodeSessions(apiSocket).peers : [] };
+    }),
+    tors: s.plan.tors.map((t) => ({ rack: t.rack, netns: t.ns, address: t.addr, asn: t.asn, daemon: running('tor', `tor-${t.rack}`) ? 'running' : 'stopped' })),
+    outside: s.plan.outside.map((o) => ({ name: o.name, netns: o.ns, address: o.addr })),
+    workloads: s.plan.workloads.map((w) => {
+      const ws = s.workloads.find((x) => x.id === w.id);
+      return {
+        name: w.name,
+        namespace: w.namespace,
+        host: w.host,
+        netns: w.ns,
+        ips: ws?.ips ?? [],
+        labels: w.labels,
+        ports: w.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })),
+      };
+    }),
+  };
+}
+
+export function formatStatus(st: LabStatus): string {
+  const out: string[] = [];
+  out.push(`lab ${st.name}${st.ready ? '' : ' (not ready)'} — datastore ${st.datastore ?? '-'} — ${st.dir}`);
+  out.push('');
+  out.push('HOST        NETNS                 ADDRESS          AGENT     SESSIONS');
+  for (const h of st.hosts) {
+    const est = h.sessions.filter((x) => x.state === 'Established').length;
+    out.push(`${h.name.padEnd(12)}${h.netns.padEnd(22)}${h.address.padEnd(17)}${h.agent.padEnd(10)}${est}/${h.sessions.length} Established`);
+  }
+  for (const t of st.tors) out.push(`${`tor-${t.rack}`.padEnd(12)}${t.netns.padEnd(22)}${t.address.padEnd(17)}${t.daemon.padEnd(10)}BIRD, AS ${t.asn}`);
+  for (const o of st.outside) out.push(`${o.name.padEnd(12)}${o.netns.padEnd(22)}${o.address.padEnd(17)}outside`);
+  out.push('');
+  out.push('WORKLOAD              HOST   IPS              PORTS                LABELS');
+  for (const w of st.workloads) {
+    const ports = w.ports.map((p) => `${p.protocol}/${p.port}`).join(',');
+    const labels = Object.entries(w.labels).map(([k, v]) => `${k}=${v}`).join(',');
+    out.push(`${`${w.namespace}/${w.name}`.padEnd(22)}${w.host.padEnd(7)}${w.ips.join(',').padEnd(17)}${ports.padEnd(21)}${labels}`);
+  }
+  return `${out.join('\n')}\n`;
+}

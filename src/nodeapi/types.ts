@@ -1,0 +1,96 @@
+// What twill-node's local API serves, as plain data: the agent's status, its BGP peers and its
+// routes. Both sides import these: twill-node (server, src/node) and twillctl (client, src/cli).
+// Nothing here knows about the speaker or felix; src/node converts their types into these rows.
+
+/** A failing kernel write, as the policy dataplane reports it. */
+export interface FailingKey {
+  key: string;
+  attempts: number;
+  error: string;
+}
+
+export interface NodeStatusReport {
+  nodeName: string;
+  /** twill-node's version (the package version). */
+  version: string;
+  /** The node's addresses with prefix length, as registered in its Node resource. */
+  ipv4Address?: string;
+  ipv6Address?: string;
+  startedAt: Date;
+  /** The policy agent (felix). */
+  policy: {
+    /** The datastore view is complete. */
+    inSync: boolean;
+    /** In sync, desired state applied, no kernel write failing 3 times in a row. */
+    ready: boolean;
+    localEndpoints: number;
+    programmedEndpoints: number;
+    failing: FailingKey[];
+  };
+  /** The BGP speaker; absent while it is not running. */
+  bgp?: { asn: number; routerId: string };
+}
+
+/**
+ * Where a peering comes from (Calico's PEER TYPE column). 'route reflector': that peer reflects
+ * for us; 'route reflector client': we reflect for it.
+ */
+export type NodePeerType = 'node-to-node mesh' | 'global' | 'node specific' | 'route reflector' | 'route reflector client';
+
+/** The session's BGP FSM state (RFC 4271). */
+export type NodePeerState = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface NodePeerRow {
+  peerAddress: string;
+  peerType: NodePeerType;
+  state: NodePeerState;
+  /** When the session entered its current state. */
+  since: Date;
+  /** Calico's INFO column: the FSM state, and the last error while not Established. */
+  info: string;
+  lastError?: string;
+  asn: number;
+  prefixesReceived: number;
+  prefixesAccepted: number;
+  prefixesAdvertised: number;
+}
+
+export type RouteDirection = 'learned' | 'advertised';
+
+export interface NodeRouteQuery {
+  /** Default: both. */
+  direction?: RouteDirection;
+  family?: 4 | 6;
+  /** Exact prefix. */
+  prefix?: string;
+  /** Only routes from (learned) or to (advertised) this peer. */
+  peer?: string;
+  /** At most this many rows (0 = no limit). Default 1000. */
+  limit?: number;
+}
+
+export interface NodeRouteRow {
+  direction: RouteDirection;
+  prefix: string;
+  family: 4 | 6;
+  nextHop: string;
+  /** Learned: the peer it came from (absent = originated here). Advertised: the peer it went to. */
+  peer?: string;
+  /** "65001 65002". */
+  asPath: string;
+  origin: string;
+  localPref?: number;
+  med?: number;
+  communities: string[];
+  /** Learned: this path is the best for its prefix. Advertised: always true. */
+  best: boolean;
+  /** Why this path won (or lost) the best-path selection, e.g. "lower router id (10.0.0.2 vs 10.0.0.3)". */
+  reason?: string;
+}
+
+/** What the API serves; twill-node implements it, tests use a fake. */
+export interface NodeApiBackend {
+  status(): Promise<NodeStatusReport>;
+  peers(): Promise<NodePeerRow[]>;
+  routes(q: NodeRouteQuery): Promise<NodeRouteRow[]>;
+}

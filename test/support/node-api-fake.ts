@@ -1,0 +1,77 @@
+// A NodeApiBackend with fixed answers, for the API and twillctl node tests.
+import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../src/nodeapi/types.js';
+
+export const FAKE_STATUS: NodeStatusReport = {
+  nodeName: 'host1',
+  version: '9.9.9',
+  ipv4Address: '198.18.0.10/24',
+  startedAt: new Date('2026-01-01T10:00:00Z'),
+  policy: { inSync: true, ready: false, localEndpoints: 3, programmedEndpoints: 2, failing: [{ key: 'route 10.65.0.3/32', attempts: 3, error: 'ENODEV' }] },
+  bgp: { asn: 64512, routerId: '198.18.0.10' },
+};
+
+export const FAKE_PEERS: NodePeerRow[] = [
+  {
+    peerAddress: '198.18.0.11',
+    peerType: 'node-to-node mesh',
+    state: 'Established',
+    since: new Date('2026-01-01T10:00:05Z'),
+    info: 'Established',
+    asn: 64512,
+    prefixesReceived: 2,
+    prefixesAccepted: 2,
+    prefixesAdvertised: 1,
+  },
+  {
+    peerAddress: '198.18.0.254',
+    peerType: 'global',
+    state: 'Active',
+    since: new Date('2026-01-01T10:00:07Z'),
+    info: 'Active: TCP MD5 signature mismatch',
+    lastError: 'TCP MD5 signature mismatch',
+    asn: 65001,
+    prefixesReceived: 0,
+    prefixesAccepted: 0,
+    prefixesAdvertised: 0,
+  },
+  {
+    peerAddress: '2001:db8::11',
+    peerType: 'route reflector',
+    state: 'Established',
+    since: new Date('2026-01-01T10:00:09Z'),
+    info: 'Established',
+    asn: 64512,
+    prefixesReceived: 0,
+    prefixesAccepted: 0,
+    prefixesAdvertised: 0,
+  },
+];
+
+export const FAKE_ROUTES: NodeRouteRow[] = [
+  { direction: 'learned', prefix: '10.65.1.0/26', family: 4, nextHop: '198.18.0.11', peer: '198.18.0.11', asPath: '', origin: 'igp', localPref: 100, communities: [], best: true, reason: 'only path' },
+  { direction: 'learned', prefix: '10.65.2.0/26', family: 4, nextHop: '198.18.0.12', peer: '198.18.0.12', asPath: '', origin: 'igp', localPref: 100, communities: [], best: true, reason: 'lower router id (198.18.0.12 vs 198.18.0.13)' },
+  { direction: 'advertised', prefix: '10.65.0.0/26', family: 4, nextHop: '198.18.0.10', peer: '198.18.0.11', asPath: '', origin: 'igp', med: 5, communities: ['64512:100'], best: true },
+  { direction: 'learned', prefix: '2001:db8:65::/122', family: 6, nextHop: '2001:db8::11', peer: '2001:db8::11', asPath: '65001 65002', origin: 'incomplete', communities: [], best: false, reason: 'longer AS path (2 vs 1)' },
+];
+
+/** Answers from the constants above; routes() honours the query and records it. */
+export class FakeNodeBackend implements NodeApiBackend {
+  queries: NodeRouteQuery[] = [];
+  failStatus: Error | undefined;
+
+  async status(): Promise<NodeStatusReport> {
+    if (this.failStatus) throw this.failStatus;
+    return FAKE_STATUS;
+  }
+
+  async peers(): Promise<NodePeerRow[]> {
+    return FAKE_PEERS;
+  }
+
+  async routes(q: NodeRouteQuery): Promise<NodeRouteRow[]> {
+    this.queries.push(q);
+    return FAKE_ROUTES.filter(
+      (r) => (!q.direction || r.direction === q.direction) && (!q.family || r.family === q.family) && (!q.prefix || r.prefix === q.prefix) && (!q.peer || r.peer === q.peer),
+    );
+  }
+}

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { Explainer, ExplainInputError } from '../../../../felix/explain/index.js';
+import { gnp, np, profile, wep } from '../calc/builders.js';
+
+// The zones: DMZ from anywhere on 443, App only from the DMZ on 8080, Backend only from App on 5432.
+const zones = [
+  profile('kns.zones', { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] }),
+  wep('web', { ns: 'zones', node: 'h1', ips: ['10.70.0.1/32'], labels: { zone: 'dmz' }, profiles: ['kns.zones'] }),
+  wep('app', { ns: 'zones', node: 'h2', ips: ['10.70.0.65/32'], labels: { zone: 'app' }, profiles: ['kns.zones'], ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] }),
+  wep('db', { ns: 'zones', node: 'h3', ips: ['10.70.0.129/32'], labels: { zone: 'backend' }, profiles: ['kns.zones'] }),
+  np('dmz', { order: 100, selector: 'zone == "dmz"', types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [443] } }] }, 'zones'),
+  np('app', { order: 100, selector: 'zone == "app"', types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: 'zone == "dmz"' }, destination: { ports: ['http'] } }] }, 'zones'),
+  np('backend', { order: 100, selector: 'zone == "backend"', types: ['Ingress'], ingress: [{ action: 'Allow', protocol: 'TCP', source: { selector: 'zone == "app"' }, destination: { ports: [5432] } }] }, 'zones'),
+];
+
+describe('policy explain (felix semantics, from the datastore alone)', () => {
+  const x = new Explainer(zones);
+
+  it('allows DMZ → App on the named port and names the rule that allowed it', () => {
+    const e = x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp', port: 8080 });
+    expect(e.verdict).toBe('allow');
+    expect(e.egress?.reason).toBe('Profile kns.zones egress rule 0 (Allow)');
+    expect(e.ingress?.reason).toBe('NetworkPolicy zones/app ingress rule 0 (Allow)');
+    expect(e.ingress?.steps[0]?.matched[0]?.rule).toEqual({ action: 'Allow', protocol: 'TCP', source: { selector: 'zone == "dmz"' }, destination: { ports: ['http'] } });
+  });
+
+  it('denies DMZ → Backend at the end of the tier, and App on the wrong port', () => {
+    const e = x.explain({ from: 'zones/web', to: 'zones/db', protocol: 'tcp', port: 5432 });
+    expect(e.verdict).toBe('deny');
+    expect(e.ingress?.decidedBy).toEqual({ kind: 'end-of-tier', tier: 'default' });
+    expect(e.ingress?.steps.map((s) => [s.what, s.outcome])).toEqual([['NetworkPolicy zones/backend', 'no match']]);
+    expect(x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp', port: 8081 }).verdict).toBe('deny');
+    expect(x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'udp', port: 8080 }).verdict).toBe('deny');
+  });
+
+  it('an address outside the cluster has no side of ours; an endpoint can be named by IP', () => {
+    const e = x.explain({ from: '198.19.101.1', to: '10.70.0.1', protocol: 'tcp', port: 443 });
+    expect(e.egress).toBeUndefined();
+    expect(e.to.endpoint?.name).toBe('web');
+    expect(e.verdict).toBe('allow');
+    expect(x.explain({ from: '198.19.101.1', to: 'zones/app', protocol: 'tcp', port: 8080 }).verdict).toBe('deny');
+  });
+
+  it('Deny rules, Pass to the profiles, and a global policy before a namespaced one', () => {
+    const y = new Explainer([
+      ...zones,
+      gnp('no-8080-from-web', { order: 10, selector: 'zone == "app"', types: ['Ingress'], ingress: [{ action: 'Deny', source: { selector: 'zone == "dmz"' } }] }),
+    ]);
+    const e = y.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp', port: 8080 });
+    expect(e.verdict).toBe('deny');
+    expect(e.ingress?.reason).toBe('GlobalNetworkPolicy no-8080-from-web ingress rule 0 (Deny)');
+    const z = new Explainer([
+      ...zones,
+      gnp('pass-all', { order: 10, selector: 'zone == "backend"', types: ['Ingress'], ingress: [{ action: 'Pass' }] }),
+    ]);
+    const p = z.explain({ from: 'zones/web', to: 'zones/db', protocol: 'tcp', port: 5432 });
+    expect(p.ingress?.steps.map((s) => s.outcome)).toEqual(['pass', 'allow']);
+    expect(p.verdict).toBe('allow');
+  });
+
+  it('errors name the problem', () => {
+    expect(() => x.explain({ from: 'zones/nope', to: 'zones/app', protocol: 'tcp', port: 1 })).toThrow(ExplainInputError);
+    expect(() => x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp' })).toThrow(/needs a destination port/);
+  });
+});
