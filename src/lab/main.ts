@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { TwillError, errorMessage } from '../errors.js';
+import { EXIT_FAILED, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
 import { LabModelError, parseModel, type LabModel } from './model.js';
 import { labDown } from './down.js';
 import { labUp } from './up.js';
@@ -131,13 +132,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const parsed = commanderExitCode(e);
+    if (parsed !== undefined) return parsed;
     if (e instanceof LabModelError) {
       process.stderr.write(`${e.message}\n`);
-      return 2;
+      return EXIT_USAGE; // the config file the command line names is wrong
     }
     process.stderr.write(`twill-lab: ${errorMessage(e)}\n`);
-    return 1;
+    return EXIT_FAILED;
   }
   return code;
 }
