@@ -6,7 +6,7 @@
 // address is reused last); sequenceNumbers[o] is bumped on every allocation of ordinal o.
 
 import type { IPAMBlockSpec } from '../src/api/types.js';
-import { addrAt, cidrSize, formatIp, ordinalOf, parseCidr, parseIp, type Cidr } from '../src/api/cidr.js';
+import { addrAt, cidrSize, formatIp, parseCidr, type Cidr } from '../src/api/cidr.js';
 
 export type Secondary = Record<string, string>;
 
@@ -142,10 +142,6 @@ export function parseBlockCidr(spec: IPAMBlockSpec): Cidr {
 
 export function ipAt(spec: IPAMBlockSpec, ordinal: number, cidr: Cidr = parseBlockCidr(spec)): string {
   return formatIp(addrAt(cidr, ordinal));
-}
-
-export function ordinalOfIp(spec: IPAMBlockSpec, ip: string, cidr: Cidr = parseBlockCidr(spec)): number | undefined {
-  return ordinalOf(cidr, parseIp(ip));
 }
 
 /** Every allocated ordinal with its address, handle and attributes. */

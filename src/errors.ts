@@ -1,5 +1,9 @@
 // Base of every error Twill raises on purpose. Each carries a stable `code` a program can switch
 // on, and a message that says what went wrong and what to do about it.
+//
+// One code style in every layer: PascalCase, naming what went wrong (`NotFound`, `PoolExhausted`,
+// `DataplaneWriteFailing`); BGP's codes start with `Bgp` (`BgpSockoptFailed`, and for a protocol
+// error its RFC name: `BgpUpdateMalformedAsPath`). test/unit/lib/error-codes.test.ts checks it.
 
 export class TwillError extends Error {
   readonly code: string;

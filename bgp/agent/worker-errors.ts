@@ -18,7 +18,7 @@ export class BgpWorkerError extends TwillError {
 export class BgpWorkerExitedError extends TwillError {
   readonly exitCode: number | undefined;
   constructor(why: string, exitCode?: number, cause?: unknown) {
-    super('BGP_WORKER_EXITED', `the BGP speaker worker ${why}`, {
+    super('BgpWorkerExited', `the BGP speaker worker ${why}`, {
       hint: 'the BGP sessions of this node are down; see the log lines before this one, then start a new SpeakerWorker (twill-node restarts it)',
       ...(cause !== undefined ? { cause } : {}),
     });

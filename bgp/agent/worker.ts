@@ -60,13 +60,13 @@ function plainFields(o: Record<string, unknown>): Record<string, unknown> {
 
 export function toWireError(e: unknown): WireError {
   if (e instanceof TwillError) return { name: e.name, code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-  if (e instanceof Error) return { name: e.name, code: 'BGP_WORKER_INTERNAL', message: e.message };
-  return { name: 'Error', code: 'BGP_WORKER_INTERNAL', message: String(e) };
+  if (e instanceof Error) return { name: e.name, code: 'BgpWorkerInternal', message: e.message };
+  return { name: 'Error', code: 'BgpWorkerInternal', message: String(e) };
 }
 
 class WorkerStoppedError extends TwillError {
   constructor() {
-    super('BGP_WORKER_STOPPED', 'the BGP speaker worker is stopping', { hint: 'start a new SpeakerWorker' });
+    super('BgpWorkerStopped', 'the BGP speaker worker is stopping', { hint: 'start a new SpeakerWorker' });
   }
 }
 

@@ -22,7 +22,7 @@ export class ConfigError extends TwillError {
 
   constructor(file: string, problems: readonly ConfigProblem[], hint?: string) {
     const sorted = [...problems].sort((a, b) => a.line - b.line);
-    super('BGP_DAEMON_CONFIG_INVALID', sorted.map((p) => formatProblem(file, p)).join('\n'), hint ? { hint } : undefined);
+    super('BgpDaemonConfigInvalid', sorted.map((p) => formatProblem(file, p)).join('\n'), hint ? { hint } : undefined);
     this.file = file;
     this.problems = sorted;
   }
@@ -31,14 +31,17 @@ export class ConfigError extends TwillError {
 /** The daemon's API endpoint could not be reached or answered with an error. */
 export class ApiError extends TwillError {
   constructor(message: string, hint?: string, cause?: unknown) {
-    super('BGP_DAEMON_API', message, { hint, cause });
+    super('BgpDaemonApi', message, { hint, cause });
   }
 }
+
+/** The daemon's API endpoint did not answer (not running, wrong --api, timed out). */
+export class ApiUnreachableError extends ApiError {}
 
 /** A bad --api address (not unix:///path or host:port). */
 export class ApiAddressError extends TwillError {
   constructor(address: string) {
-    super('BGP_DAEMON_API_ADDRESS', `--api "${address}" is not an API address`, {
+    super('BgpDaemonApiAddress', `--api "${address}" is not an API address`, {
       hint: 'use unix:///run/twill/bgp.sock (a unix socket) or 127.0.0.1:50051',
     });
   }

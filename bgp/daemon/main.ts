@@ -2,15 +2,12 @@
 // twill-bgp: the standalone BGP daemon and its client subcommands (see ./cli/program.ts for the
 // command line, ./run-daemon.ts for the daemon's lifecycle and signals).
 import { errorMessage } from '../../src/errors.js';
-import { EXIT_FAILURE, run, type CliIo } from './cli/program.js';
+import { processIo } from '../../src/lib/cli-io.js';
+import { EXIT_FAILED } from '../../src/lib/exit-codes.js';
+import { run } from './cli/program.js';
 import { runDaemon } from './run-daemon.js';
 
-const io: CliIo = {
-  stdout: (s) => void process.stdout.write(s),
-  stderr: (s) => void process.stderr.write(s),
-};
-
-run(process.argv.slice(2), io, { runDaemon }).then(
+run(process.argv.slice(2), processIo(), { runDaemon }).then(
   (code) => {
     process.exitCode = code;
     // The daemon's sockets and timers are closed by now; anything left (a gRPC channel being
@@ -19,6 +16,6 @@ run(process.argv.slice(2), io, { runDaemon }).then(
   },
   (e: unknown) => {
     process.stderr.write(`twill-bgp: ${errorMessage(e)}\n`);
-    process.exit(EXIT_FAILURE);
+    process.exit(EXIT_FAILED);
   },
 );

@@ -3,13 +3,14 @@
 // file (sessions whose identity did not change stay up; a bad file is logged and ignored).
 import { errorMessage } from '../../src/errors.js';
 import { BgpSpeaker } from '../server/speaker.js';
-import { loadBenchConfig } from './bench-config.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo, type DaemonArgs } from './cli/program.js';
+import type { CliIo } from '../../src/lib/cli-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE } from '../../src/lib/exit-codes.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { packageVersion } from '../../src/lib/package-info.js';
+import type { DaemonArgs } from './cli/program.js';
 import { loadConfig, type DaemonConfig } from './config.js';
 import { Daemon, type KernelFactory } from './daemon.js';
 import { ConfigError } from './errors.js';
-import { createLogger } from './log.js';
-import { packageVersion } from './package-root.js';
 
 /** How long a shutdown may take before we give up on a clean CEASE. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -27,15 +28,15 @@ const openKernel: KernelFactory = async (cfg, logger) => {
   return { sync, close: () => nl.close() };
 };
 
-async function readConfig(args: DaemonArgs): Promise<DaemonConfig> {
-  if (args.benchConfig) return loadBenchConfig(args.benchConfig);
-  return loadConfig(args.config!);
+export interface RunDaemonOptions {
+  /** Reads args.config (default: the YAML config, loadConfig). The BGP benchmark reads its JSON. */
+  loadConfig?: (file: string) => Promise<DaemonConfig>;
 }
 
-export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
+export async function runDaemon(args: DaemonArgs, io: CliIo, opts: RunDaemonOptions = {}): Promise<number> {
   let config: DaemonConfig;
   try {
-    config = await readConfig(args);
+    config = await (opts.loadConfig ?? loadConfig)(args.config);
   } catch (e) {
     if (e instanceof ConfigError) {
       io.stderr(`${e.describe()}\n`);
@@ -44,7 +45,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
     throw e;
   }
   if (args.check) {
-    io.stdout(`${args.config ?? args.benchConfig}: OK (${config.speaker.neighbors.length} neighbours, ${config.speaker.originate?.length ?? 0} originated prefixes)\n`);
+    io.stdout(`${args.config}: OK (${config.speaker.neighbors.length} neighbours, ${config.speaker.originate?.length ?? 0} originated prefixes)\n`);
     return EXIT_OK;
   }
   const log = createLogger({ level: args.logLevel, ...(args.logFormat === 'auto' ? {} : { pretty: args.logFormat === 'pretty' }) });
@@ -52,7 +53,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
   try {
     daemon = await Daemon.start({
       config,
-      configFile: args.config ?? args.benchConfig ?? '',
+      configFile: args.config,
       api: args.api,
       logger: log,
       createSpeaker: (cfg, opts) => new BgpSpeaker(cfg, opts),
@@ -61,7 +62,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
     });
   } catch (e) {
     log.fatal({ error: errorMessage(e) }, 'twill-bgp could not start');
-    return EXIT_FAILURE;
+    return EXIT_FAILED;
   }
 
   // Keeps the process alive even with nothing else open (no API, no listener, no neighbours).
@@ -75,7 +76,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
       clearInterval(keepAlive);
       const timer = setTimeout(() => {
         log.error({}, `shutdown took longer than ${STOP_TIMEOUT_MS / 1000} s; exiting anyway`);
-        resolve(EXIT_FAILURE);
+        resolve(EXIT_FAILED);
       }, STOP_TIMEOUT_MS);
       daemon.stop().then(
         () => {
@@ -85,7 +86,7 @@ export async function runDaemon(args: DaemonArgs, io: CliIo): Promise<number> {
         (e: unknown) => {
           clearTimeout(timer);
           log.error({ error: errorMessage(e) }, 'shutdown failed');
-          resolve(EXIT_FAILURE);
+          resolve(EXIT_FAILED);
         },
       );
     };

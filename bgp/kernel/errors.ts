@@ -4,6 +4,6 @@ import { TwillError } from '../../src/errors.js';
 
 export class KernelSyncStateError extends TwillError {
   constructor(what: string, hint: string) {
-    super('KERNEL_SYNC_INVALID', `kernel route sync: ${what}`, { hint });
+    super('BgpKernelSyncInvalid', `kernel route sync: ${what}`, { hint });
   }
 }

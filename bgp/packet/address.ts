@@ -1,5 +1,6 @@
 // Compact IP addresses and prefixes. IPv4 addresses are unsigned 32-bit numbers; IPv6 addresses
 // are 16-octet Buffers. Strings are made only on demand (formatPrefix, formatIpv4, formatIpv6).
+import { formatIPv4Number, formatIPv6 } from '../../src/lib/ip-text.js';
 import { AFI_IPV4, AFI_IPV6 } from './constants.js';
 import { BgpEncodeError } from './errors.js';
 
@@ -58,41 +59,16 @@ export function maskIpv6InPlace(buf: Buffer, off: number, len: number): void {
   for (; i < 16; i++) buf[off + i] = 0;
 }
 
-export function formatIpv4(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-}
-
-/** RFC 5952 text form (lower case, longest zero run compressed). */
-export function formatIpv6(addr: Buffer, off = 0): string {
-  const words: number[] = [];
-  for (let i = 0; i < 8; i++) words.push(((addr[off + 2 * i] ?? 0) << 8) | (addr[off + 2 * i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && words[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (ws: number[]): string => ws.map((w) => w.toString(16)).join(':');
-  if (bestStart < 0) return hex(words);
-  return `${hex(words.slice(0, bestStart))}::${hex(words.slice(bestStart + bestLen))}`;
-}
+/** Dotted quad of an unsigned 32-bit address; RFC 5952 text of 16 octets (src/lib/ip-text.ts). */
+export { formatIPv4Number as formatIpv4, formatIPv6 as formatIpv6 };
 
 export function formatNextHop(nh: NextHop): string {
-  if (nh.afi === AFI_IPV4) return formatIpv4(nh.addr);
-  return nh.linkLocal ? `${formatIpv6(nh.addr)} (link-local ${formatIpv6(nh.linkLocal)})` : formatIpv6(nh.addr);
+  if (nh.afi === AFI_IPV4) return formatIPv4Number(nh.addr);
+  return nh.linkLocal ? `${formatIPv6(nh.addr)} (link-local ${formatIPv6(nh.linkLocal)})` : formatIPv6(nh.addr);
 }
 
 export function formatPrefix(p: Prefix): string {
-  const base = p.afi === AFI_IPV4 ? `${formatIpv4(p.addr)}/${p.len}` : `${formatIpv6(p.addr)}/${p.len}`;
+  const base = p.afi === AFI_IPV4 ? `${formatIPv4Number(p.addr)}/${p.len}` : `${formatIPv6(p.addr)}/${p.len}`;
   return p.pathId !== 0 ? `${base} path-id ${p.pathId}` : base;
 }
 
@@ -165,12 +141,6 @@ export function parseNextHop(s: string): NextHop {
   const pct = s.indexOf('%');
   if (pct >= 0) return { afi: AFI_IPV6, addr: parseIpv6(s.slice(0, pct)), linkLocal: parseIpv6(s.slice(pct + 1)) };
   return { afi: AFI_IPV6, addr: parseIpv6(s) };
-}
-
-export function prefixEquals(a: Prefix, b: Prefix): boolean {
-  if (a.afi !== b.afi || a.len !== b.len || a.pathId !== b.pathId) return false;
-  if (a.afi === AFI_IPV4) return a.addr === (b as Ipv4Prefix).addr;
-  return a.addr.equals((b as Ipv6Prefix).addr);
 }
 
 function bad(s: string, what: string): BgpEncodeError {

@@ -1,6 +1,6 @@
 // Encodes path attributes once per (attribute set, AS width): the result is reused for every
 // UPDATE that carries the set, so re-advertising is a copy of bytes.
-import { AFI_IPV4, AS_TRANS, AttrFlag, AttrType, Origin } from './constants.js';
+import { AS_TRANS, AttrFlag, AttrType, Origin } from './constants.js';
 import type { PathAttributes } from './attributes.js';
 import { as4PathOf, asPathWireSize, needsAs4Path, writeAsPath } from './as-path.js';
 import { expectedFlags } from './attr-decode.js';
@@ -159,7 +159,3 @@ export function writeNextHopAttr(buf: Buffer, off: number, addr: number): number
   return off + NEXT_HOP_ATTR_SIZE;
 }
 
-/** Whether the set's next hop goes into a NEXT_HOP attribute (IPv4) rather than MP_REACH. */
-export function hasIpv4NextHop(attrs: PathAttributes): boolean {
-  return attrs.nextHop !== undefined && attrs.nextHop.afi === AFI_IPV4;
-}

@@ -31,13 +31,21 @@ const HINTS: Readonly<Record<ErrorHandling, string>> = {
   'attribute-discard': 'the attribute was ignored and the UPDATE accepted; log it for the operator of the peer',
 };
 
+/** "UPDATE_MALFORMED_AS_PATH" → "UpdateMalformedAsPath" (the error-code style of src/errors.ts). */
+function pascalCase(slug: string): string {
+  return slug
+    .split('_')
+    .map((w) => w.charAt(0) + w.slice(1).toLowerCase())
+    .join('');
+}
+
 const nameCache = new Map<number, { code: string; what: string }>();
 function namesOf(code: number, subcode: number): { code: string; what: string } {
   const key = code * 256 + subcode;
   let n = nameCache.get(key);
   if (!n) {
     const sub = errorSubcodeName(code, subcode);
-    n = { code: `BGP_${errorSlug(code, subcode)}`, what: sub ? `${errorCodeName(code)} / ${sub}` : errorCodeName(code) };
+    n = { code: `Bgp${pascalCase(errorSlug(code, subcode))}`, what: sub ? `${errorCodeName(code)} / ${sub}` : errorCodeName(code) };
     nameCache.set(key, n);
   }
   return n;
@@ -101,6 +109,6 @@ export class BgpError extends TwillError {
 /** We asked the encoder for something that cannot be encoded (a bug or bad input on our side). */
 export class BgpEncodeError extends TwillError {
   constructor(message: string, hint?: string) {
-    super('BGP_ENCODE_INVALID', message, hint ? { hint } : undefined);
+    super('BgpEncodeInvalid', message, hint ? { hint } : undefined);
   }
 }

@@ -16,7 +16,7 @@ export class BgpSendLimitError extends TwillError {
     /** The largest message this session may carry. */
     readonly max: number,
   ) {
-    super('BGP_SEND_LIMIT', message, {
+    super('BgpSendLimit', message, {
       hint: 'nothing of this batch was written; the session is reset so the peer gets a consistent table again. This is a bug in twill-bgp: report it with this log line',
     });
   }

@@ -7,7 +7,7 @@ import type { PrefixPolicy } from '../server/types.js';
 
 export class PolicyError extends TwillError {
   constructor(message: string, hint?: string) {
-    super('BGP_POLICY_INVALID', message, hint ? { hint } : undefined);
+    super('BgpPolicyInvalid', message, hint ? { hint } : undefined);
   }
 }
 

@@ -2,7 +2,7 @@
 // prefixes live in an open-addressing hash table over typed arrays; IPv6 prefixes in one Map per
 // length keyed by the significant address octets as a latin1 string. Path identifiers (ADD-PATH)
 // are not part of the key.
-import { AFI_IPV4, type Ipv4Prefix, type Ipv6Prefix, type Prefix } from '../packet/index.js';
+import { AFI_IPV4, type Ipv6Prefix, type Prefix } from '../packet/index.js';
 
 /**
  * IPv4 prefixes: open addressing with linear probing over typed arrays (address, length) and a
@@ -233,8 +233,3 @@ function v6Prefix(k: string, len: number): Ipv6Prefix {
   return { afi: 2, addr, len, pathId: 0 };
 }
 
-/** The same prefix with path id 0 (what the tables key on). */
-export function basePrefix(p: Prefix): Prefix {
-  if (p.pathId === 0) return p;
-  return p.afi === AFI_IPV4 ? ({ afi: AFI_IPV4, addr: p.addr, len: p.len, pathId: 0 } satisfies Ipv4Prefix) : { afi: 2, addr: p.addr, len: p.len, pathId: 0 };
-}

@@ -8,7 +8,7 @@ import type { LocalPath, NeighborConfig, SpeakerConfig } from './types.js';
 
 export class SpeakerConfigError extends TwillError {
   constructor(message: string, hint?: string) {
-    super('BGP_CONFIG_INVALID', message, hint ? { hint } : undefined);
+    super('BgpConfigInvalid', message, hint ? { hint } : undefined);
   }
 }
 

@@ -17,19 +17,19 @@ export class SocketOptionError extends TwillError {
     readonly errno: number,
     hint?: string,
   ) {
-    super('BGP_SOCKOPT_FAILED', `${operation}: ${errnoName(errno)}`, hint ? { hint } : undefined);
+    super('BgpSockoptFailed', `${operation}: ${errnoName(errno)}`, hint ? { hint } : undefined);
   }
 }
 
 export class SocketInputError extends TwillError {
   constructor(message: string, hint: string) {
-    super('BGP_SOCKOPT_INVALID', message, { hint });
+    super('BgpSockoptInvalid', message, { hint });
   }
 }
 
 export class ConnectTimeoutError extends TwillError {
   constructor(readonly peer: string, readonly ms: number, md5: boolean) {
-    super('BGP_CONNECT_TIMEOUT', `TCP connection to ${peer} not established within ${ms} ms`, {
+    super('BgpConnectTimeout', `TCP connection to ${peer} not established within ${ms} ms`, {
       hint: md5
         ? 'the peer did not answer: check that its TCP MD5 password matches ours (a wrong key drops the SYN silently), and that it listens and is reachable'
         : 'check that the peer listens and is reachable (and, with GTSM, that it is directly connected)',

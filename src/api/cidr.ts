@@ -1,7 +1,8 @@
 // IP addresses and prefixes as plain values (family + bigint), shared by validation, IPAM, the
-// policy agent and the lab. Formatting follows RFC 5952 for IPv6.
+// policy agent and the lab. Text comes from src/lib/ip-text.ts, the one canonical form.
 
 import { TwillError } from '../errors.js';
+import { formatIPv4Number, formatIPv6BigInt } from '../lib/ip-text.js';
 
 export type IpFamily = 4 | 6;
 
@@ -91,41 +92,9 @@ export function parseIp(s: string): IpAddr {
   return { family: 4, addr: v };
 }
 
-export function isIp(s: string): boolean {
-  try {
-    parseIp(s);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
+/** The canonical text (src/lib/ip-text.ts: RFC 5952, IPv4-mapped as "::ffff:a.b.c.d"). */
 export function formatIp(a: IpAddr): string {
-  if (a.family === 4) {
-    const v = Number(a.addr);
-    return `${(v >>> 24) & 255}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`;
-  }
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((a.addr >> BigInt(i * 16)) & 0xffffn));
-  // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on a tie.
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return a.family === 4 ? formatIPv4Number(Number(a.addr)) : formatIPv6BigInt(a.addr);
 }
 
 export function hostMask(family: IpFamily, prefixLength: number): bigint {

@@ -129,13 +129,6 @@ export function assertValid(input: unknown, source?: string): Resource {
   throw new ValidationError(r.problems, subject);
 }
 
-/** Throws ValidationError when a batch has problems; returns its resources otherwise. */
-export function assertValidBatch(inputs: readonly { value: unknown; source: string }[]): Resource[] {
-  const r = validateResources(inputs);
-  if (!r.ok) throw new ValidationError(r.problems);
-  return r.resources;
-}
-
 const TOP_ORDER = ['apiVersion', 'kind', 'metadata', 'spec', 'status'];
 const META_ORDER = ['name', 'namespace', 'labels', 'annotations', 'resourceVersion', 'uid', 'creationTimestamp'];
 

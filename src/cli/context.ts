@@ -1,18 +1,13 @@
-// What every twillctl command gets: the process's I/O (injectable, so tests run commands
-// in-process) and a lazily opened datastore that run() always closes.
+// What every twillctl command gets: the process's I/O (src/lib/cli-io.ts, injectable, so tests run
+// commands in-process) and a lazily opened datastore that run() always closes.
 //
 // Command modules import CliIo / CliContext from HERE (not from ../program.js), so that
 // program.ts -> commands/*.ts -> context.ts has no import cycle.
 
 import type { Datastore } from '../datastore/types.js';
+import type { CliIo } from '../lib/cli-io.js';
 
-export interface CliIo {
-  stdout(s: string): void;
-  stderr(s: string): void;
-  /** All of standard input. A Buffer lets binary input be recognised as such. */
-  readStdin(): Promise<string | Buffer>;
-  env: Record<string, string | undefined>;
-}
+export type { CliIo };
 
 /** Global options every command sees (set on the root command). */
 export interface GlobalOptions {

@@ -1,20 +1,22 @@
-// The one place that decides twillctl's exit codes and how an error is shown.
+// How twillctl ends: which exit code an error maps to (the table is src/lib/exit-codes.ts, the
+// same in every program) and how an error is shown.
 //
 //   0  success
 //   1  the user asked for something wrong (bad input, missing object, conflict, ...): every
 //      TwillError that is not about reaching the datastore
-//   2  the datastore could not be reached (the message names the address tried), or its file is
-//      held by another process
-//   3  a check ran fine and found problems (commands set ctx.exitCode = EXIT_PROBLEMS)
+//   2  the command line is wrong: commander's parse errors (unknown option, too many arguments,
+//      a bad choice), or no command at all
+//   3  the datastore could not be reached (the message names the address tried), or its file is
+//      held by another process; or no twill-node agent answers on its socket (`node ...`)
+//   4  a check ran fine and found problems (commands set ctx.exitCode = EXIT_PROBLEMS)
 
 import { InUseError, UnreachableError } from '../datastore/errors.js';
 import { TwillError, errorMessage } from '../errors.js';
-import type { CliIo } from './context.js';
+import { NodeApiUnreachableError } from '../nodeapi/errors.js';
+import type { CliIo } from '../lib/cli-io.js';
+import { EXIT_FAILED, EXIT_UNREACHABLE } from '../lib/exit-codes.js';
 
-export const EXIT_OK = 0;
-export const EXIT_USER = 1;
-export const EXIT_UNREACHABLE = 2;
-export const EXIT_PROBLEMS = 3;
+export { EXIT_FAILED, EXIT_OK, EXIT_PROBLEMS, EXIT_UNREACHABLE, EXIT_USAGE } from '../lib/exit-codes.js';
 
 /**
  * Ends a command with this exit code. When `message` is absent the command has already printed
@@ -39,8 +41,8 @@ export class CliUserError extends TwillError {
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof CliExit) return e.exitCode;
-  if (e instanceof UnreachableError || e instanceof InUseError) return EXIT_UNREACHABLE;
-  return EXIT_USER;
+  if (e instanceof UnreachableError || e instanceof InUseError || e instanceof NodeApiUnreachableError) return EXIT_UNREACHABLE;
+  return EXIT_FAILED;
 }
 
 /** Prints an error for a person and returns the exit code it maps to. */

@@ -7,7 +7,7 @@
 // (import CliContext from '../context.js', NOT from '../program.js': that would be an import
 // cycle) and add it to COMMAND_GROUPS below.
 
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import type { DatastoreOptions } from '../datastore/index.js';
 import { datastoreUrlFromEnv } from '../datastore/url.js';
 import type { Datastore } from '../datastore/types.js';
@@ -20,8 +20,9 @@ import * as node from './commands/node.js';
 import * as validate from './commands/validate.js';
 import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
-import { EXIT_OK, EXIT_USER, reportError } from './exit.js';
-import { clientVersion } from './package-info.js';
+import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
+import { commanderExitCode } from '../lib/exit-codes.js';
+import { packageVersion } from '../lib/package-info.js';
 
 export type { CliContext, CliIo, GlobalOptions } from './context.js';
 
@@ -46,7 +47,7 @@ function buildProgram(ctx: CliContext, io: CliIo): Command {
   const program = new Command('twillctl');
   program
     .description('Manage Twill resources: IP pools, policies, BGP peers, endpoints and more.')
-    .version(clientVersion(), '--version', 'print the client version (see also: twillctl version)')
+    .version(packageVersion(), '--version', 'print the client version (see also: twillctl version)')
     .option('--datastore <url>', 'datastore: etcd://host:port[,host:port], file:PATH or memory: (default: $TWILL_DATASTORE, else the local file store)')
     .option('--etcd-ca <file>', 'CA certificate (PEM) that signed the etcd server certificate')
     .option('--etcd-cert <file>', 'client certificate (PEM) for etcd')
@@ -107,16 +108,13 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
   try {
     if (argv.length === 0) {
       program.outputHelp({ error: true });
-      return EXIT_USER;
+      return EXIT_USAGE;
     }
     await program.parseAsync(argv, { from: 'user' });
     return ctx.exitCode;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // Help and --version end with exit code 0; usage errors were already printed by commander.
-      return e.exitCode === 0 ? EXIT_OK : EXIT_USER;
-    }
-    return reportError(e, io);
+    // Help and --version end with exit code 0; usage errors were already printed by commander.
+    return commanderExitCode(e) ?? reportError(e, io);
   } finally {
     if (store) {
       try {

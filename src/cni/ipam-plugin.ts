@@ -11,23 +11,23 @@
 // Handle id: "<network name>.<CNI_CONTAINERID>"; attributes from CNI_ARGS K8S_POD_NAMESPACE /
 // K8S_POD_NAME.
 
-import { IpamConflictError, IpamRequestError, InvalidPoolError, NoSuchPoolError, PoolExhaustedError } from '../../ipam/errors.js';
 import { Ipam } from '../../ipam/ipam.js';
 import type { Assigned } from '../../ipam/types.js';
 import { parseIp, formatIp } from '../api/cidr.js';
-import { DatastoreConfigError, InUseError, UnreachableError } from '../datastore/errors.js';
 import type { Datastore } from '../datastore/types.js';
-import { TwillError } from '../errors.js';
+import { toCniError } from './error-map.js';
 import {
+  CNI_1_0_VERSIONS,
   CNI_VERSION,
   CniCode,
   CniError,
   compareVersions,
   formatError,
   formatResult,
-  formatVersion,
   parseNetConf,
   readCniEnv,
+  versionReply,
+  type CniEnv,
   type CniResult,
   type NetConf,
 } from './protocol.js';
@@ -105,21 +105,6 @@ export function readPluginConfig(conf: NetConf, env: Record<string, string | und
   return { datastore, nodename, pools, assignIpv4, assignIpv6, store };
 }
 
-function toCniError(e: unknown): CniError {
-  if (e instanceof CniError) return e;
-  if (e instanceof TwillError) {
-    const [first, ...rest] = e.message.split('\n');
-    const details = [rest.join('\n').trim(), e.hint ? `hint: ${e.hint}` : ''].filter((x) => x).join('\n');
-    let code: number = CniCode.Internal;
-    if (e instanceof PoolExhaustedError) code = CniCode.PoolExhausted;
-    else if (e instanceof NoSuchPoolError || e instanceof IpamRequestError || e instanceof InvalidPoolError || e instanceof DatastoreConfigError) {
-      code = CniCode.InvalidNetworkConfig;
-    } else if (e instanceof UnreachableError || e instanceof InUseError || e instanceof IpamConflictError) code = CniCode.TryAgainLater;
-    return new CniError(code, first ?? e.message, details || undefined);
-  }
-  return new CniError(CniCode.Internal, `internal error: ${e instanceof Error ? e.message : String(e)}`, e instanceof Error ? e.stack : undefined);
-}
-
 function result(ips: Assigned[]): CniResult {
   const sorted = [...ips].sort((a, b) => a.family - b.family);
   return { cniVersion: CNI_VERSION, ips: sorted.map((a) => ({ address: a.cidr })), routes: [], dns: {} };
@@ -130,21 +115,31 @@ function canonical(address: string): string {
   return formatIp(parseIp(slash < 0 ? address : address.slice(0, slash)));
 }
 
+/** The handle's addresses: those a first (retried) ADD took, else newly assigned ones. */
+export async function takeAddresses(ipam: Ipam, cfg: IpamPluginConfig, env: CniEnv, handleID: string): Promise<Assigned[]> {
+  const existing = await ipam.handleAssignments(handleID);
+  if (existing.length > 0) return existing;
+  const attrs: Record<string, string> = { containerID: env.containerID };
+  if (env.args.K8S_POD_NAMESPACE) attrs.namespace = env.args.K8S_POD_NAMESPACE;
+  if (env.args.K8S_POD_NAME) attrs.pod = env.args.K8S_POD_NAME;
+  const { ips } = await ipam.autoAssign({
+    node: cfg.nodename,
+    handleID,
+    attrs,
+    num4: cfg.assignIpv4 ? 1 : 0,
+    num6: cfg.assignIpv6 ? 1 : 0,
+    ...(cfg.pools ? { pools: cfg.pools } : {}),
+  });
+  return ips;
+}
+
 export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput> {
   let cniVersion = CNI_VERSION;
   let store: Datastore | undefined;
   try {
     const env = readCniEnv(io.env);
     if (env.command === 'VERSION') {
-      // stdin may carry {"cniVersion": ...}; answer in that version when we know it.
-      let v = CNI_VERSION;
-      try {
-        const asked = (JSON.parse(io.stdin || '{}') as { cniVersion?: unknown }).cniVersion;
-        if (typeof asked === 'string' && asked !== '') v = asked;
-      } catch {
-        // no or bad stdin: answer with our version
-      }
-      return { stdout: formatVersion(v), exitCode: 0 };
+      return { stdout: versionReply(io.stdin, CNI_1_0_VERSIONS), exitCode: 0 };
     }
     const conf = parseNetConf(io.stdin);
     cniVersion = conf.cniVersion;
@@ -154,20 +149,7 @@ export async function runIpamPlugin(io: IpamPluginIo): Promise<IpamPluginOutput>
     const ipam = new Ipam(store);
     switch (env.command) {
       case 'ADD': {
-        // A retried ADD gets the addresses the first one took.
-        const existing = await ipam.handleAssignments(handleID);
-        if (existing.length > 0) return { stdout: formatResult(result(existing), cniVersion), exitCode: 0 };
-        const attrs: Record<string, string> = { containerID: env.containerID };
-        if (env.args.K8S_POD_NAMESPACE) attrs.namespace = env.args.K8S_POD_NAMESPACE;
-        if (env.args.K8S_POD_NAME) attrs.pod = env.args.K8S_POD_NAME;
-        const { ips } = await ipam.autoAssign({
-          node: cfg.nodename,
-          handleID,
-          attrs,
-          num4: cfg.assignIpv4 ? 1 : 0,
-          num6: cfg.assignIpv6 ? 1 : 0,
-          ...(cfg.pools ? { pools: cfg.pools } : {}),
-        });
+        const ips = await takeAddresses(ipam, cfg, env, handleID);
         return { stdout: formatResult(result(ips), cniVersion), exitCode: 0 };
       }
       case 'DEL':

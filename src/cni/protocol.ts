@@ -5,7 +5,9 @@
 import { TwillError } from '../errors.js';
 
 export const CNI_VERSION = '1.0.0';
-export const CNI_SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'] as const;
+export const CNI_SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+/** What a plugin without GC / STATUS (twill-ipam) announces. */
+export const CNI_1_0_VERSIONS: readonly string[] = ['0.3.0', '0.3.1', '0.4.0', '1.0.0'];
 
 /** Well-known error codes of the CNI spec; 100 and up are ours. */
 export const CniCode = {
@@ -17,15 +19,23 @@ export const CniCode = {
   DecodeFailure: 6,
   InvalidNetworkConfig: 7,
   TryAgainLater: 11,
+  /** STATUS: the plugin cannot take ADDs now (spec 1.1). */
+  NotAvailable: 50,
   /** Twill: an internal failure. */
   Internal: 100,
   /** Twill: no free address in the pools this node may use. */
   PoolExhausted: 110,
   /** Twill: CHECK found the addresses of the container are not (all) allocated to it. */
   AllocationMismatch: 111,
+  /** Twill: CHECK found the container's wiring or endpoint not as ADD left it. */
+  CheckFailed: 112,
+  /** Twill: twill-node did not program the endpoint's policy in time. */
+  PolicyTimeout: 113,
 } as const;
 
-export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION';
+export type CniCommand = 'ADD' | 'DEL' | 'CHECK' | 'VERSION' | 'GC' | 'STATUS';
+
+const COMMANDS: readonly string[] = ['ADD', 'DEL', 'CHECK', 'VERSION', 'GC', 'STATUS'];
 
 /** A failure to report in the CNI error format. */
 export class CniError extends TwillError {
@@ -61,15 +71,15 @@ export function parseCniArgs(s: string | undefined): Record<string, string> {
 
 /** Reads the CNI_* variables; ADD / DEL / CHECK need CNI_CONTAINERID. */
 export function readCniEnv(env: Record<string, string | undefined>): CniEnv {
-  const command = (env.CNI_COMMAND ?? '').trim().toUpperCase();
-  if (command !== 'ADD' && command !== 'DEL' && command !== 'CHECK' && command !== 'VERSION') {
+  const command = (env.CNI_COMMAND ?? '').trim().toUpperCase() as CniCommand;
+  if (!COMMANDS.includes(command)) {
     throw new CniError(
       CniCode.InvalidEnvironment,
-      command === '' ? 'CNI_COMMAND is not set' : `CNI_COMMAND "${env.CNI_COMMAND ?? ''}" is not supported (ADD, DEL, CHECK, VERSION)`,
+      (command as string) === '' ? 'CNI_COMMAND is not set' : `CNI_COMMAND "${env.CNI_COMMAND ?? ''}" is not supported (${COMMANDS.join(', ')})`,
     );
   }
   const containerID = (env.CNI_CONTAINERID ?? '').trim();
-  if (command !== 'VERSION' && containerID === '') {
+  if ((command === 'ADD' || command === 'DEL' || command === 'CHECK') && containerID === '') {
     throw new CniError(CniCode.InvalidEnvironment, `CNI_CONTAINERID is required for ${command}`);
   }
   return {
@@ -101,9 +111,16 @@ export interface CniDns {
   options?: string[];
 }
 
+export interface CniInterface {
+  name: string;
+  mac?: string;
+  mtu?: number;
+  sandbox?: string;
+}
+
 export interface CniResult {
   cniVersion: string;
-  interfaces?: { name: string; mac?: string; sandbox?: string }[];
+  interfaces?: CniInterface[];
   ips?: CniIpConfig[];
   routes?: CniRoute[];
   dns?: CniDns;
@@ -171,8 +188,20 @@ export function formatResult(r: CniResult, cniVersion: string): string {
   return `${JSON.stringify(out)}\n`;
 }
 
-export function formatVersion(cniVersion: string = CNI_VERSION): string {
-  return `${JSON.stringify({ cniVersion, supportedVersions: [...CNI_SUPPORTED_VERSIONS] })}\n`;
+/** The VERSION answer; stdin may carry {"cniVersion": ...}: answer in that version when given. */
+export function versionReply(stdin: string, supported: readonly string[] = CNI_SUPPORTED_VERSIONS): string {
+  let v = CNI_VERSION;
+  try {
+    const asked = (JSON.parse(stdin || '{}') as { cniVersion?: unknown }).cniVersion;
+    if (typeof asked === 'string' && asked !== '') v = asked;
+  } catch {
+    // no or bad stdin: answer with our version
+  }
+  return formatVersion(v, supported);
+}
+
+export function formatVersion(cniVersion: string = CNI_VERSION, supported: readonly string[] = CNI_SUPPORTED_VERSIONS): string {
+  return `${JSON.stringify({ cniVersion, supportedVersions: [...supported] })}\n`;
 }
 
 export function formatError(cniVersion: string, code: number, msg: string, details?: string): string {

@@ -3,30 +3,9 @@
 // runs it with CNI_COMMAND=ADD|DEL|CHECK|VERSION and the network configuration on stdin.
 // Startup is kept light: only the datastore backend the configuration names is loaded.
 
-import { parseDatastoreUrl } from '../datastore/url.js';
-import type { Datastore } from '../datastore/types.js';
-import { runIpamPlugin, type StoreOptions } from './ipam-plugin.js';
-
-async function openStore(url: string, opts: StoreOptions): Promise<Datastore> {
-  const p = parseDatastoreUrl(url);
-  switch (p.backend) {
-    case 'memory':
-      return (await import('../datastore/memory.js')).openMemoryDatastore();
-    case 'file':
-      return (await import('../datastore/file/open.js')).openFileDatastore(p.path);
-    case 'etcd': {
-      const timeoutMs = Number(process.env.TWILL_DATASTORE_TIMEOUT_MS ?? '') || 5000;
-      return (await import('../datastore/etcd/open.js')).openEtcdDatastore({ endpoints: p.endpoints, ...opts, timeoutMs });
-    }
-  }
-}
-
-async function readStdin(): Promise<string> {
-  if (process.stdin.isTTY) return '';
-  const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
+import { runIpamPlugin } from './ipam-plugin.js';
+import { openStore } from './program-io.js';
+import { readStdin } from './thin.js';
 
 const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });
 process.stdout.write(out.stdout, () => process.exit(out.exitCode));

@@ -5,8 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command } from 'commander';
 import { TwillError, errorMessage } from '../errors.js';
+import { EXIT_FAILED, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
 import { LabModelError, parseModel, type LabModel } from './model.js';
 import { labDown } from './down.js';
 import { labUp } from './up.js';
@@ -119,23 +120,26 @@ export async function main(argv: string[]): Promise<number> {
       say('');
       code = await verifyAndPrint(model.name, false);
       const st = loadState(model.name)!;
+      const ip = (id: string): string => st.workloads.find((w) => w.id === id)?.ips[0] ?? '<ip>';
       say(`Try next:
-  twill-lab status                                  # hosts, sessions, workloads
-  twill-lab exec zones/web1 -- ping -c1 ${st.workloads.find((w) => w.id === 'zones/app1')?.ips[0] ?? '<ip>'}
-  twillctl --datastore ${st.datastore} get networkpolicies -n zones
-  twillctl node status --api-socket ${st.dir}/h1.sock
-  twill-lab down                                    # leaves nothing behind`);
+  twill-lab status                                         # hosts, BGP sessions, workloads
+  twill-lab exec client -- nc -w1 ${ip('zones/web1')} 443        # the outside reaches the DMZ …
+  twill-lab exec client -- nc -w1 -v ${ip('zones/db1')} 5432     # … but not the backend
+  twillctl --datastore ${st.datastore} policy explain --from zones/web1 --to zones/db1 --port 5432
+  twillctl node status --api-socket ${st.dir}/h1.sock    # h1's BGP sessions
+  twill-lab down                                           # leaves nothing behind`);
     });
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const parsed = commanderExitCode(e);
+    if (parsed !== undefined) return parsed;
     if (e instanceof LabModelError) {
       process.stderr.write(`${e.message}\n`);
-      return 2;
+      return EXIT_USAGE; // the config file the command line names is wrong
     }
     process.stderr.write(`twill-lab: ${errorMessage(e)}\n`);
-    return 1;
+    return EXIT_FAILED;
   }
   return code;
 }

@@ -11,10 +11,11 @@ const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const PROGRAMS = {
   node: join(DIST, 'src/node/main.js'),
-  cni: join(DIST, 'src/cni/twill-cni.js'),
+  cni: join(DIST, 'src/cni/main.js'),
   ipam: join(DIST, 'src/cni/twill-ipam.js'),
   twillctl: join(DIST, 'src/cli/main.js'),
   probe: join(DIST, 'src/lab/probe.js'),
+  serve: join(DIST, 'src/lab/serve.js'),
 } as const;
 
 export class LabToolError extends TwillError {

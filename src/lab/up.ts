@@ -214,15 +214,11 @@ class Bringup {
     return ws;
   }
 
-  /** TCP servers accept and write the workload's name; UDP servers answer every datagram with it. */
+  /** TCP servers accept and write the workload's name; UDP servers answer every datagram with it (one process per workload). */
   private serve(w: PlannedWorkload): void {
-    for (const p of w.ports) {
-      const argv =
-        p.protocol === 'TCP'
-          ? ['socat', `TCP-LISTEN:${p.port},reuseaddr,fork`, `SYSTEM:echo ${w.id}`]
-          : ['socat', `UDP-RECVFROM:${p.port},fork`, `SYSTEM:echo ${w.id}`];
-      this.proc(startDetached('server', `${w.id} ${p.protocol}/${p.port}`, argv, this.log('servers'), w.ns));
-    }
+    if (w.ports.length === 0) return;
+    const argv = [process.execPath, PROGRAMS.serve, w.id, ...w.ports.map((p) => `${p.protocol.toLowerCase()}:${p.port}`)];
+    this.proc(startDetached('server', w.id, argv, this.log('servers'), w.ns));
   }
 
   async waitReady(ds: Datastore): Promise<void> {

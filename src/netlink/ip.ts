@@ -1,6 +1,8 @@
 // IP address and prefix parsing/formatting for the wire codec. Kept here (not ip-address) because
 // dumps of 100k routes format 100k prefixes: this is the hot path and must not allocate much.
 
+import { formatIPv4, formatIPv6 } from '../lib/ip-text.js';
+
 export type Family = 4 | 6;
 
 export interface ParsedPrefix {
@@ -125,49 +127,8 @@ export function hostBitsSet(p: ParsedPrefix): boolean {
   return false;
 }
 
-/** True when `addr` (same family) lies inside prefix p. */
-export function prefixContains(p: ParsedPrefix, addr: Uint8Array): boolean {
-  if (addr.length !== p.bytes.length) return false;
-  let bits = p.prefixLength;
-  for (let i = 0; bits > 0; i++, bits -= 8) {
-    const mask = bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff;
-    if ((addr[i]! & mask) !== (p.bytes[i]! & mask)) return false;
-  }
-  return true;
-}
-
-export function formatIPv4(b: Uint8Array, off = 0): string {
-  return `${b[off]}.${b[off + 1]}.${b[off + 2]}.${b[off + 3]}`;
-}
-
-/** RFC 5952 text form (lower case, longest zero run compressed, ::ffff:a.b.c.d for mapped). */
-export function formatIPv6(b: Uint8Array, off = 0): string {
-  const g: number[] = new Array<number>(8);
-  for (let i = 0; i < 8; i++) g[i] = (b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!;
-  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
-    return `::ffff:${formatIPv4(b, off + 12)}`;
-  }
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (x: number): string => x.toString(16);
-  if (bestStart === -1) return g.map(hex).join(':');
-  const head = g.slice(0, bestStart).map(hex).join(':');
-  const tail = g.slice(bestStart + bestLen).map(hex).join(':');
-  return `${head}::${tail}`;
-}
+// The text form is the project's one canonical form (src/lib/ip-text.ts).
+export { formatIPv4, formatIPv6 };
 
 export function formatIP(family: Family, b: Uint8Array, off = 0): string {
   return family === 4 ? formatIPv4(b, off) : formatIPv6(b, off);

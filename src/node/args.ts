@@ -1,6 +1,7 @@
 // twill-node's command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { TwillError, errorMessage } from '../errors.js';
+import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
 import { defaultNodeName } from '../nodeapi/defaults.js';
 import { parseAutodetectMethod } from './autodetect.js';
 
@@ -15,7 +16,7 @@ export interface NodeArgs {
   healthHost: string;
   /** 0 = off. */
   metricsPort: number;
-  logLevel: string;
+  logLevel: LogLevel;
   /** Full kernel read-back period, ms. Absent: FelixConfiguration iptablesRefreshInterval (90 s). */
   refreshMs?: number;
   iptablesBackend: 'Auto' | 'NFT' | 'Legacy';
@@ -110,7 +111,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   const backend = o.iptablesBackend.toLowerCase();
   const iptablesBackend = backend === 'nft' ? 'NFT' : backend === 'legacy' ? 'Legacy' : backend === 'auto' ? 'Auto' : undefined;
   if (!iptablesBackend) throw new NodeArgsError(`--iptables-backend ${o.iptablesBackend}: use Auto, NFT or Legacy`);
-  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(o.logLevel)) {
+  if (!(LOG_LEVELS as readonly string[]).includes(o.logLevel)) {
     throw new NodeArgsError(`--log-level ${o.logLevel}: use trace, debug, info, warn or error`);
   }
   return {
@@ -122,7 +123,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     healthPort: o.healthPort,
     healthHost: o.healthHost,
     metricsPort: o.metricsPort,
-    logLevel: o.logLevel,
+    logLevel: o.logLevel as LogLevel,
     ...(o.refreshInterval !== undefined ? { refreshMs: o.refreshInterval } : {}),
     iptablesBackend,
     ipv6: o.ipv6,

@@ -42,7 +42,7 @@ export type AutodetectMethod =
 
 export class AutodetectError extends TwillError {
   constructor(message: string, hint: string) {
-    super('NODE_ADDRESS', message, { hint });
+    super('NodeAddress', message, { hint });
   }
 }
 

@@ -168,7 +168,7 @@ async function writeNode(o: RegistrationOptions, specOf: (cur: NodeResource | un
       lastError = e; // someone else wrote in between: read again
     }
   }
-  throw new TwillError('NODE_REGISTER', `Node ${o.nodeName}: ${ATTEMPTS} writes in a row lost a race with other writers (${errorMessage(lastError)})`, {
+  throw new TwillError('NodeRegister', `Node ${o.nodeName}: ${ATTEMPTS} writes in a row lost a race with other writers (${errorMessage(lastError)})`, {
     hint: 'something rewrites this Node continuously: is another twill-node running with the same --node-name?',
   });
 }

@@ -3,6 +3,7 @@
 // (`ip netns exec host1 twill-node ...` manages host1). SIGTERM / SIGINT stop it and leave the
 // dataplane exactly as programmed (exit 0), so a restart drops no traffic.
 import { errorMessage } from '../errors.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
 import { parseNodeArgs } from './args.js';
 import { startNode } from './node.js';
 
@@ -11,11 +12,10 @@ async function main(): Promise<number> {
   try {
     args = parseNodeArgs(process.argv.slice(2));
   } catch (e) {
-    const code = (e as { exitCode?: number }).exitCode;
-    if (code === 0) return 0; // --help / --version
-    if ((e as { code?: string }).code?.startsWith('commander.')) return 2;
+    const parsed = commanderExitCode(e); // --help / --version, or a usage error commander printed
+    if (parsed !== undefined) return parsed;
     process.stderr.write(`twill-node: ${errorMessage(e)}\n`);
-    return 2;
+    return EXIT_USAGE;
   }
   // Signals first: a SIGTERM while still starting (e.g. waiting for etcd) also exits 0.
   let running: Awaited<ReturnType<typeof startNode>> | undefined;
@@ -26,16 +26,16 @@ async function main(): Promise<number> {
     if (stopping) return;
     stopping = true;
     if (!running) {
-      finish!(0);
+      finish!(EXIT_OK);
       return;
     }
     const r = running;
     r.log.info({ signal: sig }, 'stopping; the dataplane stays as programmed');
     r.stop().then(
-      () => finish!(0),
+      () => finish!(EXIT_OK),
       (e: unknown) => {
         r.log.error({ err: errorMessage(e) }, 'error while stopping');
-        finish!(0);
+        finish!(EXIT_OK);
       },
     );
   };
@@ -43,16 +43,16 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => stop('SIGINT'));
   try {
     const started = await Promise.race([startNode(args), done.then(() => undefined)]);
-    if (started === undefined) return 0; // stopped while starting
+    if (started === undefined) return EXIT_OK; // stopped while starting
     running = started;
   } catch (e) {
-    if (stopping) return 0;
+    if (stopping) return EXIT_OK;
     process.stderr.write(`twill-node: cannot start: ${errorMessage(e)}\n`);
-    return 1;
+    return EXIT_FAILED;
   }
   if (stopping) {
     await running.stop();
-    return 0;
+    return EXIT_OK;
   }
   return done;
 }

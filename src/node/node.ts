@@ -2,7 +2,8 @@
 // identity, one datastore syncer shared by the felix agent and the BGP side (the speaker on its own
 // thread), the local API and the HTTP endpoints. main.ts adds the process concerns.
 import type { Server } from 'node:http';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from '../lib/logger.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
@@ -16,7 +17,7 @@ import { BGP_AGENT_KINDS } from '../../bgp/agent/index.js';
 import { startNodeBgp, type NodeBgp } from './bgp.js';
 import { startHttp } from './http.js';
 import { AgentMetrics } from './metrics.js';
-import { packageVersion } from '../../bgp/daemon/package-root.js';
+import { packageVersion } from '../lib/package-info.js';
 import { defaultApiSocket } from '../nodeapi/defaults.js';
 import { startNodeApiServer, type NodeApiServer } from '../nodeapi/server.js';
 import { TwillNodeApiBackend } from './api-backend.js';
@@ -64,7 +65,7 @@ async function openWithRetry(args: NodeArgs, log: Logger, signal?: AbortSignal):
   }
 }
 
-export async function startNode(args: NodeArgs, log: Logger = pino({ level: args.logLevel, base: { node: args.nodeName } })): Promise<RunningNode> {
+export async function startNode(args: NodeArgs, log: Logger = createLogger({ level: args.logLevel, base: { node: args.nodeName } })): Promise<RunningNode> {
   const ds = await openWithRetry(args, log);
   const choice = await detectBackend({ override: args.iptablesBackend });
   log.info({ backend: choice.backend, reason: choice.reason, datastore: ds.location }, 'starting');

@@ -52,7 +52,7 @@ export class NodeApiClient implements NodeApiBackend {
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'EACCES' || code === 'EPERM') {
-        throw new TwillError('NODE_API_PERMISSION', `no permission to use ${this.socketPath}`, {
+        throw new TwillError('NodeApiPermission', `no permission to use ${this.socketPath}`, {
           hint: 'the agent\'s socket is mode 0600 in a 0700 directory, for root only: run twillctl as root (e.g. with sudo)',
         });
       }
@@ -62,7 +62,7 @@ export class NodeApiClient implements NodeApiBackend {
 
   private method<T>(name: string): T {
     const fn = (this.client as unknown as Record<string, unknown>)[name];
-    if (typeof fn !== 'function') throw new TwillError('NODE_API_METHOD', `the node API has no method ${name}`);
+    if (typeof fn !== 'function') throw new TwillError('NodeApiMethod', `the node API has no method ${name}`);
     return (fn as (...a: unknown[]) => unknown).bind(this.client) as T;
   }
 
@@ -77,6 +77,6 @@ export class NodeApiClient implements NodeApiBackend {
     const se = e as Partial<grpc.ServiceError>;
     const detail = se.details || se.message || String(e);
     if (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.DEADLINE_EXCEEDED) return new NodeApiUnreachableError(this.socketPath, detail, e);
-    return new TwillError('NODE_API_CALL', `twill-node at ${this.socketPath}: ${detail}`, { cause: e });
+    return new TwillError('NodeApiCall', `twill-node at ${this.socketPath}: ${detail}`, { cause: e });
   }
 }

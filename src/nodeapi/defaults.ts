@@ -12,7 +12,7 @@ export function defaultNodeName(): string {
 /** `/run/twill/<node-name>.sock`. */
 export function defaultApiSocket(nodeName: string): string {
   if (!nodeName || nodeName.includes('/') || nodeName === '.' || nodeName === '..') {
-    throw new TwillError('NODE_API_SOCKET', `node name "${nodeName}" cannot name a socket file`, { hint: 'pass the socket with --api-socket PATH' });
+    throw new TwillError('NodeApiSocket', `node name "${nodeName}" cannot name a socket file`, { hint: 'pass the socket with --api-socket PATH' });
   }
   return `${API_SOCKET_DIR}/${nodeName}.sock`;
 }

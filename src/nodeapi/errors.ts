@@ -7,7 +7,7 @@ export class NodeApiUnreachableError extends TwillError {
     detail: string,
     cause?: unknown,
   ) {
-    super('NODE_API_UNREACHABLE', `no twill-node agent answers on ${socketPath} (${detail})`, {
+    super('NodeApiUnreachable', `no twill-node agent answers on ${socketPath} (${detail})`, {
       hint: 'start the agent on this host (twill-node --node-name NAME --datastore URL), or pick the node with --node NAME or its socket with --api-socket PATH',
       cause,
     });
@@ -17,13 +17,13 @@ export class NodeApiUnreachableError extends TwillError {
 /** The API socket cannot be served (path taken, directory not writable...). */
 export class NodeApiServeError extends TwillError {
   constructor(message: string, hint: string, cause?: unknown) {
-    super('NODE_API_SERVE', message, { hint, cause });
+    super('NodeApiServe', message, { hint, cause });
   }
 }
 
 /** The request itself is wrong (bad direction, family...). */
 export class NodeApiRequestError extends TwillError {
   constructor(message: string) {
-    super('NODE_API_REQUEST', message);
+    super('NodeApiRequest', message);
   }
 }

@@ -15,7 +15,7 @@ function protoPath(): string {
   if (existsSync(beside)) return beside;
   const inPackage = resolve(here, '../../../src/nodeapi', PROTO_FILE);
   if (existsSync(inPackage)) return inPackage;
-  throw new TwillError('NODE_API_PROTO_MISSING', `cannot find src/nodeapi/${PROTO_FILE} (looked in ${here} and ${dirname(inPackage)})`, {
+  throw new TwillError('NodeApiProtoMissing', `cannot find src/nodeapi/${PROTO_FILE} (looked in ${here} and ${dirname(inPackage)})`, {
     hint: 'run twill-node and twillctl from the Twill package: the .proto ships with it and is not copied into dist/',
   });
 }

@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../bgp/daemon/package-root.js';
+import { packageRoot } from '../../src/lib/package-info.js';
 
 const ALL_DUTS = ['twill', 'bird', 'frr', 'gobgp'] as const;
 type Dut = (typeof ALL_DUTS)[number];
@@ -71,10 +71,11 @@ function parseArgs(args: string[]): Options {
 }
 
 function twillCommand(root: string): string {
-  const main = join(root, 'dist', 'bgp', 'daemon', 'main.js');
+  const main = join(root, 'dist', 'test', 'bench', 'twill-bgp-dut.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
-  // exec: the harness measures the process tree it started, which is then node itself.
-  return `exec node ${main} --bench-config {CONFIG} --api unix://{WORKDIR}/twill.sock --log-level warn --log-format json`;
+  // exec: the harness measures the process tree it started, which is then node itself (twill-bgp's
+  // daemon, configured from the harness JSON by twill-bgp-dut.ts).
+  return `exec node ${main} {CONFIG} --api unix://{WORKDIR}/twill.sock`;
 }
 
 function num(kv: Map<string, string>, k: string): number | undefined {

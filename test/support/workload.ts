@@ -1,16 +1,19 @@
-// Workloads for privileged tests, plumbed the way Twill's CNI plugin does it: a namespace per
-// workload, a veth whose host side ("tw" + hash, MAC ee:ee:ee:ee:ee:ee, no address) sits in the
-// host namespace, and inside: the address as /32 on eth0, `169.254.1.1 dev eth0 scope link`,
-// `default via 169.254.1.1`, and a permanent neighbour entry for 169.254.1.1 (so the gateway
-// resolves even on a host with no route that proxy ARP could answer for).
-import { createHash } from 'node:crypto';
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+// Workloads for privileged tests, plumbed exactly the way Twill's CNI plugin does it (the same
+// code: src/workload plumbWorkload): a namespace per workload, a veth whose host side ("tw" +
+// hash, MAC ee:ee:ee:ee:ee:ee, no address) sits in the host namespace, and inside: the address
+// as /32 on eth0, `169.254.1.1 dev eth0 scope link`, `default via 169.254.1.1`, and a permanent
+// neighbour entry for 169.254.1.1 (so the gateway resolves even on a host with no route that
+// proxy ARP could answer for); IPv6 likewise via the host side's link-local address.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { openNetlink } from '../../src/netlink/index.js';
+import { HOST_VETH_MAC, WORKLOAD_GATEWAY4, WORKLOAD_GATEWAY6, plumbWorkload, workloadIface } from '../../src/workload/index.js';
 import type { NetnsPool } from './netns.js';
 
-export const GATEWAY = '169.254.1.1';
-export const HOST_MAC = 'ee:ee:ee:ee:ee:ee';
+export { workloadIface };
+export const GATEWAY = WORKLOAD_GATEWAY4;
+export const HOST_MAC = HOST_VETH_MAC;
 /** The host side's IPv6 link-local address (EUI-64 of HOST_MAC): the workloads' IPv6 gateway. */
-export const GATEWAY6 = 'fe80::ecee:eeff:feee:eeee';
+export const GATEWAY6 = WORKLOAD_GATEWAY6;
 
 export interface Workload {
   /** The workload's namespace. */
@@ -21,39 +24,25 @@ export interface Workload {
   ip6?: string;
 }
 
-/** "tw" + 11 hex digits of a hash of the key (what the CNI plugin names the host side). */
-export function workloadIface(key: string, prefix = 'tw'): string {
-  return prefix + createHash('sha1').update(key).digest('hex').slice(0, 15 - prefix.length);
-}
-
-function ip(args: string[]): void {
-  execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-}
-
 /** Creates the workload namespace and its veth into hostNs. */
-export function addWorkload(
+export async function addWorkload(
   pool: NetnsPool,
   hostNs: string,
   tag: string,
   addr: string,
   iface = workloadIface(`${pool.prefix}/${tag}`),
   addr6?: string,
-): Workload {
+): Promise<Workload> {
   const ns = pool.create(tag);
-  ip(['-n', hostNs, 'link', 'add', iface, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-  ip(['-n', hostNs, 'link', 'set', iface, 'address', HOST_MAC]);
-  ip(['-n', hostNs, 'link', 'set', iface, 'up']);
-  ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-  ip(['-n', ns, 'addr', 'add', `${addr}/32`, 'dev', 'eth0']);
-  ip(['-n', ns, 'link', 'set', 'eth0', 'up']);
-  ip(['-n', ns, 'route', 'add', GATEWAY, 'dev', 'eth0', 'scope', 'link']);
-  ip(['-n', ns, 'route', 'add', 'default', 'via', GATEWAY, 'dev', 'eth0']);
-  ip(['-n', ns, 'neigh', 'add', GATEWAY, 'lladdr', HOST_MAC, 'dev', 'eth0', 'nud', 'permanent']);
-  if (addr6 === undefined) return { ns, iface, ip: addr };
-  ip(['-n', ns, '-6', 'addr', 'add', `${addr6}/128`, 'dev', 'eth0', 'nodad']);
-  ip(['-n', ns, '-6', 'neigh', 'add', GATEWAY6, 'lladdr', HOST_MAC, 'dev', 'eth0', 'nud', 'permanent']);
-  ip(['-n', ns, '-6', 'route', 'add', 'default', 'via', GATEWAY6, 'dev', 'eth0']);
-  return { ns, iface, ip: addr, ip6: addr6 };
+  const host = await openNetlink({ name: hostNs });
+  const ctr = await openNetlink({ name: ns });
+  try {
+    await plumbWorkload(host, ctr, { hostIface: iface, ifname: 'eth0', ipv4: addr, ...(addr6 !== undefined ? { ipv6: addr6 } : {}), mtu: 1500 });
+  } finally {
+    host.close();
+    ctr.close();
+  }
+  return addr6 === undefined ? { ns, iface, ip: addr } : { ns, iface, ip: addr, ip6: addr6 };
 }
 
 /** One ping, 1 s timeout. */

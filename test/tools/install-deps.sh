@@ -3,7 +3,8 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(iproute2 iptables ipset etcd-server etcd-client bird2 gobgpd frr socat netcat-openbsd
-      tcpdump iputils-ping containernetworking-plugins procps util-linux openssl)
+      tcpdump iputils-ping containernetworking-plugins procps util-linux openssl
+      podman runc busybox-static)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

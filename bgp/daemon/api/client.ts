@@ -2,7 +2,7 @@
 // subcommands and the tests use. Results come back as the speaker's public types.
 import * as grpc from '@grpc/grpc-js';
 import type { LocalPath, PeerStatus, RouteQuery, RouteView } from '../../server/types.js';
-import { ApiError } from '../errors.js';
+import { ApiError, ApiUnreachableError } from '../errors.js';
 import { parseApiAddress } from './address.js';
 import { eventFromMsg, peerFromMsg, routeFromMsg, statusFromMsg, type DaemonStatus, type WatchEvent } from './convert.js';
 import type {
@@ -133,7 +133,7 @@ export class BgpApiClient {
   private wrap(e: unknown, what: string): ApiError {
     const se = e as Partial<grpc.ServiceError>;
     if (se.code === grpc.status.UNAVAILABLE || se.code === grpc.status.DEADLINE_EXCEEDED || what === 'connect') {
-      return new ApiError(
+      return new ApiUnreachableError(
         `cannot reach twill-bgp at ${this.address} (${se.details || se.message || String(e)})`,
         'is the daemon running? pass its socket with --api (default unix:///run/twill/bgp.sock)',
         e,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { TwillError } from '../../../src/errors.js';
-import { packageRoot } from '../package-root.js';
+import { packageRoot } from '../../../src/lib/package-info.js';
 
 export const PROTO_FILE = 'twill_bgp.proto';
 
@@ -18,7 +18,7 @@ export function protoPath(): string {
   const root = packageRoot();
   const inRoot = root && join(root, 'bgp', 'daemon', 'api', PROTO_FILE);
   if (inRoot && existsSync(inRoot)) return inRoot;
-  throw new TwillError('BGP_DAEMON_PROTO_MISSING', `cannot find bgp/daemon/api/${PROTO_FILE} (looked beside ${beside} and in the package root)`, {
+  throw new TwillError('BgpDaemonProtoMissing', `cannot find bgp/daemon/api/${PROTO_FILE} (looked beside ${beside} and in the package root)`, {
     hint: 'run twill-bgp from the Twill package: the .proto ships with it and is not copied into dist/',
   });
 }

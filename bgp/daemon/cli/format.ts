@@ -2,7 +2,7 @@
 // `birdc show protocols`, or JSON. Pure functions of the data (and `now`), so tests can pin them.
 import type { PeerStatus, RouteView } from '../../server/types.js';
 import type { DaemonStatus, WatchEvent } from '../api/convert.js';
-import { renderTable } from '../../../src/cli/output/table.js';
+import { renderTable } from '../../../src/lib/table.js';
 
 export type OutputFormat = 'table' | 'json';
 

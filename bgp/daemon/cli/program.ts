@@ -1,29 +1,20 @@
-// twill-bgp's command line. Without a subcommand it runs the daemon (`--config FILE.yaml`, or
-// `--bench-config FILE.json` from the BGP benchmark harness); the subcommands are clients of a
-// running daemon's API. run() never calls process.exit: it returns the exit code.
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+// twill-bgp's command line. Without a subcommand it runs the daemon (`--config FILE.yaml`); the
+// subcommands are clients of a running daemon's API. run() never calls process.exit: it returns the exit code (the table of
+// src/lib/exit-codes.ts: 2 for a bad command line or config, 3 when the daemon's API is unreachable).
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { TwillError, errorMessage } from '../../../src/errors.js';
+import type { CliIo } from '../../../src/lib/cli-io.js';
+import { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, commanderExitCode } from '../../../src/lib/exit-codes.js';
+import { LOG_LEVELS, type LogLevel } from '../../../src/lib/logger.js';
+import { packageVersion } from '../../../src/lib/package-info.js';
 import type { LocalPath, RouteQuery } from '../../server/types.js';
 import { DEFAULT_API } from '../api/address.js';
 import { BgpApiClient } from '../api/client.js';
-import { LOG_LEVELS, type LogLevel } from '../log.js';
-import { packageVersion } from '../package-root.js';
+import { ApiUnreachableError } from '../errors.js';
 import { formatEvent, formatPeers, formatRoutes, formatStatus, toJson, type OutputFormat } from './format.js';
 
-export const EXIT_OK = 0;
-/** The daemon or the API failed at run time. */
-export const EXIT_FAILURE = 1;
-/** Bad command line or bad config. */
-export const EXIT_USAGE = 2;
-
-export interface CliIo {
-  stdout(s: string): void;
-  stderr(s: string): void;
-}
-
 export interface DaemonArgs {
-  config?: string;
-  benchConfig?: string;
+  config: string;
   api: string | false;
   logLevel: LogLevel;
   logFormat: 'json' | 'pretty' | 'auto';
@@ -88,7 +79,6 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     )
     .version(packageVersion(), '--version', 'print the version')
     .option('-c, --config <file>', 'run the daemon with this YAML config')
-    .option('--bench-config <file>', 'run the daemon with the JSON config of shared/bench/bgp-converge.sh (DUT=custom)')
     .option('--api <address>', 'the gRPC API: unix:///path or host:port; "none" serves no API', DEFAULT_API)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'json lines, or pretty (default: pretty on a terminal)').choices(['json', 'pretty', 'auto']).default('auto'))
@@ -96,26 +86,20 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
     .showHelpAfterError('(run twill-bgp --help for usage)')
     .exitOverride()
-    .action(async (o: { config?: string; benchConfig?: string; api: string; logLevel: LogLevel; logFormat: 'json' | 'pretty' | 'auto'; check?: boolean }) => {
-      if (!o.config && !o.benchConfig) {
+    .action(async (o: { config?: string; api: string; logLevel: LogLevel; logFormat: 'json' | 'pretty' | 'auto'; check?: boolean }) => {
+      if (!o.config) {
         io.stderr('error: twill-bgp needs --config FILE.yaml to run the daemon, or a subcommand (neighbors, routes, status, ...)\n');
         io.stderr('(run twill-bgp --help for usage)\n');
         result.code = EXIT_USAGE;
         return;
       }
-      if (o.config && o.benchConfig) {
-        io.stderr('error: give --config or --bench-config, not both\n');
-        result.code = EXIT_USAGE;
-        return;
-      }
       const args: DaemonArgs = {
+        config: o.config,
         api: o.api === 'none' ? false : o.api,
         logLevel: o.logLevel,
         logFormat: o.logFormat,
         check: !!o.check,
       };
-      if (o.config) args.config = o.config;
-      if (o.benchConfig) args.benchConfig = o.benchConfig;
       result.code = await deps.runDaemon(args, io);
     });
 
@@ -146,7 +130,7 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
     .addOption(outputOption())
     .action(async (prefix: string | undefined, o: { table: 'loc' | 'in' | 'out'; peer?: string; 4?: boolean; 6?: boolean; all?: boolean; limit: number; output: OutputFormat }, cmd: Command) =>
       withClient(cmd, async (c) => {
-        if (o.table !== 'loc' && !o.peer) throw new TwillError('BGP_CLI_USAGE', `--table ${o.table} needs --peer ADDRESS`);
+        if (o.table !== 'loc' && !o.peer) throw new TwillError('BgpCliUsage', `--table ${o.table} needs --peer ADDRESS`);
         const q: RouteQuery = { table: o.table, limit: o.limit };
         if (o.peer) q.peer = o.peer;
         if (o[4] && !o[6]) q.family = 4;
@@ -218,7 +202,7 @@ function buildProgram(io: CliIo, deps: CliDeps, result: { code: number }): Comma
         if (await c.deletePath(prefix)) io.stdout(`withdrew ${prefix}\n`);
         else {
           io.stderr(`twill-bgp does not originate ${prefix}: nothing withdrawn\n`);
-          result.code = EXIT_FAILURE;
+          result.code = EXIT_FAILED;
         }
       }),
     );
@@ -236,11 +220,11 @@ export async function run(argv: readonly string[], io: CliIo, deps: CliDeps): Pr
     await program.parseAsync(argv, { from: 'user' });
     return result.code;
   } catch (e) {
-    if (e instanceof CommanderError) {
-      // --help and --version end with exit code 0; usage errors were already printed.
-      return e.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-    }
+    // --help and --version end with exit code 0; usage errors were already printed.
+    const parsed = commanderExitCode(e);
+    if (parsed !== undefined) return parsed;
     io.stderr(`error: ${errorMessage(e)}\n`);
-    return e instanceof TwillError && e.code === 'BGP_CLI_USAGE' ? EXIT_USAGE : EXIT_FAILURE;
+    if (e instanceof ApiUnreachableError) return EXIT_UNREACHABLE;
+    return e instanceof TwillError && e.code === 'BgpCliUsage' ? EXIT_USAGE : EXIT_FAILED;
   }
 }

@@ -8,9 +8,9 @@ import { keyOf, type PublicKind, type Resource, type ResourceKey } from '../../a
 import { NotFoundError } from '../../datastore/errors.js';
 import { errorMessage } from '../../errors.js';
 import type { CliContext } from '../context.js';
-import { CliExit, CliUserError, EXIT_USER } from '../exit.js';
+import { CliExit, CliUserError, EXIT_FAILED } from '../exit.js';
 import { columnsFor } from '../output/columns.js';
-import { renderTable } from '../output/table.js';
+import { renderTable } from '../../lib/table.js';
 import { DEFAULT_NAMESPACE, namespaceOption, outputOption, type OutputFormat } from './common.js';
 
 interface GetOptions {
@@ -61,7 +61,7 @@ export function register(program: Command, ctx: CliContext): void {
 
     print(ctx, kind, items, opts.output, { namespaced, allNs, namespace, byName: names.length > 0, names: names.length });
     for (const k of missing) ctx.io.stderr(`error: ${errorMessage(new NotFoundError(k))}\n`);
-    if (missing.length > 0) throw new CliExit(EXIT_USER);
+    if (missing.length > 0) throw new CliExit(EXIT_FAILED);
   });
 }
 

@@ -12,7 +12,7 @@ import { ipamUsage, type IpamUsage } from '../../../ipam/usage.js';
 import { durationProblem, parseDuration } from '../../api/duration.js';
 import type { CliContext } from '../context.js';
 import { CliUserError, EXIT_PROBLEMS } from '../exit.js';
-import { renderTable } from '../output/table.js';
+import { renderTable } from '../../lib/table.js';
 
 function pct(part: number, total: string): string {
   const t = Number(total);
@@ -110,7 +110,7 @@ export function register(program: Command, ctx: CliContext): void {
 
   ipam
     .command('check')
-    .description('find leaked addresses, orphan handles, blocks of missing nodes and double allocations (exit 3 when any)')
+    .description('find leaked addresses, orphan handles, blocks of missing nodes and double allocations (exit 4 when any)')
     .option('-o, --output <file>', 'write the full report (JSON, with evidence and fixes) to this file')
     .option('--grace <duration>', 'allocations younger than this without a workload endpoint are warnings, not leaks', `${DEFAULT_CHECK_GRACE_MS / 1000}s`)
     .action(async (opts: { output?: string; grace: string }) => {

@@ -8,7 +8,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { defaultApiSocket, defaultNodeName } from '../../nodeapi/defaults.js';
 import type { NodePeerRow, NodePeerState, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../nodeapi/types.js';
 import type { CliContext } from '../context.js';
-import { renderTable } from '../output/table.js';
+import { renderTable } from '../../lib/table.js';
 
 interface Target {
   node?: string;

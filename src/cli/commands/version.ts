@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import type { NodeResource } from '../../api/types.js';
 import type { CliContext } from '../context.js';
-import { clientVersion } from '../package-info.js';
+import { packageVersion } from '../../lib/package-info.js';
 
 export function register(program: Command, ctx: CliContext): void {
   program
@@ -12,7 +12,7 @@ export function register(program: Command, ctx: CliContext): void {
     .description('print the twillctl version and, when reachable, the datastore and node agent versions')
     .option('--client', 'only the client version; do not contact the datastore')
     .action(async (opts: { client?: boolean }) => {
-      const mine = clientVersion();
+      const mine = packageVersion();
       ctx.io.stdout(`Client Version:    ${mine}\n`);
       if (opts.client) return;
       let nodes: NodeResource[];

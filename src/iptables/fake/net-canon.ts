@@ -1,5 +1,7 @@
-// Address parsing for the fake: masks host bits and prints addresses the way the kernel tools do.
+// Address parsing for the fake: masks host bits and prints addresses the way the kernel tools do
+// (the canonical form of src/lib/ip-text.ts, which is what iptables-save and ipset print).
 import { Address6 } from 'ip-address';
+import { formatIPv4Number, formatIPv6BigInt } from '../../lib/ip-text.js';
 import type { Family } from '../types.js';
 
 export interface Prefix {
@@ -24,7 +26,7 @@ function parseV4(s: string): bigint | undefined {
 }
 
 function formatV4(v: bigint): string {
-  return [24n, 16n, 8n, 0n].map((s) => String((v >> s) & 255n)).join('.');
+  return formatIPv4Number(Number(v));
 }
 
 function parseV6(s: string): bigint | undefined {
@@ -37,7 +39,7 @@ function parseV6(s: string): bigint | undefined {
 }
 
 function formatV6(v: bigint): string {
-  return Address6.fromBigInt(v).correctForm();
+  return formatIPv6BigInt(v);
 }
 
 /** Parse `addr` or `addr/len` of the given family; undefined when it is not one. */

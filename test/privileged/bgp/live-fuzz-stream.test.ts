@@ -1,4 +1,4 @@
-// Live-session fuzz at volume (issue 4: "at least 100,000 mutated and random messages … to a live
+// Live-session fuzz at volume (the requirement: "at least 100,000 mutated and random messages … to a live
 // session"). Messages stream to an Established session in chunks, pipelined: every message the
 // codec says must not reset the session (accepted, attribute-discard, treat-as-withdraw) is sent
 // back to back, then a sentinel proves the speaker processed them all, and its Adj-RIB-In must

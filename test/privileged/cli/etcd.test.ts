@@ -93,11 +93,11 @@ describe.skipIf(noEtcd)('twillctl with real etcd', () => {
     }
   });
 
-  test('etcd down: exit 2 naming the address; back up: works again', async () => {
+  test('etcd down: exit 3 (unreachable) naming the address; back up: works again', async () => {
     await etcd.stop();
     try {
       const r = await cli(['get', 'ippool']);
-      expect(r.code).toBe(2);
+      expect(r.code).toBe(3);
       expect(r.stderr).toContain(etcd.url);
     } finally {
       await etcd.start();
@@ -123,7 +123,7 @@ describe.skipIf(noEtcd ?? notBuilt())('the built twillctl program', () => {
     await etcd?.destroy();
   });
 
-  test('apply, get, pipe -o yaml back through stdin, exit codes 0 / 1 / 2', async () => {
+  test('apply, get, pipe -o yaml back through stdin, exit codes 0 / 1 / 3', async () => {
     const applied = await twillctl(['apply', '-f', EXAMPLES]);
     expect(applied.exitCode, applied.stderr).toBe(0);
     expect(applied.stdout).toContain('Successfully applied 10 resource(s)');
@@ -144,7 +144,7 @@ describe.skipIf(noEtcd ?? notBuilt())('the built twillctl program', () => {
     expect(garbage.stderr).toContain('does not look like YAML or JSON');
 
     const down = await twillctl(['get', 'ippool'], { env: { TWILL_DATASTORE: 'etcd://127.0.0.1:1' } });
-    expect(down.exitCode).toBe(2);
+    expect(down.exitCode).toBe(3);
     expect(down.stderr).toContain('etcd://127.0.0.1:1');
 
     const version = await twillctl(['version']);

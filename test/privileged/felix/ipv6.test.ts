@@ -35,8 +35,8 @@ describe.skipIf(reason)('twill-node with IPv6 workloads (privileged)', () => {
     host = pool.create('h');
     ipIn(host, ['link', 'set', 'lo', 'up']);
     bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
-    e = addWorkload(pool, host, 'e', '10.66.0.1', undefined, 'fd00:66::1');
-    f = addWorkload(pool, host, 'f', '10.66.0.2', undefined, 'fd00:66::2');
+    e = await addWorkload(pool, host, 'e', '10.66.0.1', undefined, 'fd00:66::1');
+    f = await addWorkload(pool, host, 'f', '10.66.0.2', undefined, 'fd00:66::2');
     servers.tcp(f, 8080, true);
     servers.tcp(f, 9090, true);
     await ds.create({ apiVersion: 'twill.io/v1', kind: 'Profile', metadata: { name: 'kns.default' }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } });

@@ -56,9 +56,9 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
     ipIn(host, ['link', 'set', 'lo', 'up']);
     // The agent runs inside the host namespace: give it etcd on that namespace's loopback.
     bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
-    a = addWorkload(pool, host, 'a', '10.65.0.1');
-    b = addWorkload(pool, host, 'b', '10.65.0.2');
-    d = addWorkload(pool, host, 'd', '10.65.0.4');
+    a = await addWorkload(pool, host, 'a', '10.65.0.1');
+    b = await addWorkload(pool, host, 'b', '10.65.0.2');
+    d = await addWorkload(pool, host, 'd', '10.65.0.4');
     servers.tcp(b, 8080);
     servers.tcp(b, 9090);
     servers.udp(b, 5353);

@@ -13,6 +13,7 @@ import type { IPAMBlockResource } from '../../../src/api/types.js';
 import { gcPass, newGcState, checkIpam, Ipam } from '../../../ipam/index.js';
 import { missing } from '../../support/env.js';
 import { startEtcd, type EtcdServer } from '../../support/etcd.js';
+import { runLimited as pool } from '../../bench/concurrency.js';
 
 const ROOT = resolve(__dirname, '../../..');
 const PLUGIN = join(ROOT, 'dist/src/cni/twill-ipam.js');
@@ -42,21 +43,6 @@ function runProc(cmd: string, args: string[], env: Record<string, string>, stdin
       done({ code, signal, stdout, stderr });
     });
   });
-}
-
-/** Runs jobs with at most `limit` at a time. */
-async function pool<T>(jobs: (() => Promise<T>)[], limit: number): Promise<T[]> {
-  const out: T[] = new Array<T>(jobs.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: limit }, async () => {
-      while (next < jobs.length) {
-        const i = next++;
-        out[i] = await (jobs[i] as () => Promise<T>)();
-      }
-    }),
-  );
-  return out;
 }
 
 describe.skipIf(skip)('twill-ipam CNI plugin with real etcd (built programs)', () => {

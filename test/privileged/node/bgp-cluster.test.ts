@@ -109,7 +109,7 @@ describe.skipIf(reason)('twill-node with BGP: three hosts, a BIRD top-of-rack ro
 
   const addWorkloadOn = async (h: Host, name: string): Promise<Workload & { host: Host }> => {
     const ip = ipamAdd(h, `${lab.prefix}-${name}`);
-    const w = { ...addWorkload(wpool, h.ns, name, ip), host: h };
+    const w = { ...(await addWorkload(wpool, h.ns, name, ip)), host: h };
     const wep: WorkloadEndpointResource = {
       apiVersion: 'twill.io/v1',
       kind: 'WorkloadEndpoint',

@@ -165,15 +165,17 @@ describe('bad manifests: exit 1, a clear message, nothing changed', () => {
   });
 });
 
-describe('bad command lines: exit 1 and say what is wrong', () => {
-  const cases: [string, string[], string[]][] = [
+// Exit 2 (usage) when commander cannot parse the command line; 1 when it parses but asks for
+// something wrong (src/lib/exit-codes.ts).
+describe('bad command lines: exit 2 or 1 and say what is wrong', () => {
+  const cases: [string, string[], string[], number?][] = [
     ['a kind with a typo', ['get', 'netpolicy'], ['unknown resource kind "netpolicy"', 'did you mean networkpolicy']],
     ['an internal kind', ['get', 'ipamblocks'], ['IPAMBlock is internal', 'twillctl ipam']],
     ['a missing file', ['apply', '-f', '/nonexistent/twill.yaml'], ['/nonexistent/twill.yaml not found']],
-    ['a file given without -f', ['apply', 'pools.yaml'], ['too many arguments']],
+    ['a file given without -f', ['apply', 'pools.yaml'], ['too many arguments'], 2],
     ['apply with no input', ['apply'], ['apply needs -f']],
-    ['an unknown option', ['get', 'ippool', '--bogus'], ["unknown option '--bogus'"]],
-    ['an unknown output format', ['get', 'ippool', '-o', 'xml'], ['xml', 'table, wide, yaml, json']],
+    ['an unknown option', ['get', 'ippool', '--bogus'], ["unknown option '--bogus'"], 2],
+    ['an unknown output format', ['get', 'ippool', '-o', 'xml'], ['xml', 'table, wide, yaml, json'], 2],
     ['-n with -A', ['get', 'np', '-n', 'zones', '-A'], ['cannot be used together']],
     ['a name with -A', ['get', 'np', 'dmz', '-A'], ['across all namespaces']],
     ['a bad label argument', ['label', 'ippool', 'default-ipv4', 'zone'], ['"zone" is neither key=value']],
@@ -184,11 +186,11 @@ describe('bad command lines: exit 1 and say what is wrong', () => {
     ['delete with both -f and a kind', ['delete', 'ippool', '-f', EXAMPLES], ['not both']],
     ['delete with nothing', ['delete'], ['delete needs -f']],
   ];
-  for (const [what, argv, expected] of cases) {
+  for (const [what, argv, expected, code] of cases) {
     test(what, async () => {
       const before = snapshot();
       const r = await cli(argv);
-      expect(r.code).toBe(1);
+      expect(r.code).toBe(code ?? 1);
       for (const s of expected) expect(r.stderr).toContain(s);
       expect(snapshot()).toBe(before);
     });
@@ -203,20 +205,20 @@ describe('bad command lines: exit 1 and say what is wrong', () => {
     expect(r.stderr).toContain('-R');
   });
 
-  test('no arguments at all prints usage and exits 1', async () => {
+  test('no arguments at all prints usage and exits 2', async () => {
     const r = await cli([]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain('Usage: twillctl');
   });
 });
 
-describe('unreachable datastore: exit 2, naming the address tried', () => {
+describe('unreachable datastore: exit 3, naming the address tried', () => {
   for (const argv of [['get', 'ippool'], ['apply', '-f', EXAMPLES], ['delete', 'ippool', 'x'], ['label', 'ippool', 'x', 'a=b'], ['version']]) {
     test(argv.join(' '), async () => {
       const down = makeCli({ datastore: 'etcd://127.0.0.1:1' });
       try {
         const r = await down(argv);
-        expect(r.code).toBe(2);
+        expect(r.code).toBe(3);
         expect(r.stderr).toContain('etcd://127.0.0.1:1');
         expect(r.stderr).toContain('cannot reach the datastore');
       } finally {
@@ -227,7 +229,7 @@ describe('unreachable datastore: exit 2, naming the address tried', () => {
 
   test('--datastore wins over TWILL_DATASTORE', async () => {
     const r = await cli(['--datastore', 'etcd://127.0.0.1:1', 'get', 'ippool']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr).toContain('etcd://127.0.0.1:1');
   });
 

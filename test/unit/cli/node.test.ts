@@ -70,16 +70,16 @@ describe('twillctl node', () => {
     expect(v6.stdout).toMatch(/2001:db8:65::\/122\s+2001:db8::11\s+2001:db8::11\s+65001 65002\s+no\s+longer AS path/);
   });
 
-  it('with no agent it says which socket it tried and how to start one, and exits 1', async () => {
+  it('with no agent it says which socket it tried and how to start one, and exits 3 (unreachable)', async () => {
     const missing = join(cli.dir, 'nobody.sock');
     const r = await cli(['node', 'status', '--api-socket', missing]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`error: no twill-node agent answers on ${missing}`);
     expect(r.stderr).toMatch(/hint: start the agent on this host \(twill-node --node-name NAME --datastore URL\), or pick the node with --node NAME/);
     // --node picks /run/twill/<node>.sock.
     const byNode = await cli(['node', 'routes', '--node', 'no-such-node-here']);
-    expect(byNode.code).toBe(1);
+    expect(byNode.code).toBe(3);
     expect(byNode.stderr).toContain('no twill-node agent answers on /run/twill/no-such-node-here.sock');
   });
 

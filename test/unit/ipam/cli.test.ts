@@ -65,7 +65,7 @@ describe('twillctl ipam', () => {
     });
     const report = join(dir, 'report.json');
     const c = await cli('ipam', 'check', '--grace', '0s', '-o', report);
-    expect(c.code).toBe(3);
+    expect(c.code).toBe(4);
     expect(c.out).toContain(`PROBLEM [leaked-allocation] address ${leaked} is allocated to handle n.leak (pod ns/p, node h1) but no workload endpoint uses it`);
     expect(c.out).toContain(`twillctl ipam release --from-report ${report}`);
     const saved = JSON.parse(readFileSync(report, 'utf8'));

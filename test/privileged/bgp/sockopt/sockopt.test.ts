@@ -114,7 +114,7 @@ describe.skipIf(reason)('TCP MD5 and GTSM socket options (real kernel)', () => {
   it('a connection refused by the peer is reported at once, not as a timeout', async () => {
     // (Without MD5: with a key set, the kernel drops the peer's unsigned RST, which looks like a timeout.)
     const err = await connectWithOptions({ host: B, port: 1, netns: { name: nsA }, timeoutMs: 5000 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'BGP_SOCKOPT_FAILED' });
+    expect(err).toMatchObject({ code: 'BgpSockoptFailed' });
     expect(String((err as Error).message)).toContain('ECONNREFUSED');
   });
 

@@ -81,7 +81,7 @@ describe('SpeakerWorker (compiled)', () => {
     // A bad config: a typed error with the speaker's code and hint; the running config stays.
     const bad = w.setConfig({ ...config(0, [toB]), holdTime: 2 });
     await expect(bad).rejects.toBeInstanceOf(errors.BgpWorkerError);
-    await expect(bad).rejects.toMatchObject({ code: 'BGP_CONFIG_INVALID', remoteName: 'SpeakerConfigError' });
+    await expect(bad).rejects.toMatchObject({ code: 'BgpConfigInvalid', remoteName: 'SpeakerConfigError' });
     expect((await w.peers())[0]!.state).toBe('Established');
 
     // Log lines of the worker arrive on the main thread's logger with component: bgp.
@@ -122,7 +122,7 @@ parentPort.postMessage({ type: 'ready' });
       await expect(pending).rejects.toThrow(/boom in the worker/);
       expect(exits).toHaveLength(1);
       expect(seen.some((m) => m.includes('boom in the worker'))).toBe(true);
-      await expect(w.setConfig(config(0, []))).rejects.toMatchObject({ code: 'BGP_WORKER_EXITED' });
+      await expect(w.setConfig(config(0, []))).rejects.toMatchObject({ code: 'BgpWorkerExited' });
       await w.stop();
     });
 

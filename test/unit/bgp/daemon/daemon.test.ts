@@ -6,10 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BgpApiClient } from '../../../../bgp/daemon/api/client.js';
 import type { WatchEvent } from '../../../../bgp/daemon/api/convert.js';
-import { run, type CliIo } from '../../../../bgp/daemon/cli/program.js';
+import { run } from '../../../../bgp/daemon/cli/program.js';
+import type { CliIo } from '../../../../src/lib/cli-io.js';
 import { parseConfig } from '../../../../bgp/daemon/config.js';
 import { Daemon } from '../../../../bgp/daemon/daemon.js';
-import { createLogger } from '../../../../bgp/daemon/log.js';
+import { createLogger } from '../../../../src/lib/logger.js';
 import { runDaemon } from '../../../../bgp/daemon/run-daemon.js';
 import { BgpSpeaker } from '../../../../bgp/server/speaker.js';
 import type { SpeakerEvent } from '../../../../bgp/server/types.js';
@@ -34,7 +35,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined> | T | unde
 }
 
 function cli(): CliIo & { out: string; err: string } {
-  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s) };
+  const io = { out: '', err: '', stdout: (s: string) => void (io.out += s), stderr: (s: string) => void (io.err += s), readStdin: async () => '', env: {} };
   return io;
 }
 
@@ -186,7 +187,7 @@ describe('twill-bgp daemon (in-process, loopback)', () => {
     const n = await until('peer got CEASE', () => peerEvents.slice(before).find((e) => e.type === 'notification' && e.direction === 'received'));
     expect(n).toMatchObject({ code: 6, subcode: 2 });
     const io = cli();
-    expect(await run(['status', '--api', daemon.apiAddress ?? `unix://${join(dir, 'bgp.sock')}`], io, { runDaemon })).toBe(1);
+    expect(await run(['status', '--api', daemon.apiAddress ?? `unix://${join(dir, 'bgp.sock')}`], io, { runDaemon })).toBe(3); // unreachable dependency (src/lib/exit-codes.ts)
     expect(io.err).toMatch(/cannot reach twill-bgp/);
   });
 });

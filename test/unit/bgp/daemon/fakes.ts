@@ -68,7 +68,7 @@ export class FakeBackend implements ApiBackend {
   }
   listRoutes(q: RouteQuery): RouteView[] {
     this.queries.push(q);
-    if (q.peer === '203.0.113.9') throw new TwillError('BGP_UNKNOWN_PEER', 'neighbour 203.0.113.9 is not configured');
+    if (q.peer === '203.0.113.9') throw new TwillError('BgpUnknownPeer', 'neighbour 203.0.113.9 is not configured');
     const limit = q.limit ?? 1000;
     return limit > 0 ? this.routes.slice(0, limit) : this.routes;
   }
@@ -90,7 +90,7 @@ export class FakeBackend implements ApiBackend {
     for (const l of this.listeners) l(e);
   }
   addPath(p: LocalPath): void {
-    if (!p.prefix.includes('/')) throw new TwillError('BGP_CONFIG_INVALID', `path ${p.prefix} prefix "${p.prefix}" is not a prefix`);
+    if (!p.prefix.includes('/')) throw new TwillError('BgpConfigInvalid', `path ${p.prefix} prefix "${p.prefix}" is not a prefix`);
     this.added.push(p);
     this.originated.add(p.prefix);
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatDuration, formatEvent, formatPeers, formatRoutes, formatStatus } from '../../../../bgp/daemon/cli/format.js';
-import { createLogger, prettyLine } from '../../../../bgp/daemon/log.js';
+import { createLogger, prettyLine } from '../../../../src/lib/logger.js';
 import { FakeBackend, peer, route } from './fakes.js';
 
 const NOW = new Date('2026-01-01T01:02:03Z');

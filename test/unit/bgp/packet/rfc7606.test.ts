@@ -231,7 +231,7 @@ describe('errors explain themselves', () => {
   it('names the attribute, the problem and the approach', () => {
     const r = decodeMessage(update(`40 01 01 07 40 02 06 02 01 0000fde9 40 03 04 c0000202`, NLRI), ibgp);
     const i = r.issues[0]!;
-    expect(i.code).toBe('BGP_UPDATE_INVALID_ORIGIN_ATTRIBUTE');
+    expect(i.code).toBe('BgpUpdateInvalidOriginAttribute');
     expect(i.message).toMatch(/ORIGIN.*value 7/);
     expect(i.message).toMatch(/treat-as-withdraw/);
     expect(i.notification.data.toString('hex')).toBe('40010107');

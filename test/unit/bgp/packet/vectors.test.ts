@@ -377,7 +377,7 @@ describe('addresses', () => {
   it('formats IPv6 per RFC 5952', () => {
     expect(formatIpv6(parseIpv6('2001:0db8:0000:0000:0001:0000:0000:0001'))).toBe('2001:db8::1:0:0:1');
     expect(formatIpv6(parseIpv6('::'))).toBe('::');
-    expect(formatIpv6(parseIpv6('::ffff:192.0.2.1'))).toBe('::ffff:c000:201');
+    expect(formatIpv6(parseIpv6('::ffff:192.0.2.1'))).toBe('::ffff:192.0.2.1');
     expect(formatIpv6(parseIpv6('fe80::1'))).toBe('fe80::1');
   });
   it('clears host bits when parsing prefixes', () => {

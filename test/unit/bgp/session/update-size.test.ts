@@ -82,7 +82,7 @@ describe('the send path check (checkOutgoing / Connection.write)', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(BgpSendLimitError);
-    expect(err).toMatchObject({ code: 'BGP_SEND_LIMIT', length: 5047, max: 4096 });
+    expect(err).toMatchObject({ code: 'BgpSendLimit', length: 5047, max: 4096 });
     c.write(message(4096));
     const deadline = Date.now() + 5000;
     while (Buffer.concat(got).length < 4096 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));

@@ -1,4 +1,4 @@
-// The issue-5 config names (route reflection, ECMP, graceful restart, MD5, GTSM, maxPrefixes, ADD-PATH).
+// The config keys of the peering features (route reflection, ECMP, graceful restart, MD5, GTSM, maxPrefixes, ADD-PATH).
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../../bgp/daemon/config.js';
 import { ConfigError } from '../../../../bgp/daemon/errors.js';
@@ -29,7 +29,7 @@ neighbors:
 kernel: { install: true }
 `;
 
-describe('issue 5 config', () => {
+describe('config keys of the peering features', () => {
   it('reads every new key into the speaker config and the kernel settings', () => {
     const c = parseConfig(YAML, 'bgp.yaml');
     expect(c.speaker.clusterId).toBe('10.0.0.1');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBenchConfig } from '../../../../bgp/daemon/bench-config.js';
+import { parseBenchConfig } from '../../bench/bgp-dut-config.js';
 
 // What shared/bench/bgp-converge.sh writes for DUT=custom ({CONFIG}).
 const HARNESS_JSON = `{"localAs":65002,"routerId":"198.18.1.2","kernel":false,"neighbors":[

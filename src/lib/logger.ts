@@ -1,4 +1,5 @@
-// The daemon's logger: pino, JSON lines on stderr; short human lines when stderr is a terminal.
+// The one logger factory for every program: pino, JSON lines on stderr (stdout is kept for the
+// program's output); short human lines when stderr is a terminal.
 import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -11,6 +12,8 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where lines go (default: stderr, written synchronously so nothing is lost on exit). */
   destination?: DestinationStream;
+  /** Fields on every line besides pid (e.g. `{ node: 'host1' }`). */
+  base?: Record<string, unknown>;
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
@@ -42,5 +45,5 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   const pretty = opts.pretty ?? process.stderr.isTTY === true;
   const dest = opts.destination ?? stderrSync;
   const out: DestinationStream = pretty ? { write: (s: string) => dest.write(prettyLine(s.trimEnd())) } : dest;
-  return pino({ level: opts.level ?? 'info', base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, out);
+  return pino({ level: opts.level ?? 'info', base: { pid: process.pid, ...opts.base }, timestamp: pino.stdTimeFunctions.epochTime }, out);
 }

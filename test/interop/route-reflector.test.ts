@@ -1,4 +1,4 @@
-// Issue 5, route reflection (RFC 4456): a redundant pair of twill-bgp reflectors with one cluster
+// Route reflection (RFC 4456): a redundant pair of twill-bgp reflectors with one cluster
 // id, and three real clients (BIRD, GoBGP, FRR), everyone iBGP in AS 65000 on one LAN.
 //
 //   198.19.1.0/24:  rr1 (.1, twill-bgp)  rr2 (.2, twill-bgp)  bird (.3)  gobgp (.4)  frr (.5)
@@ -21,7 +21,7 @@ const CLIENTS: Client[] = ['bird', 'gobgp', 'frr'];
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] });
 
-describe.skipIf(reason)('issue 5: twill-bgp route reflectors (redundant pair, one cluster id) with BIRD, GoBGP and FRR clients', () => {
+describe.skipIf(reason)('twill-bgp route reflectors (redundant pair, one cluster id) with BIRD, GoBGP and FRR clients', () => {
   let lab: BgpLab;
   let m: LanMember[];
   let rr1: TwillDaemon;

@@ -1,4 +1,4 @@
-// Issue 5: twill-bgp as a route-reflector client of FRR (`neighbor X route-reflector-client`),
+// twill-bgp as a route-reflector client of FRR (`neighbor X route-reflector-client`),
 // next to a BIRD client, everyone iBGP in AS 65000 on one LAN:
 //
 //   198.19.1.0/24:  frr reflector (.1, cluster id 10.255.0.9)   twill-bgp (.2)   bird (.3)
@@ -17,7 +17,7 @@ const BIRD_PREFIX = '10.53.0.0/24';
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] });
 
-describe.skipIf(reason)('issue 5: twill-bgp as a client of an FRR route reflector', () => {
+describe.skipIf(reason)('twill-bgp as a client of an FRR route reflector', () => {
   let lab: BgpLab;
   let m: LanMember[];
   let frr: FrrDaemon;

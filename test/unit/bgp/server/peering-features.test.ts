@@ -1,4 +1,4 @@
-// BGP part 2 over loopback: route reflection, ECMP next hops, graceful restart (helper and
+// BGP peering features over loopback: route reflection, ECMP next hops, graceful restart (helper and
 // restarting roles), maximum prefixes, ADD-PATH receive, enhanced route refresh.
 import { describe, expect, it } from 'vitest';
 import type { BestChange } from '../../../../bgp/server/types.js';

@@ -1,4 +1,4 @@
-// Issue 5: maxPrefixes (RFC 4486). BIRD sends 10 IPv4 prefixes on a session limited to 5 and 3
+// maxPrefixes (RFC 4486). BIRD sends 10 IPv4 prefixes on a session limited to 5 and 3
 // IPv6 prefixes on one limited to 5:
 //
 //   [bi: BIRD, AS 65002] ── 198.18.1.0/24, fd00:1::/64 ── [tw: twill-bgp, AS 65001]
@@ -19,7 +19,7 @@ const v6 = (i: number): string => `fd00:90:${i}::/48`;
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc'] });
 
-describe.skipIf(reason)('issue 5: maximum prefixes against BIRD', () => {
+describe.skipIf(reason)('maximum prefixes against BIRD', () => {
   let lab: BgpLab;
   let bird: BirdDaemon;
   let twill: TwillDaemon;

@@ -1,4 +1,4 @@
-// Issue 5: ECMP (`maxPaths: 2`). BIRD and GoBGP, both eBGP from AS 65002 with the same AS_PATH
+// ECMP (`maxPaths: 2`). BIRD and GoBGP, both eBGP from AS 65002 with the same AS_PATH
 // length, ORIGIN and no MED, announce 10.88.0.0/24; twill-bgp must install ONE kernel route with
 // two next hops. A prefix only BIRD announces stays a plain route. GoBGP going away leaves one
 // next hop; GoBGP coming back gives two again.
@@ -15,7 +15,7 @@ const BIRD_ONLY = '10.89.0.0/24';
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc', 'gobgpd', 'gobgp'] });
 
-describe.skipIf(reason)('issue 5: ECMP kernel routes from BIRD and GoBGP', () => {
+describe.skipIf(reason)('ECMP kernel routes from BIRD and GoBGP', () => {
   let lab: BgpLab;
   let bird: BirdDaemon;
   let gobgp: GobgpDaemon;

@@ -1,4 +1,4 @@
-// Issue 5: graceful restart (RFC 4724) with BIRD, seen in the forwarding plane.
+// Graceful restart (RFC 4724) with BIRD, seen in the forwarding plane.
 //
 //   [cl] ── 198.18.1.0/24 ── [tw: twill-bgp, AS 65001] ── 198.18.2.0/24 ── [bi: BIRD, AS 65002] ── 198.18.3.0/24 ── [sv]
 //   client .2                 .1                      .1                    .2                  .1                   .2 server
@@ -33,7 +33,7 @@ function sh(args: string[]): void {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(reason)('issue 5: graceful restart with BIRD, no packet lost', () => {
+describe.skipIf(reason)('graceful restart with BIRD, no packet lost', () => {
   let lab: BgpLab;
   let bird: BirdDaemon;
   let twill: TwillDaemon;

@@ -1,15 +1,15 @@
 // The JSON config that /work/shared/bench/bgp-converge.sh hands a custom device under test
-// ({CONFIG}), turned into a daemon config. Shape:
+// ({CONFIG}), turned into a twill-bgp daemon config (run by twill-bgp-dut.ts). Shape:
 //   {"localAs":65002,"routerId":"198.18.1.2","kernel":false,"neighbors":[
 //     {"name":"inj","address":"198.18.1.1","peerAs":65001,"localAddress":"198.18.1.2","import":true,"export":false}, ...]}
 // The peers are passive, so every neighbour is active here; `import`/`export` become accept-all or
 // reject-all policies. JSON is YAML, so the same positional reader reports problems by line.
 import { readFile } from 'node:fs/promises';
 import { RT_TABLE_MAIN } from '../../src/netlink/index.js';
-import type { NeighborConfig } from '../server/types.js';
-import { canonicalIp, parseAsn, type DaemonConfig } from './config.js';
-import { ConfigError } from './errors.js';
-import { YamlReader, type Field } from './yaml-reader.js';
+import type { NeighborConfig } from '../../bgp/server/types.js';
+import { canonicalIp, parseAsn, type DaemonConfig } from '../../bgp/daemon/config.js';
+import { ConfigError } from '../../bgp/daemon/errors.js';
+import { YamlReader, type Field } from '../../bgp/daemon/yaml-reader.js';
 
 export function parseBenchConfig(text: string, file: string): DaemonConfig {
   const r = new YamlReader(text);

@@ -1,15 +1,14 @@
 // Micro-benchmark of the codec (not a test): 1,000,000 IPv4 /32 prefixes packed into UPDATEs,
 // framed from a byte stream and decoded again. Prints one line per step.
-//   node dist/bgp/packet/bench.js [prefixes] [--extended]
-import { pathToFileURL } from 'node:url';
-import type { Prefix } from './address.js';
-import { ipv4Prefix } from './address.js';
-import { encodeAttributeSet } from './attr-encode.js';
-import { makeContext } from './context.js';
-import { Framer } from './framer.js';
-import { decodeMessage } from './message.js';
-import { packUpdates, packWithdrawals } from './pack.js';
-import type { UpdateMessage } from './update.js';
+//   npm run bench -- bgp-codec [prefixes] [--extended]   (no root needed)
+import type { Prefix } from '../../bgp/packet/address.js';
+import { ipv4Prefix } from '../../bgp/packet/address.js';
+import { encodeAttributeSet } from '../../bgp/packet/attr-encode.js';
+import { makeContext } from '../../bgp/packet/context.js';
+import { Framer } from '../../bgp/packet/framer.js';
+import { decodeMessage } from '../../bgp/packet/message.js';
+import { packUpdates, packWithdrawals } from '../../bgp/packet/pack.js';
+import type { UpdateMessage } from '../../bgp/packet/update.js';
 
 function ms(t0: bigint): number {
   return Number(process.hrtime.bigint() - t0) / 1e6;
@@ -59,6 +58,3 @@ export default async function runPacketBench(args: string[] = []): Promise<void>
   line('encode withdrawals', n, w.length, ms(t0));
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  await runPacketBench(process.argv.slice(2));
-}

@@ -1,4 +1,4 @@
-// Issue 5: TCP MD5 (RFC 2385) sessions with BIRD and FRR.
+// TCP MD5 (RFC 2385) sessions with BIRD and FRR.
 //
 //   [bi: BIRD, AS 65002] ── 198.18.1.0/24, fd00:1::/64 ── [tw: twill-bgp, AS 65001] ── 198.18.2.0/24, fd00:2::/64 ── [fr: FRR, AS 65003]
 //
@@ -22,7 +22,7 @@ const FRR_PREFIX = '10.72.0.0/24';
 
 const reason = missing({ root: true, tools: ['ip', 'bird', 'birdc', 'vtysh', '/usr/lib/frr/bgpd', '/usr/lib/frr/zebra'] });
 
-describe.skipIf(reason)('issue 5: TCP MD5 with BIRD and FRR', () => {
+describe.skipIf(reason)('TCP MD5 with BIRD and FRR', () => {
   let lab: BgpLab;
   let bird: BirdDaemon;
   let frr: FrrDaemon;

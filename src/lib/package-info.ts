@@ -1,5 +1,6 @@
-// The Twill package root (the directory whose package.json is named "twill"), found by walking up
-// from this module: works from the sources (bgp/daemon/) and from the build (dist/bgp/daemon/).
+// The Twill package: its root directory (whose package.json is named "twill") and its version,
+// found by walking up from this module: works from the sources (src/lib/) and from the build
+// (dist/src/lib/). Every program reports this one version.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,0 +1,24 @@
+// What the CNI programs share around their logic: opening the datastore backend the
+// configuration names — loading only that backend (etcd3 and gRPC cost ~0.4 s).
+import type { Datastore } from '../datastore/types.js';
+import { parseDatastoreUrl } from '../datastore/url.js';
+
+export interface StoreTlsFiles {
+  etcdCa?: string;
+  etcdCert?: string;
+  etcdKey?: string;
+}
+
+export async function openStore(url: string, tls: StoreTlsFiles): Promise<Datastore> {
+  const p = parseDatastoreUrl(url);
+  switch (p.backend) {
+    case 'memory':
+      return (await import('../datastore/memory.js')).openMemoryDatastore();
+    case 'file':
+      return (await import('../datastore/file/open.js')).openFileDatastore(p.path);
+    case 'etcd': {
+      const timeoutMs = Number(process.env.TWILL_DATASTORE_TIMEOUT_MS ?? '') || 5000;
+      return (await import('../datastore/etcd/open.js')).openEtcdDatastore({ endpoints: p.endpoints, ...tls, timeoutMs });
+    }
+  }
+}

@@ -1,0 +1,167 @@
+// `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)]`: twill-cni ADD / DEL latency, run exactly as a
+// runtime runs it (nsenter into a host namespace running twill-node, env + stdin), with IPAM in
+// a real etcd and the policy programmed before ADD returns; next to Debian's ptp + host-local
+// measured the same way in the same run. twill-cni is measured handing its calls to a
+// `twill-cni serve` in the host namespace (the product path), and in-process (no server; at most
+// 20 calls, it is slow). Prints
+//   cni add_p50_ms=… add_p99_ms=… del_p50_ms=… par10_adds_per_s=… ref_add_p50_ms=… ratio=…
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openDatastore } from '../../src/datastore/index.js';
+import { API_VERSION } from '../../src/api/types.js';
+import { startBenchEtcd } from './ipam-etcd.js';
+import { runLimited as pool } from './concurrency.js';
+
+const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CNI_MAIN = join(DIST, 'src/cni/main.js');
+const NODE_MAIN = join(DIST, 'src/node/main.js');
+
+function ip(...args: string[]): void {
+  const r = spawnSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+}
+
+interface Call {
+  ms: number;
+  code: number | null;
+  out: string;
+}
+
+function call(hostNs: string, argv: string[], env: Record<string, string>, stdin: string): Promise<Call> {
+  return new Promise((done) => {
+    const t0 = performance.now();
+    const p = spawn('nsenter', [`--net=/run/netns/${hostNs}`, ...argv], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    p.stdin.on('error', () => undefined);
+    p.stdin.end(stdin);
+    p.on('close', (code) => done({ ms: performance.now() - t0, code, out }));
+  });
+}
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+interface Plugin {
+  name: string;
+  argv: string[];
+  conf: (i: number) => string;
+}
+
+interface Figures {
+  addP50: number;
+  addP99: number;
+  delP50: number;
+  delP99: number;
+  parAddsPerS: number;
+}
+
+async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number, par: number): Promise<Figures> {
+  const env = (cmd: string, i: number): Record<string, string> => ({
+    CNI_COMMAND: cmd,
+    CNI_CONTAINERID: `${prefix}-${i}`,
+    CNI_NETNS: `/run/netns/${prefix}${i}`,
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/usr/lib/cni',
+  });
+  const ids = Array.from({ length: 2 * n }, (_, i) => i);
+  for (const i of ids) ip('netns', 'add', `${prefix}${i}`);
+  try {
+    const check = (c: Call, what: string): Call => {
+      if (c.code !== 0) throw new Error(`${plugin.name} ${what} failed: ${c.out}`);
+      return c;
+    };
+    const adds: number[] = [];
+    const dels: number[] = [];
+    for (let i = 0; i < n; i++) adds.push(check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD').ms);
+    for (let i = 0; i < n; i++) dels.push(check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL').ms);
+    const t0 = performance.now();
+    await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD')), par);
+    const parAddsPerS = n / ((performance.now() - t0) / 1000);
+    await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL')), par);
+    return { addP50: pct(adds, 50), addP99: pct(adds, 99), delP50: pct(dels, 50), delP99: pct(dels, 99), parAddsPerS };
+  } finally {
+    for (const i of ids) spawnSync('ip', ['netns', 'del', `${prefix}${i}`], { stdio: 'ignore' });
+  }
+}
+
+export default async function bench(args: string[]): Promise<void> {
+  const opt = (name: string, dflt: number): number => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 ? Number(args[i + 1]) : dflt;
+  };
+  const n = opt('n', 100);
+  const par = opt('par', 10);
+  const policyTimeout = opt('policy-timeout', 10);
+  const tag = `bc${(process.pid % 1296).toString(36)}`;
+  const hostNs = `${tag}-h`;
+  const refNs = `${tag}-r`;
+  const etcd = await startBenchEtcd();
+  const procs: ChildProcess[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'twill-bench-cni-'));
+  try {
+    for (const ns of [hostNs, refNs]) {
+      ip('netns', 'add', ns);
+      ip('-n', ns, 'link', 'set', 'lo', 'up');
+    }
+    // etcd on the host namespace's loopback, through a unix socket.
+    const port = new URL(etcd.endpoint).port;
+    const sock = join(dir, 'etcd.sock');
+    procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', detached: true }));
+    procs.push(spawn('ip', ['netns', 'exec', hostNs, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }));
+    const ds = await openDatastore(etcd.url);
+    await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'bench' }, spec: { cidr: '10.72.0.0/16' } });
+    await ds.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: 'host1' }, spec: {} });
+    await ds.close();
+    procs.push(
+      spawn('ip', ['netns', 'exec', hostNs, process.execPath, NODE_MAIN, '--node-name', 'host1', '--datastore', etcd.url, '--health-port', '0', '--log-level', 'warn'], {
+        stdio: 'ignore',
+        detached: true,
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    // The server path: `twill-cni serve` in the host namespace, the plugin hands calls to it.
+    const socket = join(dir, 'cni.sock');
+    procs.push(spawn('ip', ['netns', 'exec', hostNs, process.execPath, CNI_MAIN, 'serve', '--socket', socket], { stdio: 'ignore', detached: true }));
+    for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    const twillConf = (sock: string): string =>
+      JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout, socket: sock });
+    const twill: Plugin = { name: 'twill-cni (served)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf(socket) };
+    const inproc: Plugin = { name: 'twill-cni (in-process)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf('') };
+    const ptp: Plugin = {
+      name: 'ptp',
+      argv: ['/usr/lib/cni/ptp'],
+      conf: () =>
+        JSON.stringify({ cniVersion: '1.0.0', name: 'benchref', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '10.73.0.0/16', dataDir: join(dir, 'ipam'), routes: [{ dst: '0.0.0.0/0' }] } }),
+    };
+    const t = await measure(hostNs, `${tag}t`, twill, n, par);
+    const ip_ = await measure(hostNs, `${tag}i`, inproc, Math.min(n, 20), par);
+    const r = await measure(refNs, `${tag}p`, ptp, n, par);
+    const f = (x: number): string => x.toFixed(1);
+    process.stdout.write(
+      `cni add_p50_ms=${f(t.addP50)} add_p99_ms=${f(t.addP99)} del_p50_ms=${f(t.delP50)} del_p99_ms=${f(t.delP99)} par${par}_adds_per_s=${f(t.parAddsPerS)} ` +
+        `ref_add_p50_ms=${f(r.addP50)} ref_add_p99_ms=${f(r.addP99)} ref_del_p50_ms=${f(r.delP50)} ref_par${par}_adds_per_s=${f(r.parAddsPerS)} ratio=${(t.addP50 / r.addP50).toFixed(2)} n=${n} ` +
+        `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)}\n`,
+    );
+  } finally {
+    for (const p of procs.reverse()) {
+      if (p.pid !== undefined && p.exitCode === null) {
+        try {
+          process.kill(-p.pid, 'SIGTERM');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const ns of [hostNs, refNs]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    await etcd.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
