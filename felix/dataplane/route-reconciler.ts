@@ -71,7 +71,7 @@ export class RouteReconciler {
 
   /** A desired route that is in the kernel as desired. */
   isProgrammed(dst: string): boolean {
-    const key = routeKeyOr(dst);
+    const key = this.core.desired.has(dst) ? dst : routeKeyOr(dst); // canonical already: no parse
     const d = this.core.desired.get(key);
     const a = this.core.listed ? this.core.actual.get(key) : undefined;
     return d !== undefined && a !== undefined && this.matches(d, a);

@@ -94,4 +94,17 @@ describe('RouteReconciler', () => {
     expect((await r2.apply()).added).toEqual(['10.65.0.1/32']);
     expect((await ours(nl)).length).toBe(1);
   });
+
+  it('keys routes by the canonical prefix text, so a desired route written another way is the kernel route it reads back', async () => {
+    const { nl, links } = await setup();
+    const r = new RouteReconciler(nl, links);
+    r.markInSync();
+    const dst = '2001:DB8:0:0::5/128';
+    r.setDesired(new Map([[dst, { dst, family: 6, type: 'local', interfaceName: 'twa' }]]));
+    expect((await r.apply()).added).toEqual(['2001:db8::5/128']);
+    expect(r.isProgrammed(dst)).toBe(true);
+    expect(r.isProgrammed('2001:db8::5/128')).toBe(true);
+    await r.readBack();
+    expect(await r.apply()).toEqual({ added: [], removed: [], waiting: [], pending: [] }); // nothing to redo
+  });
 });
