@@ -135,8 +135,14 @@ async function inner(a: Args & { birdCtl: string | undefined }): Promise<void> {
     worker = await SpeakerWorker.start({ kernel: { install: true }, logLevel: 'warn' });
     const w = worker;
     let flaps = 0;
+    const tStart = performance.now();
+    const at = (): string => `+${((performance.now() - tStart) / 1000).toFixed(1)} s`;
     const off = w.onEvent((e) => {
-      if (e.type === 'peer-state' && e.from === 'Established') flaps++;
+      if (e.type === 'peer-state' && e.from === 'Established') {
+        flaps++;
+        process.stderr.write(`node: ${at()} session flap: ${e.from} → ${e.to}${e.reason ? ` (${e.reason})` : ''}\n`);
+      }
+      if (e.type === 'notification') process.stderr.write(`node: ${at()} notification ${e.direction}: ${e.message}\n`);
       if (e.type === 'worker-exit') process.stderr.write(`bench node: ${e.message}\n`);
     });
 
@@ -196,6 +202,10 @@ async function inner(a: Args & { birdCtl: string | undefined }): Promise<void> {
     }
     off();
     const peer = (await w.peers())[0];
+    if (flaps > 0) {
+      const r = spawnSync('birdc', ['-s', ctl, 'show', 'protocols', 'all', 'tw'], { encoding: 'utf8' });
+      process.stderr.write(`node: BIRD's side: ${r.stdout.split('\n').filter((l) => /Last error|BGP state|tw /.test(l)).map((l) => l.trim()).join('; ')}\n`);
+    }
     const installed = (await w.kernelStats())?.installed ?? 0;
     const p99 = pct(idleLat, 99);
     const p99t = pct(transferLat, 99);
