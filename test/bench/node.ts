@@ -30,7 +30,7 @@
 //        idle_loop_delay_p99_ms=… main_loop_busy=… idle_main_loop_busy=… session_flaps=… converge_s=… kernel_routes=… loadavg=…
 // Needs root, `ip`, `bird`, `birdc`, iptables and ipset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
@@ -88,10 +88,12 @@ export default async function bench(argv: string[]): Promise<void> {
       sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
       sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
     }
+    const birdLog = join(dir, 'bird.log');
     const statics = Array.from({ length: a.routes }, (_, k) => `  route ${prefixOf(k)} blackhole;`).join('\n');
     writeFileSync(
       join(dir, 'bird.conf'),
-      `router id 198.18.1.2;
+      `log "${birdLog}" all;
+router id 198.18.1.2;
 protocol device { }
 protocol static st4 {
   ipv4;
@@ -110,7 +112,13 @@ protocol bgp tw {
     );
     const ctl = join(dir, 'bird.ctl');
     bird = spawn('ip', ['netns', 'exec', bi, 'bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl], { stdio: 'ignore' });
-    rerunInNetns(tw, 'node', [...argv, '--bird-ctl', ctl]);
+    try {
+      rerunInNetns(tw, 'node', [...argv, '--bird-ctl', ctl]);
+    } finally {
+      // BIRD's own account of any session trouble (nothing in a clean run).
+      const errors = existsSync(birdLog) ? readFileSync(birdLog, 'utf8').split('\n').filter((l) => /error|hold|reset|lost/i.test(l)) : [];
+      for (const l of errors.slice(0, 20)) process.stderr.write(`node: BIRD log: ${l}\n`);
+    }
   } finally {
     if (bird?.pid) process.kill(bird.pid, 'SIGTERM');
     for (const ns of [tw, bi]) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
@@ -204,6 +212,7 @@ async function inner(a: Args & { birdCtl: string | undefined }): Promise<void> {
     const peer = (await w.peers())[0];
     if (flaps > 0) {
       const r = spawnSync('birdc', ['-s', ctl, 'show', 'protocols', 'all', 'tw'], { encoding: 'utf8' });
+      process.stderr.write(`node: our last error: ${peer?.lastError ?? 'none'}; failed attempts since the last Established: ${peer?.flaps ?? 0}\n`);
       process.stderr.write(`node: BIRD's side: ${r.stdout.split('\n').filter((l) => /Last error|BGP state|tw /.test(l)).map((l) => l.trim()).join('; ')}\n`);
     }
     const installed = (await w.kernelStats())?.installed ?? 0;
@@ -214,7 +223,7 @@ async function inner(a: Args & { birdCtl: string | undefined }): Promise<void> {
         `policy_p50_during_transfer_ms=${pct(transferLat, 50).toFixed(0)} policy_p99_during_transfer_ms=${p99t.toFixed(0)} ratio=${(p99t / p99).toFixed(2)} ` +
         `changes=${a.changes} transfers=${transfers} main_loop_delay_p99_ms=${p99ms(busy)} idle_loop_delay_p99_ms=${p99ms(idle)} ` +
         `main_loop_busy=${busyElu.toFixed(2)} idle_main_loop_busy=${idleElu.toFixed(2)} ` +
-        `session_flaps=${Math.max(flaps, peer?.flaps ?? 0)} converge_s=${convergeS.toFixed(2)} kernel_routes=${installed} loadavg=${loadavg()[0]!.toFixed(1)}\n`,
+        `session_flaps=${flaps} converge_s=${convergeS.toFixed(2)} kernel_routes=${installed} loadavg=${loadavg()[0]!.toFixed(1)}\n`,
     );
   } finally {
     await worker?.stop().catch(() => undefined);
