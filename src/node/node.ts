@@ -7,7 +7,7 @@ import { createLogger } from '../lib/logger.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
-import { monitor, openNetlink, type NetlinkHandle } from '../netlink/index.js';
+import { openNetlink, sharedMonitor, type NetlinkHandle } from '../netlink/index.js';
 import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane } from '../../felix/dataplane/index.js';
@@ -92,7 +92,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     iptables4: iptables({ family: 4, backend: choice.backend }),
     ...(args.ipv6 ? { iptables6: iptables({ family: 6, backend: choice.backend }) } : {}),
     ipset: ipset(),
-    monitor: (onEvent) => monitor({ current: true }, ['link', 'route'], onEvent, { onError: (e) => log.error({ err: e.message }, 'netlink monitor failed') }),
+    monitor: (onEvent) => sharedMonitor({ current: true }, ['link', 'route'], onEvent, { onError: (e) => log.error({ err: e.message }, 'netlink monitor failed') }),
     log,
     ...(args.refreshMs !== undefined ? { refreshMs: args.refreshMs } : {}),
   });

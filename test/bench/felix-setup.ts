@@ -1,0 +1,229 @@
+// The policy agent's side of the benchmarks (`felix` and `node`): a cluster of endpoints and
+// policies in an in-memory datastore, a FelixAgent programming the real kernel of the namespace
+// this process runs in (as twill-node does), and one measured label change.
+//
+//   startPolicyAgent(a) → PolicyAgentBench   (cold start: every local endpoint programmed)
+//   labelChange(b, k)   → { totalMs, restoreMs } (one change written → programmed in the kernel)
+//   rerunInNetns(ns, bench, argv)             (runs `npm run bench -- BENCH --inner ARGV` inside ns)
+//
+// The cluster: `endpoints` endpoints in 10 namespaces (the first `local` on this host, each with
+// its own veth), `policies` policies each selecting one app and referring to groups by selector.
+import { execFileSync, spawnSync } from 'node:child_process';
+import type { NetworkPolicyResource, ProfileResource, Resource, WorkloadEndpointResource } from '../../src/api/types.js';
+import { openDatastore } from '../../src/datastore/index.js';
+import type { Datastore, TxnOp } from '../../src/datastore/types.js';
+import { detectBackend, ipset, iptables } from '../../src/iptables/index.js';
+import { monitor, openNetlink, type NetlinkHandle } from '../../src/netlink/index.js';
+import { CalcGraph } from '../../felix/calc/index.js';
+import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
+import { Dataplane, silentLogger, type ApplyReport } from '../../felix/dataplane/index.js';
+import { FelixAgent } from '../../felix/agent.js';
+
+export interface ClusterSize {
+  endpoints: number;
+  local: number;
+  policies: number;
+}
+
+const NAMESPACES = 10;
+const APPS = 50;
+const GROUPS = 1000;
+const NODE = 'bench-host';
+
+/** `--NAME N` flags for the keys of `defaults` (positive integers); other arguments are ignored. */
+export function parseCounts<T extends Record<string, number>>(argv: readonly string[], defaults: T): T {
+  const a: Record<string, number> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const k = argv[i]?.replace(/^--/, '');
+    const v = Number(argv[i + 1]);
+    if (k && k in a && Number.isInteger(v) && v > 0) {
+      a[k] = v;
+      i++;
+    }
+  }
+  return a as T;
+}
+
+/** The p-th percentile (nearest rank) of xs; 0 for none. */
+export function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0;
+}
+
+function ipOf(i: number): string {
+  return `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
+}
+
+function endpoint(i: number, local: number, app = i % APPS, group = i % GROUPS): WorkloadEndpointResource {
+  const isLocal = i < local;
+  return {
+    apiVersion: 'twill.io/v1',
+    kind: 'WorkloadEndpoint',
+    metadata: { name: `wep-${i}`, namespace: `ns${i % NAMESPACES}`, labels: { app: `app-${app}`, group: `g${group}`, tier: ['frontend', 'backend', 'db'][i % 3]! } },
+    spec: {
+      node: isLocal ? NODE : `node-${1 + Math.floor(i / local)}`,
+      interfaceName: `twb${i.toString(16).padStart(5, '0')}`,
+      ipNetworks: [`${ipOf(i)}/32`],
+      profiles: [`kns.ns${i % NAMESPACES}`],
+    },
+  };
+}
+
+function policy(p: number): NetworkPolicyResource {
+  const x = p % NAMESPACES;
+  const app = x + NAMESPACES * (Math.floor(p / NAMESPACES) % (APPS / NAMESPACES));
+  return {
+    apiVersion: 'twill.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: `pol-${p}`, namespace: `ns${x}` },
+    spec: {
+      order: p,
+      selector: `app == 'app-${app}'`,
+      types: ['Ingress', 'Egress'],
+      ingress: [
+        { action: 'Allow', protocol: 'TCP', source: { selector: `group == 'g${p % GROUPS}'` }, destination: { ports: [80 + (p % 10), 443] } },
+        { action: 'Deny', protocol: 'UDP', source: { selector: `tier == 'db'` } },
+      ],
+      egress: [{ action: 'Allow', protocol: 'TCP', destination: { selector: `group == 'g${(p + 7) % GROUPS}'`, ports: [5432] } }],
+    },
+  };
+}
+
+/** BENCH_DEBUG=1: warnings and errors on stderr, plus per-update detail. */
+export const benchDebug = !!process.env.BENCH_DEBUG;
+
+const debugLog = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (o: object, m?: string) => process.stderr.write(`WARN ${m ?? ''} ${JSON.stringify(o).slice(0, 400)}\n`),
+  error: (o: object, m?: string) => process.stderr.write(`ERROR ${m ?? ''} ${JSON.stringify(o).slice(0, 400)}\n`),
+};
+
+export interface PolicyAgentBench {
+  size: ClusterSize;
+  agent: FelixAgent;
+  ds: Datastore;
+  /** Every dataplane apply since the start, in order. */
+  reports: ApplyReport[];
+  /** Agent start → every local endpoint programmed (s). */
+  coldS: number;
+  /** iptables backend in use (legacy / nft). */
+  backend: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Makes the local veths, loads the cluster into a memory datastore and starts a FelixAgent on the
+ * real kernel of this process's namespace, with twill-node's production dataplane settings (one
+ * netlink monitor for links and routes). Resolves once every local endpoint is programmed.
+ */
+export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBench> {
+  execFileSync('ip', ['link', 'set', 'lo', 'up']);
+  const nl: NetlinkHandle = await openNetlink();
+  // The local workloads' host-side veths (the peers stay in the same namespace, unused).
+  for (let i = 0; i < size.local; i++) {
+    const name = endpoint(i, size.local).spec.interfaceName;
+    await nl.vethAdd({ name, peerName: `pb${i.toString(16).padStart(5, '0')}` });
+    await nl.linkSetUp(name, true);
+  }
+  const ds = await openDatastore('memory:');
+  const objs: Resource[] = [];
+  for (let n = 0; n < NAMESPACES; n++) {
+    const prof: ProfileResource = { apiVersion: 'twill.io/v1', kind: 'Profile', metadata: { name: `kns.ns${n}`, labels: {} }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } };
+    objs.push(prof);
+  }
+  for (let i = 0; i < size.endpoints; i++) objs.push(endpoint(i, size.local));
+  for (let p = 0; p < size.policies; p++) objs.push(policy(p));
+  for (let i = 0; i < objs.length; i += 100) await ds.txn(objs.slice(i, i + 100).map((resource): TxnOp => ({ op: 'create', resource })));
+
+  const backend = (await detectBackend()).backend;
+  const reports: ApplyReport[] = [];
+  const dataplane = new Dataplane({
+    netlink: nl,
+    iptables4: iptables({ family: 4, backend }),
+    iptables6: iptables({ family: 6, backend }),
+    ipset: ipset(),
+    monitor: (cb) => monitor({ current: true }, ['link', 'route'], cb),
+    ...(benchDebug ? { log: debugLog } : {}),
+    // Production settings: read-back 2 s after writes (in the background), full refresh per FelixConfiguration (90 s).
+  });
+  dataplane.onApplied((r) => reports.push(r));
+  const agent = new FelixAgent({
+    nodeName: NODE,
+    ds,
+    calc: new CalcGraph({ nodeName: NODE }),
+    renderer: new RuleRenderer(),
+    renderAll: (s) => renderAll(s),
+    dataplane,
+    log: benchDebug ? debugLog : silentLogger,
+    writeStatus: false,
+  });
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    await agent.stop().catch(() => undefined);
+    nl.close();
+    await ds.close();
+  };
+  try {
+    const t0 = performance.now();
+    await agent.start();
+    await agent.whenReceived(1);
+    for (;;) {
+      await agent.whenProgrammed(agent.generation);
+      if (dataplane.programmedEndpoints().size >= size.local) break;
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    return { size, agent, ds, reports, coldS: (performance.now() - t0) / 1000, backend, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export interface ChangeTiming {
+  /** Written to the datastore → programmed in the kernel (ms). */
+  totalMs: number;
+  /** Of which inside iptables-restore / ipset restore (ms). */
+  restoreMs: number;
+}
+
+/**
+ * The k-th label change of a local endpoint, timed from the datastore write until the kernel is
+ * programmed. Even k moves the endpoint between policies (its app label, staying in its
+ * namespace so still selected by others); odd k moves it between rule ipsets (its group).
+ */
+export async function labelChange(b: PolicyAgentBench, k: number): Promise<ChangeTiming> {
+  const { ds, agent, reports } = b;
+  const i = (k * 7) % b.size.local;
+  const cur = await ds.get<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint', namespace: `ns${i % NAMESPACES}`, name: `wep-${i}` });
+  if (!cur) throw new Error(`benchmark endpoint wep-${i} is missing from the datastore`);
+  const labels = { ...cur.metadata.labels };
+  if (k % 2 === 0) labels.app = labels.app === `app-${i % APPS}` ? `app-${(i + NAMESPACES) % APPS}` : `app-${i % APPS}`;
+  else labels.group = labels.group === `g${i % GROUPS}` ? `g${(i + 1) % GROUPS}` : `g${i % GROUPS}`;
+  const before = reports.length;
+  const g0 = agent.generation;
+  const s = performance.now();
+  await ds.update({ ...cur, metadata: { ...cur.metadata, labels } });
+  await agent.whenReceived(g0 + 1);
+  const recv = performance.now() - s;
+  await agent.whenProgrammed(agent.generation);
+  const totalMs = performance.now() - s;
+  const mine = reports.slice(before);
+  if (benchDebug && (k < 10 || totalMs > 300)) {
+    const rs = mine.map((r) => `apply ${r.totalMs.toFixed(1)} (restore ${r.restoreMs.toFixed(1)}, chains ${r.chainsWritten}, sets ${r.setsWritten})`);
+    process.stderr.write(`update ${k}: ${totalMs.toFixed(1)} ms: received ${recv.toFixed(1)}, calc+render ${agent.lastFlushMs.toFixed(1)}, ${rs.join('; ')}\n`);
+  }
+  return { totalMs, restoreMs: mine.reduce((t, r) => t + r.restoreMs, 0) };
+}
+
+/**
+ * Runs this benchmark again inside network namespace `ns` (`ip netns exec`), with `--inner` and
+ * the same arguments: like twill-node, the measured agent lives in the host namespace itself and
+ * its iptables / ipset commands need no nsenter.
+ */
+export function rerunInNetns(ns: string, bench: string, argv: readonly string[]): void {
+  const r = spawnSync('ip', ['netns', 'exec', ns, process.execPath, process.argv[1]!, bench, '--inner', ...argv], { stdio: 'inherit' });
+  if (r.status !== 0) throw new Error(`the ${bench} benchmark failed inside namespace ${ns} (exit ${r.status ?? r.signal})`);
+}
