@@ -43,6 +43,7 @@ export class SpeakerWorker {
   /** Set once the thread is gone (or going): calls fail with it. */
   private gone: BgpWorkerExitedError | undefined;
   private stopping: Promise<void> | undefined;
+  private stopAsked = false;
   private readonly exited: Promise<number>;
 
   private constructor(
@@ -130,6 +131,8 @@ export class SpeakerWorker {
    * CEASE and kernel routes kept), then the thread. Safe to call twice.
    */
   stop(opts: { graceful?: boolean } = {}): Promise<void> {
+    // From here on the thread's end is expected, even if its exit overtakes the stop reply.
+    this.stopAsked = true;
     this.stopping ??= (async () => {
       if (!this.gone) {
         try {
@@ -184,8 +187,8 @@ export class SpeakerWorker {
 
   /** The thread ended or crashed: fail what waits, and say so unless we asked for it. */
   private died(why: string, code: number | undefined, cause?: unknown): void {
-    const expected = this.gone !== undefined;
-    const err = this.gone ?? new BgpWorkerExitedError(why, code, cause);
+    const expected = this.gone !== undefined || this.stopAsked;
+    const err = this.gone ?? (this.stopAsked ? new BgpWorkerExitedError('was stopped') : new BgpWorkerExitedError(why, code, cause));
     this.gone = err;
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
