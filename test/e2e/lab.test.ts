@@ -1,11 +1,14 @@
 // The lab end to end, driven as a user drives it: the built `twill-lab` CLI brings up the shipped
 // examples (real etcd, twill-node per host, BIRD ToR, workloads through twill-cni), `verify` probes
 // every pair with real TCP and UDP, and `down` leaves nothing behind.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
+import type { PlannedWorkload } from '../../src/lab/plan.js';
+import type { LabState } from '../../src/lab/state.js';
+import { cniConfig, cniEnv } from '../../src/lab/up.js';
 import { ROOT } from '../support/bgp-peers.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'bird', 'birdc', 'socat', 'iptables-restore', 'ipset', 'nsenter', 'ping'] });
@@ -44,7 +47,7 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     for (const n of up) lab(['down', '--name', n]);
   });
 
-  it('zones: up, every expectation and prediction holds on live traffic, a host agent killed drops no connection between the others, down leaves nothing', async () => {
+  it('zones: up, every expectation and prediction holds on live traffic, a workload added to the running lab is reachable from another host as soon as its ADD returns, a host agent killed drops no connection between the others, down leaves nothing', async () => {
     const name = `ez${suffix}`;
     up.push(name);
     const u = lab(['up', '--example', 'zones', '--name', name]);
@@ -73,6 +76,47 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     // The table a user reads.
     const table = lab(['verify', '--name', name]);
     expect(table.out).toMatch(/verified in/);
+
+    // A workload added to the running lab (through twill-cni, as a runtime adds it) is reachable
+    // from another host as soon as its ADD returns.
+    const labState = JSON.parse(readFileSync(join(st.dir, 'state.json'), 'utf8')) as LabState;
+    const h3 = labState.plan.hosts.find((h) => h.name === 'h3')!;
+    const added: PlannedWorkload = {
+      name: 'web3',
+      namespace: 'zones',
+      host: 'h3',
+      labels: { zone: 'dmz' },
+      ports: [{ port: 443, protocol: 'TCP' }],
+      id: 'zones/web3',
+      ns: `${name}-w-zones-web3`,
+      containerId: `${name}-zones-web3`,
+      hostNs: h3.ns,
+    };
+    spawnSync('ip', ['netns', 'add', added.ns]);
+    try {
+      const server = spawn('ip', ['netns', 'exec', added.ns, process.execPath, join(ROOT, 'dist/src/lab/serve.js'), 'zones/web3', 'tcp:443'], { stdio: 'ignore', detached: true });
+      const add = spawnSync('nsenter', [`--net=/run/netns/${h3.ns}`, '--', process.execPath, join(ROOT, 'dist/src/cni/main.js')], {
+        input: JSON.stringify(cniConfig(labState, added)),
+        encoding: 'utf8',
+        env: cniEnv('ADD', added),
+        timeout: 60_000,
+      });
+      expect(add.status, add.stdout + add.stderr).toBe(0);
+      const ip = (JSON.parse(add.stdout) as { ips: { address: string }[] }).ips[0]!.address.split('/')[0]!;
+      const web1ns = st.workloads.find((w) => w.name === 'web1')!.netns;
+      const first = spawnSync('ip', ['netns', 'exec', web1ns, 'socat', '-T', '2', '-', `TCP:${ip}:443,connect-timeout=2`], { input: '', encoding: 'utf8', timeout: 5000 });
+      expect(first.stdout.trim()).toBe('zones/web3');
+      if (server.pid) process.kill(-server.pid, 'SIGKILL');
+      const del = spawnSync('nsenter', [`--net=/run/netns/${h3.ns}`, '--', process.execPath, join(ROOT, 'dist/src/cni/main.js')], {
+        input: JSON.stringify(cniConfig(labState, added)),
+        encoding: 'utf8',
+        env: cniEnv('DEL', added),
+        timeout: 60_000,
+      });
+      expect(del.status, del.stdout + del.stderr).toBe(0);
+    } finally {
+      spawnSync('ip', ['netns', 'del', added.ns]);
+    }
 
     // Traffic between h1 and h2 keeps flowing while h3's agent is killed (SIGKILL): a new TCP
     // connection from web1 (h1) to web2 (h2) on 443 every 200 ms, none may fail.
