@@ -9,6 +9,8 @@ export class KubeConvertError extends TwillError {
   readonly object: string;
   /** The field, as a path: "spec.ingress[0].from[1].ipBlock.except[0]". */
   readonly field: string;
+  /** What is wrong with the field. */
+  readonly reason: string;
 
   constructor(object: string, field: string, reason: string, hint?: string) {
     super('KubeUnsupported', `${object}: ${field}: ${reason}`, {
@@ -16,5 +18,6 @@ export class KubeConvertError extends TwillError {
     });
     this.object = object;
     this.field = field;
+    this.reason = reason;
   }
 }
