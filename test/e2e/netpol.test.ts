@@ -45,10 +45,11 @@ describe.skipIf(reason)('Kubernetes NetworkPolicy on the xyz lab (e2e: twillctl 
     lab(['down', '--name', name]);
   });
 
-  it('upstream cases: AND of pod and namespace selectors, a label change, deletion, egress to a named port with DNS allowed', async () => {
+  it('upstream cases: AND of pod and namespace selectors, a label change, deletion, egress to a named port with DNS allowed, UDP only, ipBlock except', async () => {
     const u = lab(['up', '--example', 'xyz', '--name', name]);
     expect(u.code, `${u.out}\n${u.err}`).toBe(0);
-    const datastore = (JSON.parse(lab(['status', '--name', name, '-o', 'json']).out) as { datastore: string }).datastore;
+    const st = JSON.parse(lab(['status', '--name', name, '-o', 'json']).out) as { datastore: string; workloads: { name: string; namespace: string; ips: string[] }[] };
+    const datastore = st.datastore;
     const ctl = (args: string[], input: string): { code: number; out: string; err: string } => {
       const r = spawnSync(process.execPath, [CTL, '--datastore', datastore, ...args], { input, encoding: 'utf8', timeout: 60_000 });
       return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
@@ -92,10 +93,28 @@ describe.skipIf(reason)('Kubernetes NetworkPolicy on the xyz lab (e2e: twillctl 
     //    (UDP 53) allowed, for z: z's pods reach only TCP 80 (serve-80-tcp), everyone else all.
     const d3 = ctl(['delete', '-f', '-'], step1);
     expect(d3.code, d3.err).toBe(0);
-    const a3 = ctl(['apply', '-f', '-'], docs(knp('z', 'allow-egress-80', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'serve-80-tcp' }] }, { ports: [{ protocol: 'UDP', port: 53 }] }] })));
+    const step3 = docs(knp('z', 'allow-egress-80', { podSelector: {}, policyTypes: ['Egress'], egress: [{ ports: [{ port: 'serve-80-tcp' }] }, { ports: [{ protocol: 'UDP', port: 53 }] }] }));
+    const a3 = ctl(['apply', '-f', '-'], step3);
     expect(a3.code, a3.err).toBe(0);
     const r3 = await settle((c) => ns(c.from) !== 'z' || (c.protocol === 'TCP' && c.port === 80));
     expect(r3).toEqual({ wrong: [], failedChecks: [] });
+
+    // 4. "should not allow access by TCP when a policy specifies only UDP" (x/a: UDP 81 only) and
+    //    "should enforce except clause while egress access to server in CIDR block" (z → 10.0.0.0/8
+    //    except x/b's address), from a clean policy set.
+    const xb = st.workloads.find((w) => w.namespace === 'x' && w.name === 'b')!.ips[0]!;
+    const d4 = ctl(['delete', '-f', '-'], step3);
+    expect(d4.code, d4.err).toBe(0);
+    const a4 = ctl(
+      ['apply', '-f', '-'],
+      docs(
+        knp('x', 'allow-only-udp-ingress-on-port-81', { podSelector: { matchLabels: { pod: 'a' } }, ingress: [{ ports: [{ protocol: 'UDP', port: 81 }] }] }),
+        knp('z', 'deny-egress-to-x-b-via-except', { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [{ ipBlock: { cidr: '10.0.0.0/8', except: [`${xb}/32`] } }] }] }),
+      ),
+    );
+    expect(a4.code, a4.err).toBe(0);
+    const r4 = await settle((c) => !((c.to === 'x/a' && !(c.protocol === 'UDP' && c.port === 81)) || (ns(c.from) === 'z' && c.to === 'x/b')));
+    expect(r4).toEqual({ wrong: [], failedChecks: [] });
 
 
     expect(lab(['down', '--name', name]).code).toBe(0);
