@@ -9,6 +9,7 @@ import { isNamespaced, keyOf, type Resource, type ResourceKey } from '../api/typ
 import { TwillError } from '../errors.js';
 import type { CliContext } from './context.js';
 import { readSources } from './input.js';
+import { convertKubeDocs, isKubeObject, kubeKey, type KubeDoc } from './kube.js';
 import { InputProblemsError, type InputProblem } from './problems.js';
 
 export interface LoadedResource {
@@ -42,14 +43,28 @@ async function parseAll(
   return { docs, problems };
 }
 
-/** Reads, parses and validates; every resource is returned with defaults filled in. */
-export async function loadResources(
+/** What -f input holds: Twill resources (Kubernetes ones converted) and Pods still to resolve. */
+export interface LoadedInput {
+  resources: LoadedResource[];
+  /** v1 Pod documents: they update WorkloadEndpoints read from the datastore (cli/kube.ts `resolvePods`). */
+  pods: KubeDoc[];
+}
+
+/**
+ * Reads, parses and validates; every resource is returned with defaults filled in. Kubernetes
+ * NetworkPolicy and Namespace documents are converted (src/kube) and then validated like the rest.
+ */
+export async function loadInput(
   ctx: CliContext,
   files: readonly string[],
   recursive: boolean,
   hint: string,
-): Promise<LoadedResource[]> {
-  const { docs, problems } = await parseAll(ctx, files, recursive);
+): Promise<LoadedInput> {
+  const { docs: parsed, problems } = await parseAll(ctx, files, recursive);
+  const kube = convertKubeDocs(parsed.filter((d) => isKubeObject(d.value)));
+  problems.push(...kube.problems);
+  const converted = new Map(kube.converted.map((c) => [c.source, c.value]));
+  const docs = parsed.flatMap((d) => (!isKubeObject(d.value) ? [d] : converted.has(d.source) ? [{ value: converted.get(d.source), source: d.source }] : []));
   const batch = validateResources(docs);
   batch.items.forEach((item, i) => {
     if (item.ok) return;
@@ -59,7 +74,17 @@ export async function loadResources(
     }
   });
   if (problems.length > 0) throw new InputProblemsError(problems, hint);
-  return batch.items.flatMap((item) => (item.ok ? [{ resource: item.resource, source: item.source }] : []));
+  return { resources: batch.items.flatMap((item) => (item.ok ? [{ resource: item.resource, source: item.source }] : [])), pods: kube.pods };
+}
+
+/** As loadInput, for offline use: Pods are checked (name, namespace) but not returned. */
+export async function loadResources(
+  ctx: CliContext,
+  files: readonly string[],
+  recursive: boolean,
+  hint: string,
+): Promise<LoadedResource[]> {
+  return (await loadInput(ctx, files, recursive, hint)).resources;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -80,6 +105,12 @@ export async function loadKeys(ctx: CliContext, files: readonly string[], recurs
     };
     if (!isObject(d.value)) {
       at('', 'a resource must be an object with kind and metadata.name');
+      continue;
+    }
+    if (isKubeObject(d.value)) {
+      const k = kubeKey(d.value, d.source);
+      if ('key' in k) keys.push({ key: k.key, source: d.source });
+      else problems.push(k.problem);
       continue;
     }
     const kind = d.value.kind;

@@ -24,6 +24,7 @@ export const LAYERS = [
   { prefix: 'src/iptables/', layer: 'library', unit: 'src/iptables' },
   { prefix: 'src/nodeapi/', layer: 'library', unit: 'src/nodeapi' },
   { prefix: 'src/workload/', layer: 'library', unit: 'src/workload' },
+  { prefix: 'src/kube/', layer: 'library', unit: 'src/kube' },
   { prefix: 'src/errors.ts', layer: 'library', unit: 'src/errors.ts' },
   { prefix: 'src/cli/', layer: 'program', unit: 'src/cli' },
   { prefix: 'src/cni/', layer: 'program', unit: 'src/cni' },

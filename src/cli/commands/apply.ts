@@ -11,7 +11,10 @@ import { KINDS, resolveKind } from '../../api/kinds.js';
 import { formatKey, keyOf } from '../../api/types.js';
 import type { CliContext } from '../context.js';
 import { CliUserError } from '../exit.js';
-import { loadKeys, loadResources } from '../load.js';
+import { describeInput } from '../../api/validate.js';
+import { resolvePods } from '../kube.js';
+import { loadInput, loadKeys } from '../load.js';
+import { InputProblemsError } from '../problems.js';
 import { planAndWrite, type PlannedWrite, type WriteItem, type WriteMode } from '../plan.js';
 import { DEFAULT_NAMESPACE, fileOptions, namespaceOption } from './common.js';
 
@@ -49,9 +52,18 @@ function writeCommand(program: Command, ctx: CliContext, mode: Exclude<WriteMode
   cmd.option('--dry-run', 'validate and show what would change, without writing');
   cmd.action(async (opts: FileOpts) => {
     const files = requireFiles(opts, mode);
-    const loaded = await loadResources(ctx, files, opts.recursive === true, 'nothing was written; fix the input and run the command again');
-    const items: WriteItem[] = loaded.map((l) => ({ key: keyOf(l.resource), resource: l.resource, source: l.source }));
+    const hint = 'nothing was written; fix the input and run the command again';
+    const input = await loadInput(ctx, files, opts.recursive === true, hint);
+    if (mode === 'create' && input.pods.length > 0) {
+      const problems = input.pods.map((p) => ({ source: p.source, object: describeInput(p.value), message: "updates the pod's existing WorkloadEndpoint: use apply or replace, not create" }));
+      throw new InputProblemsError(problems, hint);
+    }
     const ds = await ctx.openStore();
+    // A Pod updates the endpoint(s) twill-cni wrote for it: read them now.
+    const pods = await resolvePods(ds, input.pods);
+    if (pods.problems.length > 0) throw new InputProblemsError(pods.problems, hint);
+    const loaded = [...input.resources, ...pods.resources];
+    const items: WriteItem[] = loaded.map((l) => ({ key: keyOf(l.resource), resource: l.resource, source: l.source }));
     const plan = await planAndWrite(ds, mode, items, { dryRun: opts.dryRun === true });
     report(ctx, mode, plan, opts.dryRun === true);
   });
