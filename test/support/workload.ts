@@ -81,9 +81,13 @@ export class Servers {
     this.start(w, ['socat', `${ipv6 ? 'TCP6' : 'TCP'}-LISTEN:${port},reuseaddr,fork`, 'SYSTEM:echo hello']);
   }
 
-  /** UDP server answering "hello" to each datagram. */
+  /**
+   * UDP server answering "hello" to each datagram: one Node socket (socat's forking UDP server
+   * loses datagrams when the machine is busy).
+   */
   udp(w: Workload, port: number): void {
-    this.start(w, ['socat', `UDP-RECVFROM:${port},fork`, 'SYSTEM:echo hello']);
+    const js = `const d=require('node:dgram').createSocket('udp4');d.on('message',(m,r)=>d.send('hello\\n',r.port,r.address));d.bind(${port});`;
+    this.start(w, [process.execPath, '-e', js]);
   }
 
   private start(w: Workload, argv: string[]): void {
