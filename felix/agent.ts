@@ -1,7 +1,7 @@
 // The policy agent's main loop: syncer → calc → rules → dataplane, and endpoint status back to
 // the datastore. No process globals (signals, exit): it can run on the main thread or in a
 // worker_thread next to the BGP speaker.
-import type { Kind, WorkloadEndpointResource } from '../src/api/types.js';
+import { formatKey, type Kind, type WorkloadEndpointResource } from '../src/api/types.js';
 import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks, type SyncerStatus } from '../src/datastore/index.js';
 import { errorMessage } from '../src/errors.js';
 import type { CalcProblem, DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
@@ -115,6 +115,8 @@ export class FelixAgent {
   private readonly waiters: { gen: number; resolve: () => void }[] = [];
   private syncerStatus: { status: SyncerStatus; detail: string | undefined } = { status: 'connecting', detail: undefined };
   private badObjects: CalcProblem[] = [];
+  /** Stored values the syncer could not read (src/datastore CorruptValue), as problems. */
+  private corrupt: CalcProblem[] = [];
   private reportedProblems = new Set<string>();
 
   constructor(private readonly o: FelixAgentOptions) {
@@ -142,6 +144,13 @@ export class FelixAgent {
         this.scheduleFlush();
       },
       onStatus: (s, detail) => this.onSyncerStatus(s, detail),
+      onCorrupt: (values) => {
+        this.corrupt = values.map((v) => ({
+          object: formatKey(v.key),
+          message: `${v.message} (skipped; its last good version, if any, stays in force)`,
+        }));
+        this.noteProblems();
+      },
     });
   }
 
@@ -159,8 +168,7 @@ export class FelixAgent {
 
   /** Logs calc's problems that are new (warn) or gone (info), and publishes the count. */
   private noteProblems(): void {
-    if (this.o.calc.problems === undefined) return;
-    const list = this.o.calc.problems();
+    const list = [...this.corrupt, ...(this.o.calc.problems?.() ?? [])];
     const now = new Set(list.map((p) => `${p.object}: ${p.message}`));
     for (const p of list) {
       if (!this.reportedProblems.has(`${p.object}: ${p.message}`)) this.o.log.warn({ object: p.object, problem: p.message }, 'datastore object cannot be fully used');

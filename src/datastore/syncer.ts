@@ -5,7 +5,7 @@
 import { keyOf, type Kind, type Resource, type ResourceKey } from '../api/types.js';
 import { errorMessage } from '../errors.js';
 import { keyPath } from './keys.js';
-import type { Datastore, WatchEvent, Watcher } from './types.js';
+import type { CorruptValue, Datastore, WatchEvent, Watcher } from './types.js';
 
 export type SyncEvent = { type: 'set'; resource: Resource } | { type: 'deleted'; key: ResourceKey };
 
@@ -17,6 +17,12 @@ export interface SyncerCallbacks {
   /** Everything listed so far has been delivered: the consumer's view matches the datastore. */
   onInSync(): void;
   onStatus?(s: SyncerStatus, detail?: string): void;
+  /**
+   * Stored values the last lists had to skip (not readable as resources), all kinds together;
+   * called whenever that list changes (with [] once they are gone). A key whose value went bad
+   * keeps its last good version in the consumer's view (it is neither set nor deleted).
+   */
+  onCorrupt?(values: CorruptValue[]): void;
 }
 
 export interface SyncerOptions {
@@ -33,6 +39,7 @@ interface Known {
 
 class Syncer {
   private readonly known = new Map<string, Known>();
+  private readonly corrupt = new Map<Kind, CorruptValue[]>();
   private readonly watches = new Map<Kind, Watcher>();
   private readonly dirty = new Set<Kind>();
   private pending: SyncEvent[] = [];
@@ -104,12 +111,12 @@ class Syncer {
         return;
       }
       const kinds = [...this.dirty];
-      let lists: { kind: Kind; items: Resource[]; revision: string }[];
+      let lists: { kind: Kind; items: Resource[]; revision: string; corrupt: CorruptValue[] }[];
       try {
         lists = [];
         for (const kind of kinds) {
           const res = await this.ds.list({ kind });
-          lists.push({ kind, items: res.items, revision: res.revision });
+          lists.push({ kind, items: res.items, revision: res.revision, corrupt: res.corrupt ?? [] });
         }
       } catch (e) {
         if (this.stopped) return;
@@ -144,9 +151,24 @@ class Syncer {
   }
 
   /** Turns fresh lists into the difference against what the consumer already has. */
-  private applyLists(lists: { kind: Kind; items: Resource[] }[]): void {
-    for (const { kind, items } of lists) {
-      const present = new Set<string>();
+  private applyLists(lists: { kind: Kind; items: Resource[]; corrupt: CorruptValue[] }[]): void {
+    let corruptChanged = false;
+    for (const { kind, corrupt } of lists) {
+      const before = JSON.stringify(this.corrupt.get(kind) ?? []);
+      if (corrupt.length > 0) this.corrupt.set(kind, corrupt);
+      else this.corrupt.delete(kind);
+      if (JSON.stringify(corrupt) !== before) corruptChanged = true;
+    }
+    if (corruptChanged) {
+      try {
+        this.cb.onCorrupt?.([...this.corrupt.values()].flat());
+      } catch (e) {
+        process.emitWarning(`syncer onCorrupt threw: ${errorMessage(e)}`);
+      }
+    }
+    for (const { kind, items, corrupt } of lists) {
+      // A key whose value is unreadable keeps its last good version: neither set nor deleted.
+      const present = new Set<string>(corrupt.map((c) => keyPath(c.key)));
       for (const r of items) {
         const path = keyPath(keyOf(r));
         present.add(path);

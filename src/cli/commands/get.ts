@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { toJson, toYaml } from '../../api/documents.js';
 import { KINDS, resolveKind } from '../../api/kinds.js';
 import { parseSelector } from '../../api/selector/index.js';
-import { keyOf, type PublicKind, type Resource, type ResourceKey } from '../../api/types.js';
+import { formatKey, keyOf, type PublicKind, type Resource, type ResourceKey } from '../../api/types.js';
 import { NotFoundError } from '../../datastore/errors.js';
 import { errorMessage } from '../../errors.js';
 import type { CliContext } from '../context.js';
@@ -55,7 +55,11 @@ export function register(program: Command, ctx: CliContext): void {
       missing = keys.filter((_, i) => got[i] === undefined);
       if (missing.length === 1 && names.length === 1) throw new NotFoundError(missing[0]!);
     } else {
-      items = (await ds.list({ kind, ...(namespaced && !allNs ? { namespace } : {}) })).items;
+      const listed = await ds.list({ kind, ...(namespaced && !allNs ? { namespace } : {}) });
+      items = listed.items;
+      for (const c of listed.corrupt ?? []) {
+        ctx.io.stderr(`warning: ${formatKey(c.key)} skipped: ${c.message} (delete or repair ${c.path})\n`);
+      }
     }
     if (selector) items = items.filter((r) => selector.evaluate(r.metadata.labels ?? {}, { global: !namespaced }));
 

@@ -215,4 +215,18 @@ describe('FelixAgent on bad data and a failing datastore', () => {
     sync().onStatus!('in-sync');
     expect(readiness(agent.snapshotStatus()).ready).toBe(true);
   });
+
+  it('a stored value the syncer could not read is a bad object by key until it is gone', async () => {
+    const w = await world();
+    const { agent, sync } = drivenAgent(w);
+    await agent.start();
+    sync().onInSync();
+    const path = '/twill/v1/NetworkPolicy/default/x';
+    sync().onCorrupt!([{ key: { kind: 'NetworkPolicy', namespace: 'default', name: 'x' }, path, message: `the value at ${path} is not JSON` }]);
+    expect(agent.snapshotStatus().badObjects).toEqual([
+      { object: 'NetworkPolicy default/x', message: expect.stringMatching(/not JSON .*last good version/) },
+    ]);
+    sync().onCorrupt!([]);
+    expect(agent.snapshotStatus().badObjects).toEqual([]);
+  });
 });
