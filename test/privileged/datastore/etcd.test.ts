@@ -296,4 +296,39 @@ describe.skipIf(skip)('etcd backend', () => {
       await ds.close();
     }
   });
+  it('a running syncer that sees a value go bad keeps the last good version, reports it, and stays in sync', { timeout: 30_000 }, async () => {
+    const ds = await fresh();
+    const until = async (what: string, cond: () => boolean): Promise<void> => {
+      for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 25));
+      if (!cond()) throw new Error(`never happened: ${what}`);
+    };
+    const events: SyncEvent[] = [];
+    const statuses: string[] = [];
+    let corrupt: string[] = [];
+    let inSync = 0;
+    const syncer = startSyncer(ds, ['IPPool'], {
+      onUpdates: (e) => events.push(...e),
+      onInSync: () => inSync++,
+      onStatus: (st) => statuses.push(st),
+      onCorrupt: (v) => (corrupt = v.map((c) => c.key.name)),
+    });
+    try {
+      await ds.create(pool('victim', '10.11.0.0/16'));
+      await until('in sync', () => inSync > 0);
+      await until('victim seen', () => events.some((e) => e.type === 'set' && e.resource.metadata.name === 'victim'));
+      await raw.put('/twill/v1/IPPool/victim').value('{"truncated": ');
+      await until('victim reported corrupt', () => corrupt.includes('victim'));
+      await until('in sync again', () => statuses[statuses.length - 1] === 'in-sync');
+      expect(events.filter((e) => e.type === 'deleted')).toEqual([]);
+      expect(statuses).not.toContain('error');
+      // Repaired: deleted and written again through Twill, the watch carries on.
+      await raw.delete().key('/twill/v1/IPPool/victim');
+      await ds.create(pool('victim', '10.13.0.0/16'));
+      await until('victim back', () => events.some((e) => e.type === 'set' && e.resource.metadata.name === 'victim' && e.resource.kind === 'IPPool' && e.resource.spec.cidr === '10.13.0.0/16'));
+    } finally {
+      await syncer.stop();
+      await raw.delete().prefix('/twill/');
+      await ds.close();
+    }
+  });
 });
