@@ -159,13 +159,7 @@ class Syncer {
       else this.corrupt.delete(kind);
       if (JSON.stringify(corrupt) !== before) corruptChanged = true;
     }
-    if (corruptChanged) {
-      try {
-        this.cb.onCorrupt?.([...this.corrupt.values()].flat());
-      } catch (e) {
-        process.emitWarning(`syncer onCorrupt threw: ${errorMessage(e)}`);
-      }
-    }
+    if (corruptChanged) this.reportCorrupt();
     for (const { kind, items, corrupt } of lists) {
       // A key whose value is unreadable keeps its last good version: neither set nor deleted.
       const present = new Set<string>(corrupt.map((c) => keyPath(c.key)));
@@ -206,12 +200,14 @@ class Syncer {
     switch (ev.type) {
       case 'added':
       case 'modified':
+        this.clearCorrupt(kind, keyPath(keyOf(ev.resource)));
         this.set(keyPath(keyOf(ev.resource)), ev.resource);
         this.recovered();
         this.scheduleFlush();
         break;
       case 'deleted': {
         const path = keyPath(ev.key);
+        this.clearCorrupt(kind, path);
         if (this.known.has(path)) {
           this.remove(path, ev.key);
           this.scheduleFlush();
@@ -233,6 +229,24 @@ class Syncer {
         this.kick();
         break;
       }
+    }
+  }
+
+  /** A key written again (or deleted) is no longer corrupt: tell the consumer. */
+  private clearCorrupt(kind: Kind, path: string): void {
+    const list = this.corrupt.get(kind);
+    if (list === undefined || !list.some((c) => keyPath(c.key) === path)) return;
+    const rest = list.filter((c) => keyPath(c.key) !== path);
+    if (rest.length > 0) this.corrupt.set(kind, rest);
+    else this.corrupt.delete(kind);
+    this.reportCorrupt();
+  }
+
+  private reportCorrupt(): void {
+    try {
+      this.cb.onCorrupt?.([...this.corrupt.values()].flat());
+    } catch (e) {
+      process.emitWarning(`syncer onCorrupt threw: ${errorMessage(e)}`);
     }
   }
 

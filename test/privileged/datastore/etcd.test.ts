@@ -321,10 +321,11 @@ describe.skipIf(skip)('etcd backend', () => {
       await until('in sync again', () => statuses[statuses.length - 1] === 'in-sync');
       expect(events.filter((e) => e.type === 'deleted')).toEqual([]);
       expect(statuses).not.toContain('error');
-      // Repaired: deleted and written again through Twill, the watch carries on.
+      // Repaired: deleted and written again through Twill, the watch carries on and it is no longer reported.
       await raw.delete().key('/twill/v1/IPPool/victim');
       await ds.create(pool('victim', '10.13.0.0/16'));
       await until('victim back', () => events.some((e) => e.type === 'set' && e.resource.metadata.name === 'victim' && e.resource.kind === 'IPPool' && e.resource.spec.cidr === '10.13.0.0/16'));
+      expect(corrupt).toEqual([]);
     } finally {
       await syncer.stop();
       await raw.delete().prefix('/twill/');

@@ -220,6 +220,23 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
       r = readiness();
       expect(r.code).toBe(0);
       expect(JSON.stringify(r.body.badObjects)).toMatch(/every endpoint of namespace default/);
+      // 4., 5. an unknown action, a CIDR that does not parse: b's ingress drops, d is open again.
+      for (const [rule, text] of [
+        [{ action: 'Reject' }, 'unknown action'],
+        [{ action: 'Deny', source: { nets: ['10.65.0.300/32'] } }, '10.65.0.300'],
+      ] as const) {
+        await put({ selector: "role == 'server'", ingress: [rule, { action: 'Allow' }] });
+        await waitFor(`readiness names ${text}`, () => JSON.stringify(readiness().body).includes(text));
+        await waitFor('a→d open again', () => tcp(a, d.ip, 8080));
+        expect(tcp(a, b.ip, 8080)).toBe(false);
+        expect(ping(b, a.ip)).toBe(true);
+      }
+      // 6. a truncated JSON value over it: the last good version stays in force, reported by key.
+      await raw.put(key).value('{"apiVersion": "twill.io/v1", "kind": "NetworkPol');
+      await waitFor('readiness reports the value', () => /not JSON/.test(JSON.stringify(readiness().body)));
+      expect(readiness().code).toBe(0);
+      expect(tcp(a, b.ip, 8080)).toBe(false);
+      expect(tcp(a, d.ip, 8080)).toBe(true);
     } finally {
       await raw.delete().key(key);
       raw.close();
