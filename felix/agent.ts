@@ -1,10 +1,10 @@
 // The policy agent's main loop: syncer → calc → rules → dataplane, and endpoint status back to
 // the datastore. No process globals (signals, exit): it can run on the main thread or in a
 // worker_thread next to the BGP speaker.
-import type { Kind, WorkloadEndpointResource } from '../src/api/types.js';
-import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks } from '../src/datastore/index.js';
+import { formatKey, type Kind, type WorkloadEndpointResource } from '../src/api/types.js';
+import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks, type SyncerStatus } from '../src/datastore/index.js';
 import { errorMessage } from '../src/errors.js';
-import type { DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
+import type { CalcProblem, DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
 import type { RenderDelta, Rendered } from './rules/types.js';
 import { DataplaneWriteError, type ApplyReport, type Dataplane, type DataplaneHealth, type DataplaneState } from './dataplane/index.js';
 import type { DataplaneLogger } from './dataplane/log.js';
@@ -17,6 +17,8 @@ export interface FelixMetrics {
   setHealth(h: DataplaneHealth): void;
   setEndpoints(local: number, programmed: number): void;
   addStatusWrites(n: number): void;
+  /** How many distinct datastore objects calc could not (fully) use (twill_felix_bad_objects). */
+  setBadObjects?(n: number): void;
 }
 
 /** The kinds the policy agent watches. */
@@ -39,6 +41,8 @@ export interface CalcLike {
   flush(): DesiredStateDelta;
   /** Used once, for the fail-closed skeleton (an empty state with the default config). */
   snapshot(): DesiredState;
+  /** Objects calc could not (fully) use, by key; reported in the status, logs and metrics. */
+  problems?(): CalcProblem[];
 }
 
 function applyKeyed<T>(m: Map<string, T>, d: KeyedDelta<T>): void {
@@ -80,6 +84,10 @@ export interface FelixAgentStatus {
   programmedEndpoints: number;
   dataplane: DataplaneHealth;
   lastApply: ApplyReport | undefined;
+  /** The datastore syncer's last status; 'error' means the agent no longer sees changes. */
+  syncer: { status: SyncerStatus; detail: string | undefined };
+  /** Objects calc could not (fully) use, by key (felix fails closed on them). */
+  badObjects: CalcProblem[];
 }
 
 export class FelixAgent {
@@ -105,6 +113,11 @@ export class FelixAgent {
   lastFlushMs = 0;
   programmedGeneration = -1;
   private readonly waiters: { gen: number; resolve: () => void }[] = [];
+  private syncerStatus: { status: SyncerStatus; detail: string | undefined } = { status: 'connecting', detail: undefined };
+  private badObjects: CalcProblem[] = [];
+  /** Stored values the syncer could not read (src/datastore CorruptValue), as problems. */
+  private corrupt: CalcProblem[] = [];
+  private reportedProblems = new Set<string>();
 
   constructor(private readonly o: FelixAgentOptions) {
     this.status = new StatusWriter(o.ds, o.nodeName, o.log);
@@ -130,8 +143,40 @@ export class FelixAgent {
         this.inSync = true;
         this.scheduleFlush();
       },
-      onStatus: (s, detail) => this.o.log.info({ syncer: s, detail }, 'datastore syncer status'),
+      onStatus: (s, detail) => this.onSyncerStatus(s, detail),
+      onCorrupt: (values) => {
+        this.corrupt = values.map((v) => ({
+          object: formatKey(v.key),
+          message: `${v.message} (skipped; its last good version, if any, stays in force)`,
+        }));
+        this.noteProblems();
+      },
     });
+  }
+
+  private onSyncerStatus(status: SyncerStatus, detail: string | undefined): void {
+    const was = this.syncerStatus.status;
+    this.syncerStatus = { status, detail };
+    if (status === 'error') {
+      this.o.log.error({ syncer: status, detail }, 'datastore syncer failing: agent NOT ready; the kernel keeps its last programmed state');
+    } else if (was === 'error') {
+      this.o.log.warn({ syncer: status, detail }, 'datastore syncer recovered');
+    } else {
+      this.o.log.info({ syncer: status, detail }, 'datastore syncer status');
+    }
+  }
+
+  /** Logs calc's problems that are new (warn) or gone (info), and publishes the count. */
+  private noteProblems(): void {
+    const list = [...this.corrupt, ...(this.o.calc.problems?.() ?? [])];
+    const now = new Set(list.map((p) => `${p.object}: ${p.message}`));
+    for (const p of list) {
+      if (!this.reportedProblems.has(`${p.object}: ${p.message}`)) this.o.log.warn({ object: p.object, problem: p.message }, 'datastore object cannot be fully used');
+    }
+    for (const t of this.reportedProblems) if (!now.has(t)) this.o.log.info({ problem: t }, 'datastore object problem resolved');
+    this.reportedProblems = now;
+    this.badObjects = list;
+    this.o.metrics?.setBadObjects?.(new Set(list.map((p) => p.object)).size);
   }
 
   /** Stops syncing and timers. The kernel is left exactly as programmed. */
@@ -162,6 +207,8 @@ export class FelixAgent {
       programmedEndpoints: programmed.size,
       dataplane: this.o.dataplane.health(),
       lastApply: this.o.dataplane.lastReport,
+      syncer: { ...this.syncerStatus },
+      badObjects: [...this.badObjects],
     };
   }
 
@@ -173,7 +220,9 @@ export class FelixAgent {
     try {
       this.o.calc.apply(events);
     } catch (e) {
+      // calc isolates each object; this is a bug in calc itself: rebuild from a whole snapshot.
       this.o.log.error({ err: errorMessage(e) }, 'calculation failed on a datastore update');
+      this.reload = true;
     }
     this.generation++;
     for (let i = this.genWaiters.length - 1; i >= 0; i--) {
@@ -203,6 +252,7 @@ export class FelixAgent {
     let renderDelta: RenderDelta | undefined;
     try {
       const delta = this.o.calc.flush();
+      this.noteProblems();
       let endpointsChanged = false;
       let routesChanged = false;
       let configChanged = false;

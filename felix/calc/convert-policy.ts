@@ -7,7 +7,7 @@ import type {
   PolicyType,
   ProfileResource,
 } from '../../src/api/types.js';
-import { convertRules, type SetRequest } from './convert-rule.js';
+import { convertRules, dropAllRule, type SetRequest } from './convert-rule.js';
 import { specKey, type MatchSpec } from './match.js';
 import type { PolicyState, ProfileState } from './types.js';
 
@@ -35,9 +35,11 @@ export interface ParsedPolicy {
 }
 
 /** Calico's default: Egress alone with only egress rules, both with both, else Ingress. */
-export function defaultTypes(ingress: unknown[] | undefined, egress: unknown[] | undefined): PolicyType[] {
-  const i = (ingress?.length ?? 0) > 0;
-  const e = (egress?.length ?? 0) > 0;
+export function defaultTypes(ingress: unknown, egress: unknown): PolicyType[] {
+  // Anything there that is not a list counts as rules (felix then fails closed on it).
+  const present = (x: unknown): boolean => (Array.isArray(x) ? x.length > 0 : x !== undefined && x !== null);
+  const i = present(ingress);
+  const e = present(egress);
   return e ? (i ? ['Ingress', 'Egress'] : ['Egress']) : ['Ingress'];
 }
 
@@ -47,8 +49,13 @@ function optSelector(text: string | undefined): Selector | undefined {
   return s.toString() === 'all()' ? undefined : s;
 }
 
-/** A policy that matches nothing: what an unusable policy becomes (reported as a problem). */
-const NOTHING: MatchSpec = { selector: parseSelector('!all()') };
+const TYPES: readonly PolicyType[] = ['Egress', 'Ingress'];
+
+/** spec.types when it is a list of known types; undefined (a problem) otherwise. */
+function usableTypes(v: unknown): PolicyType[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.every((t) => TYPES.includes(t as PolicyType)) ? (v as PolicyType[]) : undefined;
+}
 
 export function parsePolicy(r: NetworkPolicyResource | GlobalNetworkPolicyResource): ParsedPolicy {
   const namespaced = r.kind === 'NetworkPolicy';
@@ -56,6 +63,11 @@ export function parsePolicy(r: NetworkPolicyResource | GlobalNetworkPolicyResour
   const id = policyId(r.kind, r.metadata.name, namespace);
   const spec = r.spec ?? {};
   const problems: string[] = [];
+  // Fail closed: a policy felix cannot fully understand never widens what passes. Unusable rules
+  // turn their direction into a drop-all; an unusable selector or types make the policy apply to
+  // every endpoint in its scope (its namespace; everything for a global one) and drop all traffic
+  // in its directions (both, when the types themselves are unusable).
+  let broken = false;
   let match: MatchSpec;
   try {
     const selector = optSelector(spec.selector);
@@ -68,14 +80,29 @@ export function parsePolicy(r: NetworkPolicyResource | GlobalNetworkPolicyResour
       ...(saSel !== undefined ? { serviceAccountSelector: saSel } : {}),
     };
   } catch (e) {
-    problems.push(`selector: ${e instanceof Error ? e.message : String(e)} (the policy applies to nothing)`);
-    match = NOTHING;
+    problems.push(
+      `selector: ${e instanceof Error ? e.message : String(e)} (felix fails closed: the policy applies to every endpoint ${namespace !== undefined ? `of namespace ${namespace}` : 'on the host'} and drops all their traffic in its directions)`,
+    );
+    broken = true;
+    match = namespace !== undefined ? { namespace } : {};
   }
-  const types = [...new Set(spec.types ?? defaultTypes(spec.ingress, spec.egress))].sort() as PolicyType[];
+  let typeList: PolicyType[];
+  if (spec.types === undefined || spec.types === null) {
+    typeList = defaultTypes(spec.ingress, spec.egress);
+  } else {
+    const t = usableTypes(spec.types);
+    if (t === undefined) {
+      problems.push(`types: ${JSON.stringify(spec.types)} is not a list of Ingress / Egress (felix fails closed: all traffic in both directions is dropped)`);
+      broken = true;
+    }
+    typeList = t ?? [...TYPES];
+  }
+  const types = [...new Set(typeList)].sort() as PolicyType[];
   const scope = namespace !== undefined ? { namespace } : {};
   const sets = new Map<string, SetRequest>();
   const dir = (t: PolicyType, rules: typeof spec.ingress, field: string) => {
     if (!types.includes(t)) return undefined;
+    if (broken) return [dropAllRule()];
     const c = convertRules(rules, scope, field);
     for (const s of c.sets) sets.set(s.id, s);
     problems.push(...c.problems);
@@ -106,6 +133,38 @@ export function parsePolicy(r: NetworkPolicyResource | GlobalNetworkPolicyResour
   };
 }
 
+/**
+ * What a policy becomes when felix could not convert it at all (calc caught an unexpected error):
+ * it applies to every endpoint in its scope and drops all their traffic in both directions.
+ */
+export function failClosedPolicy(kind: 'NetworkPolicy' | 'GlobalNetworkPolicy', name: string, namespace: string | undefined, problem: string): ParsedPolicy {
+  const ns = kind === 'NetworkPolicy' ? (namespace ?? 'default') : undefined;
+  const id = policyId(kind, name, ns);
+  const match: MatchSpec = ns !== undefined ? { namespace: ns } : {};
+  return {
+    id,
+    sortName: ns !== undefined ? `${ns}/${name}` : name,
+    spec: match,
+    specKey: specKey(match),
+    state: { id, kind, name, namespace: ns, tier: DEFAULT_TIER, order: undefined, types: ['Egress', 'Ingress'], ingress: [dropAllRule()], egress: [dropAllRule()] },
+    sets: [],
+    problems: [`${problem} (felix fails closed: the policy applies to every endpoint in its scope and drops all their traffic)`],
+  };
+}
+
+/** What a profile becomes when felix could not convert it at all: drop-all both ways, no labels. */
+export function failClosedProfile(name: string, problem: string): ParsedProfile {
+  const id = profileId(name);
+  return {
+    id,
+    name,
+    labelsToApply: {},
+    state: { id, name, ingress: [dropAllRule()], egress: [dropAllRule()] },
+    sets: [],
+    problems: [`${problem} (felix fails closed: endpoints using the profile drop the traffic no policy allowed)`],
+  };
+}
+
 export interface ParsedProfile {
   id: string;
   name: string;
@@ -117,6 +176,7 @@ export interface ParsedProfile {
 
 export function parseProfile(r: ProfileResource): ParsedProfile {
   const spec = r.spec ?? {};
+  const problems: string[] = [];
   const ing = convertRules(spec.ingress, {}, 'ingress');
   const eg = convertRules(spec.egress, {}, 'egress');
   const sets = new Map<string, SetRequest>();
@@ -125,11 +185,20 @@ export function parseProfile(r: ProfileResource): ParsedProfile {
   return {
     id,
     name: r.metadata.name,
-    labelsToApply: { ...(spec.labelsToApply ?? {}) },
+    labelsToApply: labelsOf(spec.labelsToApply, problems),
     state: { id, name: r.metadata.name, ingress: ing.rules, egress: eg.rules },
     sets: [...sets.keys()].sort().map((k) => sets.get(k)!),
-    problems: [...ing.problems, ...eg.problems],
+    problems: [...problems, ...ing.problems, ...eg.problems],
   };
+}
+
+function labelsOf(v: unknown, problems: string[]): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v === 'object' && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string')) {
+    return { ...(v as Record<string, string>) };
+  }
+  problems.push('labelsToApply: not a map of strings (ignored)');
+  return {};
 }
 
 /** Evaluation order: by order (absent last), then name, then kind. */

@@ -28,9 +28,21 @@ export type SetRequest =
 export interface ConvertedRule {
   rule: CalcRule;
   sets: SetRequest[];
-  /** Problems that made part of the rule unusable (the rule then matches nothing). */
+  /**
+   * Problems that make the rule unusable. Felix fails closed: the caller (convertRules) then
+   * replaces the whole direction with DROP_ALL, so a broken Deny never widens what passes.
+   */
   problems: string[];
 }
+
+/** Throws unless `v` is a list (absent → []): data that bypassed validation can hold anything. */
+function listOf<T>(v: T[] | undefined, field: string): T[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new Error(`${field} is not a list (found ${typeof v})`);
+  return v;
+}
+
+const ACTIONS = new Set(['Allow', 'Deny', 'Pass', 'Log']);
 
 const PROTOCOLS: Record<string, CalcProtocol> = {
   TCP: 'tcp',
@@ -44,7 +56,10 @@ const PROTOCOL_NUMBERS: Record<number, CalcProtocol> = { 1: 'icmp', 6: 'tcp', 17
 
 export function normaliseProtocol(p: Protocol | undefined): CalcProtocol | undefined {
   if (p === undefined) return undefined;
-  if (typeof p === 'number') return PROTOCOL_NUMBERS[p] ?? p;
+  if (typeof p === 'number') {
+    if (!Number.isInteger(p) || p < 1 || p > 255) throw new Error(`protocol number ${p} is not in 1..255`);
+    return PROTOCOL_NUMBERS[p] ?? p;
+  }
   const named = PROTOCOLS[p];
   if (named !== undefined) return named;
   throw new Error(`unknown protocol ${JSON.stringify(p)}`);
@@ -85,11 +100,13 @@ interface ParsedPorts {
 function parsePorts(ports: Port[] | undefined): ParsedPorts {
   const ranges: PortRange[] = [];
   const names: string[] = [];
-  for (const p of ports ?? []) {
+  for (const p of listOf(ports, 'ports')) {
     if (typeof p === 'number') {
+      if (!Number.isInteger(p) || p < 0 || p > 65535) throw new Error(`port ${p} is invalid`);
       ranges.push({ first: p, last: p });
       continue;
     }
+    if (typeof p !== 'string') throw new Error(`port ${JSON.stringify(p)} is neither a number nor a string`);
     const m = /^(\d+)(?::(\d+))?$/.exec(p);
     if (m) {
       const first = Number(m[1]);
@@ -129,6 +146,10 @@ function netsSet(nets: CanonNet[]): SetRequest {
   return { id: shortHash(`nets|${cidrs.join(',')}`), purpose: 'nets', nets: cidrs, description: `nets ${cidrs.join(', ')}` };
 }
 
+function emptyMatch(): CalcEntityMatch {
+  return { nets: [], notNets: [], ports: [], namedPortSetIds: [], notPorts: [], notNamedPortSetIds: [] };
+}
+
 interface EntityOut {
   match: CalcEntityMatch;
   netFamilies: Set<IpVersion> | undefined;
@@ -142,19 +163,13 @@ function convertEntity(
   problems: string[],
   side: string,
 ): EntityOut {
-  const match: CalcEntityMatch = {
-    nets: [],
-    notNets: [],
-    ports: [],
-    namedPortSetIds: [],
-    notPorts: [],
-    notNamedPortSetIds: [],
-  };
-  if (e === undefined) return { match, netFamilies: undefined };
+  const match = emptyMatch();
+  if (e === undefined || e === null) return { match, netFamilies: undefined };
+  if (typeof e !== 'object' || Array.isArray(e)) throw new Error(`${side} is not an object`);
 
   // Networks.
-  const nets = sortedUnique((e.nets ?? []).map(canonNet), (n) => n.cidr);
-  const notNets = sortedUnique((e.notNets ?? []).map(canonNet), (n) => n.cidr);
+  const nets = sortedUnique(listOf(e.nets, `${side}.nets`).map(canonNet), (n) => n.cidr);
+  const notNets = sortedUnique(listOf(e.notNets, `${side}.notNets`).map(canonNet), (n) => n.cidr);
   match.nets = nets.map((n) => n.cidr);
   match.notNets = notNets.map((n) => n.cidr);
   if (nets.length > 1) {
@@ -180,6 +195,7 @@ function convertEntity(
         : {};
   const positive = sel(e.selector);
   const sa = e.serviceAccounts;
+  if (sa?.names !== undefined) listOf(sa.names, `${side}.serviceAccounts.names`);
   const saNames = sa?.names !== undefined && sa.names.length > 0 ? [...new Set(sa.names)].sort() : undefined;
   const saSel = sa?.selector !== undefined ? parseSelector(sa.selector) : undefined;
   const hasPositive =
@@ -242,20 +258,21 @@ function convertEntity(
   return { match, netFamilies: nets.length > 0 ? new Set(nets.map((n) => n.family)) : undefined };
 }
 
-/** Converts one rule. Never throws: a part it cannot use makes the rule match nothing, with a problem. */
+/**
+ * Converts one rule. Never throws: a part it cannot use is reported in `problems` (and the rule
+ * is then unusable: see dropAllRule). A rule that merely cannot match in a family (ipVersion 6 with
+ * IPv4 nets, ICMP in IPv6) is not a problem: its ipVersions shrink, possibly to [].
+ */
 export function convertRule(rule: Rule, scope: RuleScope): ConvertedRule {
   const problems: string[] = [];
   const sets: SetRequest[] = [];
-  const empty = (): CalcEntityMatch => ({
-    nets: [],
-    notNets: [],
-    ports: [],
-    namedPortSetIds: [],
-    notPorts: [],
-    notNamedPortSetIds: [],
-  });
-  let out: CalcRule = { action: rule.action, ipVersions: [], source: empty(), destination: empty() };
+  let out: CalcRule = { action: 'Deny', ipVersions: [], source: emptyMatch(), destination: emptyMatch() };
   try {
+    if (typeof rule !== 'object' || rule === null || Array.isArray(rule)) throw new Error('the rule is not an object');
+    if (!ACTIONS.has(rule.action)) throw new Error(`unknown action ${JSON.stringify(rule.action)}`);
+    if (rule.ipVersion !== undefined && rule.ipVersion !== 4 && rule.ipVersion !== 6) {
+      throw new Error(`ipVersion ${JSON.stringify(rule.ipVersion)} is neither 4 nor 6`);
+    }
     const protocol = normaliseProtocol(rule.protocol);
     const notProtocol = normaliseProtocol(rule.notProtocol);
     const src = convertEntity(rule.source, scope, protocol, sets, problems, 'source');
@@ -290,12 +307,27 @@ export function convertRule(rule: Rule, scope: RuleScope): ConvertedRule {
   return { rule: out, sets, problems };
 }
 
-/** Converts a rule list; sets de-duplicated by id (sorted). */
+/** A Deny that matches every packet of both families: what an unusable direction becomes. */
+export function dropAllRule(): CalcRule {
+  return { action: 'Deny', ipVersions: [4, 6], source: emptyMatch(), destination: emptyMatch() };
+}
+
+/** What a direction's problems end with: the user reads what felix did about them. */
+export const FAIL_CLOSED_NOTE = '(felix fails closed: all traffic in this direction is dropped)';
+
+/**
+ * Converts a rule list; sets de-duplicated by id (sorted). Fails closed: when the list is not a
+ * list or any rule in it is unusable, the direction becomes [dropAllRule()] with no sets, and
+ * every problem says so.
+ */
 export function convertRules(
   rules: Rule[] | undefined,
   scope: RuleScope,
   where: string,
 ): { rules: CalcRule[]; sets: SetRequest[]; problems: string[] } {
+  if (rules !== undefined && rules !== null && !Array.isArray(rules)) {
+    return { rules: [dropAllRule()], sets: [], problems: [`${where}: is not a list (found ${typeof rules}) ${FAIL_CLOSED_NOTE}`] };
+  }
   const out: CalcRule[] = [];
   const sets = new Map<string, SetRequest>();
   const problems: string[] = [];
@@ -303,7 +335,8 @@ export function convertRules(
     const c = convertRule(r, scope);
     out.push(c.rule);
     for (const s of c.sets) sets.set(s.id, s);
-    for (const p of c.problems) problems.push(`${where}[${i}]: ${p} (the rule matches nothing)`);
+    for (const p of c.problems) problems.push(`${where}[${i}]: ${p} ${FAIL_CLOSED_NOTE}`);
   });
+  if (problems.length > 0) return { rules: [dropAllRule()], sets: [], problems };
   return { rules: out, sets: [...sets.keys()].sort().map((k) => sets.get(k)!), problems };
 }

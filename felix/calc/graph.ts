@@ -2,12 +2,12 @@
 // I/O, no clock). apply() records inputs and keeps the label indexes current; flush() resolves
 // what the updates touched and reports only the keys whose value changed.
 
-import { formatKey, type Kind, type Resource, type ResourceKey } from '../../src/api/types.js';
+import { formatKey, keyOf, type Kind, type Resource, type ResourceKey } from '../../src/api/types.js';
 import type { Labels } from '../../src/api/selector/index.js';
 import type { SyncEvent } from '../../src/datastore/syncer.js';
 import { blockRoutesFor } from '../../ipam/host-routes.js';
 import { effectiveConfig } from './config.js';
-import { comparePolicies, parsePolicy, parseProfile, profileId, policyId, type ParsedPolicy, type ParsedProfile } from './convert-policy.js';
+import { comparePolicies, failClosedPolicy, failClosedProfile, parsePolicy, parseProfile, profileId, policyId, type ParsedPolicy, type ParsedProfile } from './convert-policy.js';
 import { canonNet, type SetRequest } from './convert-rule.js';
 import { parseNetSet, parseWep, sortLabels, wepKey, type ItemData, type WepInfo } from './inputs.js';
 import { LabelIndex } from './label-index.js';
@@ -175,20 +175,48 @@ export class CalcGraph {
   // ===========================================================================================
   // Input
 
+  /**
+   * Records a batch. One object calc cannot use never fails the batch: it is reported by key in
+   * problems() and fails closed (a policy or profile drops all traffic of the endpoints it would
+   * apply to; any other object is treated as absent).
+   */
   apply(events: readonly SyncEvent[]): void {
     for (const ev of events) {
-      if (ev.type === 'set') this.set(ev.resource);
-      else this.delete(ev.key);
+      try {
+        if (ev.type === 'set') this.set(ev.resource);
+        else this.delete(ev.key);
+      } catch (e) {
+        this.failed(ev, e instanceof Error ? e.message : String(e));
+      }
     }
+  }
+
+  private failed(ev: SyncEvent, message: string): void {
+    const key: ResourceKey = ev.type === 'set' ? keyOf(ev.resource) : ev.key;
+    const objKey = formatKey(key);
+    try {
+      if (ev.type === 'set' && (key.kind === 'NetworkPolicy' || key.kind === 'GlobalNetworkPolicy')) {
+        const p = failClosedPolicy(key.kind, key.name, key.namespace, `cannot be used: ${message}`);
+        this.upsertPolicy(p);
+        this.problemsByObject.set(objKey, p.problems);
+        return;
+      }
+      if (ev.type === 'set' && key.kind === 'Profile') {
+        const p = failClosedProfile(key.name, `cannot be used: ${message}`);
+        this.upsertProfile(p, []);
+        this.problemsByObject.set(objKey, p.problems);
+        return;
+      }
+      this.delete(key);
+    } catch {
+      // The object's leftovers stay as they were; it is still reported below.
+    }
+    this.problemsByObject.set(objKey, [`cannot be used: ${message} (ignored)`]);
   }
 
   private set(r: Resource): void {
     const problems: string[] = [];
-    const objKey = formatKey({
-      kind: r.kind,
-      name: r.metadata.name,
-      ...(r.metadata.namespace !== undefined ? { namespace: r.metadata.namespace } : {}),
-    });
+    const objKey = formatKey(keyOf(r));
     switch (r.kind) {
       case 'WorkloadEndpoint':
         this.upsertWep(parseWep(r, problems));

@@ -36,6 +36,9 @@ export function startSharedSyncer(ds: Datastore, consumers: readonly SyncConsume
       onStatus: (s, detail) => {
         for (const c of consumers) c.callbacks.onStatus?.(s, detail);
       },
+      onCorrupt: (values) => {
+        consumers.forEach((c, i) => c.callbacks.onCorrupt?.(values.filter((v) => wants[i]!.has(v.key.kind))));
+      },
     },
     opts,
   );

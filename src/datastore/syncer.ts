@@ -5,7 +5,7 @@
 import { keyOf, type Kind, type Resource, type ResourceKey } from '../api/types.js';
 import { errorMessage } from '../errors.js';
 import { keyPath } from './keys.js';
-import type { Datastore, WatchEvent, Watcher } from './types.js';
+import type { CorruptValue, Datastore, WatchEvent, Watcher } from './types.js';
 
 export type SyncEvent = { type: 'set'; resource: Resource } | { type: 'deleted'; key: ResourceKey };
 
@@ -17,6 +17,12 @@ export interface SyncerCallbacks {
   /** Everything listed so far has been delivered: the consumer's view matches the datastore. */
   onInSync(): void;
   onStatus?(s: SyncerStatus, detail?: string): void;
+  /**
+   * Stored values the last lists had to skip (not readable as resources), all kinds together;
+   * called whenever that list changes (with [] once they are gone). A key whose value went bad
+   * keeps its last good version in the consumer's view (it is neither set nor deleted).
+   */
+  onCorrupt?(values: CorruptValue[]): void;
 }
 
 export interface SyncerOptions {
@@ -33,6 +39,7 @@ interface Known {
 
 class Syncer {
   private readonly known = new Map<string, Known>();
+  private readonly corrupt = new Map<Kind, CorruptValue[]>();
   private readonly watches = new Map<Kind, Watcher>();
   private readonly dirty = new Set<Kind>();
   private pending: SyncEvent[] = [];
@@ -104,12 +111,12 @@ class Syncer {
         return;
       }
       const kinds = [...this.dirty];
-      let lists: { kind: Kind; items: Resource[]; revision: string }[];
+      let lists: { kind: Kind; items: Resource[]; revision: string; corrupt: CorruptValue[] }[];
       try {
         lists = [];
         for (const kind of kinds) {
           const res = await this.ds.list({ kind });
-          lists.push({ kind, items: res.items, revision: res.revision });
+          lists.push({ kind, items: res.items, revision: res.revision, corrupt: res.corrupt ?? [] });
         }
       } catch (e) {
         if (this.stopped) return;
@@ -144,9 +151,18 @@ class Syncer {
   }
 
   /** Turns fresh lists into the difference against what the consumer already has. */
-  private applyLists(lists: { kind: Kind; items: Resource[] }[]): void {
-    for (const { kind, items } of lists) {
-      const present = new Set<string>();
+  private applyLists(lists: { kind: Kind; items: Resource[]; corrupt: CorruptValue[] }[]): void {
+    let corruptChanged = false;
+    for (const { kind, corrupt } of lists) {
+      const before = JSON.stringify(this.corrupt.get(kind) ?? []);
+      if (corrupt.length > 0) this.corrupt.set(kind, corrupt);
+      else this.corrupt.delete(kind);
+      if (JSON.stringify(corrupt) !== before) corruptChanged = true;
+    }
+    if (corruptChanged) this.reportCorrupt();
+    for (const { kind, items, corrupt } of lists) {
+      // A key whose value is unreadable keeps its last good version: neither set nor deleted.
+      const present = new Set<string>(corrupt.map((c) => keyPath(c.key)));
       for (const r of items) {
         const path = keyPath(keyOf(r));
         present.add(path);
@@ -184,12 +200,14 @@ class Syncer {
     switch (ev.type) {
       case 'added':
       case 'modified':
+        this.clearCorrupt(kind, keyPath(keyOf(ev.resource)));
         this.set(keyPath(keyOf(ev.resource)), ev.resource);
         this.recovered();
         this.scheduleFlush();
         break;
       case 'deleted': {
         const path = keyPath(ev.key);
+        this.clearCorrupt(kind, path);
         if (this.known.has(path)) {
           this.remove(path, ev.key);
           this.scheduleFlush();
@@ -211,6 +229,24 @@ class Syncer {
         this.kick();
         break;
       }
+    }
+  }
+
+  /** A key written again (or deleted) is no longer corrupt: tell the consumer. */
+  private clearCorrupt(kind: Kind, path: string): void {
+    const list = this.corrupt.get(kind);
+    if (list === undefined || !list.some((c) => keyPath(c.key) === path)) return;
+    const rest = list.filter((c) => keyPath(c.key) !== path);
+    if (rest.length > 0) this.corrupt.set(kind, rest);
+    else this.corrupt.delete(kind);
+    this.reportCorrupt();
+  }
+
+  private reportCorrupt(): void {
+    try {
+      this.cb.onCorrupt?.([...this.corrupt.values()].flat());
+    } catch (e) {
+      process.emitWarning(`syncer onCorrupt threw: ${errorMessage(e)}`);
     }
   }
 

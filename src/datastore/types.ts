@@ -17,6 +17,19 @@ export interface ListResult<R extends Resource = Resource> {
   items: R[];
   /** The store revision the list was read at: watch from here to see every later change. */
   revision: string;
+  /**
+   * Stored values that could not be read as resources (written behind Twill's back): left out
+   * of items, listed here so the caller can say so. Absent when there were none.
+   */
+  corrupt?: CorruptValue[];
+}
+
+/** A stored value a list skipped: its key (from the storage path) and why it is unreadable. */
+export interface CorruptValue {
+  key: ResourceKey;
+  /** Where it is stored, e.g. the etcd key "/twill/v1/NetworkPolicy/default/x". */
+  path: string;
+  message: string;
 }
 
 export interface WriteOptions {

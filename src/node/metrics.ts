@@ -69,6 +69,7 @@ export class AgentMetrics implements FelixMetrics {
   private readonly programmedEndpoints: Gauge;
   private readonly statusWrites: Counter;
   private readonly chainsWritten: Counter;
+  private readonly badObjects: Gauge;
   /** BGP sessions and prefixes, on the same registry. */
   readonly bgp: BgpMetrics;
 
@@ -85,6 +86,7 @@ export class AgentMetrics implements FelixMetrics {
     this.programmedEndpoints = new Gauge({ name: 'twill_felix_programmed_endpoints', help: 'Local endpoints fully programmed', registers: r });
     this.statusWrites = new Counter({ name: 'twill_felix_status_writes_total', help: 'Endpoint statuses written to the datastore', registers: r });
     this.chainsWritten = new Counter({ name: 'twill_felix_chains_written_total', help: 'iptables chains written', registers: r });
+    this.badObjects = new Gauge({ name: 'twill_felix_bad_objects', help: 'Datastore objects the agent cannot fully use (it fails closed on them; see /readiness badObjects)', registers: r });
     this.bgp = new BgpMetrics(this.registry);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -107,6 +109,10 @@ export class AgentMetrics implements FelixMetrics {
 
   addStatusWrites(n: number): void {
     this.statusWrites.inc(n);
+  }
+
+  setBadObjects(n: number): void {
+    this.badObjects.set(n);
   }
 
   setEndpoints(local: number, programmed: number): void {

@@ -23,6 +23,7 @@ import { startNodeApiServer, type NodeApiServer } from '../nodeapi/server.js';
 import { TwillNodeApiBackend } from './api-backend.js';
 import { listInterfaces, sourceAddressFor } from './autodetect.js';
 import { establishNodeIdentity, type NodeAddresses } from './identity.js';
+import { readiness } from './readiness.js';
 
 export interface RunningNode {
   agent: FelixAgent;
@@ -130,11 +131,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
   const health = {
     health: () => {
       const s = agent.snapshotStatus();
-      return {
-        live: true,
-        ready: s.dataplane.ready,
-        detail: { inSync: s.inSync, localEndpoints: s.localEndpoints, programmedEndpoints: s.programmedEndpoints, failing: s.dataplane.failing },
-      };
+      return { live: true, ...readiness(s) };
     },
   };
   if (args.healthPort > 0 || (args.metricsPort > 0 && args.metricsPort === args.healthPort)) {

@@ -8,6 +8,7 @@ import { TwillError } from '../../errors.js';
 import { closest } from '../suggest.js';
 import { describeValue, type Path, type Problems } from './problems.js';
 import { custom, int, obj, str, type CustomSchema, type IntegerSchema, type ObjectSchema, type StringSchema } from './schema.js';
+import { REDACTED_SECRET } from '../secrets.js';
 
 // ---------------------------------------------------------------------------------------------
 // Names and labels (Kubernetes rules)
@@ -314,6 +315,9 @@ export const secret = (): ObjectSchema =>
       check: (v, path, problems) => {
         const n = (v.value !== undefined ? 1 : 0) + (v.secretKeyRef !== undefined ? 1 : 0);
         if (n !== 1) problems.add(path, 'set exactly one of value and secretKeyRef');
+        if (v.value === REDACTED_SECRET) {
+          problems.add([...path, 'value'], `${REDACTED_SECRET} is what twillctl get prints in place of the password: write the real one (twillctl get --show-secrets shows it)`);
+        }
       },
     },
   );

@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { toJson, toYaml } from '../../api/documents.js';
 import { KINDS, resolveKind } from '../../api/kinds.js';
 import { parseSelector } from '../../api/selector/index.js';
-import { keyOf, type PublicKind, type Resource, type ResourceKey } from '../../api/types.js';
+import { redactSecrets } from '../../api/secrets.js';
+import { formatKey, keyOf, type PublicKind, type Resource, type ResourceKey } from '../../api/types.js';
 import { NotFoundError } from '../../datastore/errors.js';
 import { errorMessage } from '../../errors.js';
 import type { CliContext } from '../context.js';
@@ -18,6 +19,7 @@ interface GetOptions {
   allNamespaces?: boolean;
   output: OutputFormat;
   selector?: string;
+  showSecrets?: boolean;
 }
 
 export function register(program: Command, ctx: CliContext): void {
@@ -27,7 +29,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<kind>', 'resource kind, e.g. ippool, networkpolicy (np), bgppeer, workloadendpoint (wep)')
     .argument('[names...]', 'names of the resources; all of the kind when absent')
     .option('-A, --all-namespaces', 'list namespaced resources in every namespace (adds a NAMESPACE column)')
-    .option('-l, --selector <selector>', 'only resources whose labels match this selector, e.g. \'zone == "dmz"\'');
+    .option('-l, --selector <selector>', 'only resources whose labels match this selector, e.g. \'zone == "dmz"\'')
+    .option('--show-secrets', 'print secrets (BGP passwords) as stored instead of <redacted>');
   namespaceOption(cmd);
   outputOption(cmd);
   cmd.action(async (kindText: string, names: string[], opts: GetOptions) => {
@@ -55,8 +58,13 @@ export function register(program: Command, ctx: CliContext): void {
       missing = keys.filter((_, i) => got[i] === undefined);
       if (missing.length === 1 && names.length === 1) throw new NotFoundError(missing[0]!);
     } else {
-      items = (await ds.list({ kind, ...(namespaced && !allNs ? { namespace } : {}) })).items;
+      const listed = await ds.list({ kind, ...(namespaced && !allNs ? { namespace } : {}) });
+      items = listed.items;
+      for (const c of listed.corrupt ?? []) {
+        ctx.io.stderr(`warning: ${formatKey(c.key)} skipped: ${c.message} (delete or repair ${c.path})\n`);
+      }
     }
+    if (opts.showSecrets !== true) items = items.map(redactSecrets);
     if (selector) items = items.filter((r) => selector.evaluate(r.metadata.labels ?? {}, { global: !namespaced }));
 
     print(ctx, kind, items, opts.output, { namespaced, allNs, namespace, byName: names.length > 0, names: names.length });

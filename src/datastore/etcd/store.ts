@@ -30,6 +30,7 @@ import type {
   Datastore,
   ListOptions,
   ListResult,
+  CorruptValue,
   TxnOp,
   WatchEvent,
   WatchOptions,
@@ -169,6 +170,7 @@ export class EtcdDatastore implements Datastore {
 
   private async listRange<R extends Resource>(start: Buffer, end: Buffer, opts: ListOptions): Promise<ListResult<R>> {
     const items: R[] = [];
+    const corrupt: CorruptValue[] = [];
     let revision: string | undefined;
     let from = start;
     for (;;) {
@@ -179,14 +181,20 @@ export class EtcdDatastore implements Datastore {
       for (const kv of res.kvs) {
         const key = parsePath(kv.key.toString());
         if (!key || !matchesFilter(key, opts)) continue;
-        items.push(this.decode(kv) as R);
+        try {
+          items.push(this.decode(kv) as R);
+        } catch (e) {
+          // One bad value must not hide every good one: skip it and say which.
+          if (!(e instanceof BackendError)) throw e;
+          corrupt.push({ key, path: kv.key.toString(), message: e.message });
+        }
       }
       const last = res.kvs[res.kvs.length - 1];
       if (!res.more || !last) break;
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
     items.sort(compareResources);
-    return { items, revision };
+    return corrupt.length > 0 ? { items, revision, corrupt } : { items, revision };
   }
 
   // --- writes ----------------------------------------------------------------------------------

@@ -3,7 +3,8 @@
 // a compacted start revision ends the watch with a `resync` event.
 
 import type { IDuplexStream, IWatchCreateRequest, IWatchRequest, IWatchResponse, WatchClient } from 'etcd3';
-import type { ResourceKey } from '../../api/types.js';
+import type { Resource, ResourceKey } from '../../api/types.js';
+import { errorMessage } from '../../errors.js';
 import { UnreachableError } from '../errors.js';
 import { parsePath } from '../keys.js';
 import type { WatchEvent, Watcher } from '../types.js';
@@ -104,16 +105,25 @@ export class EtcdWatch implements Watcher {
       if (rev > last) last = rev;
       const key = parsePath(ev.kv.key.toString());
       if (!key || !this.p.accept(key)) continue;
-      try {
-        if (ev.type === 'Put') {
-          this.emit({ type: ev.kv.version === '1' ? 'added' : 'modified', resource: decode(this.p.location, ev.kv), revision: ev.kv.mod_revision });
-        } else {
-          const del: WatchEvent = { type: 'deleted', key, revision: ev.kv.mod_revision };
-          if (ev.prev_kv) del.previous = decode(this.p.location, ev.prev_kv);
-          this.emit(del);
+      if (ev.type === 'Put') {
+        let resource: Resource;
+        try {
+          resource = decode(this.p.location, ev.kv);
+        } catch (e) {
+          // A value written behind Twill's back: the watcher lists again, and list() reports the
+          // key as corrupt (the syncer keeps its last good version) instead of failing.
+          this.finish(`${errorMessage(e)}; listing again`);
+          return;
         }
-      } catch (e) {
-        this.emit({ type: 'error', error: e instanceof Error ? e : new Error(String(e)) });
+        this.emit({ type: ev.kv.version === '1' ? 'added' : 'modified', resource, revision: ev.kv.mod_revision });
+      } else {
+        const del: WatchEvent = { type: 'deleted', key, revision: ev.kv.mod_revision };
+        try {
+          if (ev.prev_kv) del.previous = decode(this.p.location, ev.prev_kv);
+        } catch {
+          // The deleted value was unreadable: the delete itself is still news.
+        }
+        this.emit(del);
       }
       if (this.closed) return;
     }

@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startEtcd, type EtcdServer } from '../../support/etcd.js';
 import { isCI, missing } from '../../support/env.js';
@@ -34,6 +35,22 @@ describe.skipIf(noEtcd)('twillctl with real etcd', () => {
   afterAll(async () => {
     cli?.cleanup();
     await etcd?.destroy();
+  });
+
+  test('get lists around a stored value that is not JSON, with a warning naming its key', async () => {
+    const raw = new Etcd3({ hosts: etcd.endpoint });
+    try {
+      expect((await cli(['apply', '-f', '-'], pool('next-to-garbage', '10.77.0.0/16'))).code).toBe(0);
+      await raw.put('/twill/v1/IPPool/zz-garbage').value('{"half": ');
+      const r = await cli(['get', 'ippool', '-o', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toContain('next-to-garbage');
+      expect(r.stderr).toMatch(/warning: IPPool zz-garbage skipped: .*not JSON/);
+    } finally {
+      await raw.delete().key('/twill/v1/IPPool/zz-garbage');
+      await cli(['delete', 'ippool', 'next-to-garbage']);
+      raw.close();
+    }
   });
 
   test('apply the examples, read them back in every format, -o yaml round trip is a no-op', async () => {

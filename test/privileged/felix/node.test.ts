@@ -1,6 +1,7 @@
 // twill-node end to end: real etcd, the built twill-node process in a host namespace, workloads
 // in their own namespaces plumbed like the CNI plugin does, and real traffic (ping, TCP, UDP).
 import { spawn } from 'node:child_process';
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkPolicyResource, ProfileResource, WorkloadEndpointResource } from '../../../src/api/types.js';
 import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
@@ -10,6 +11,9 @@ import { NetnsPool, ipIn, nsExec } from '../../support/netns.js';
 import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
 import { Servers, addWorkload, ping, tcp, udp, type Workload } from '../../support/workload.js';
 import { startTwillNode, waitFor, type TwillNodeProcess } from './harness.js';
+
+/** Run inside the host namespace: prints /readiness's body, exits 0 on 200, 1 on 503, 2 when not answering. */
+const probe = "fetch('http://127.0.0.1:19099/readiness').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.status === 200 ? 0 : 1); }, () => process.exit(2))";
 
 const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'ping'] });
 
@@ -95,7 +99,6 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
     expect(ipIn(host, ['route', 'show', `${b.ip}/32`])).toMatch(new RegExp(`^${b.ip.replace(/\./g, '\\.')} dev ${b.iface} proto 84 scope link`));
     expect(nsExec(host, ['cat', `/proc/sys/net/ipv4/conf/${b.iface}/proxy_arp`]).stdout.trim()).toBe('1');
     // The health endpoint, on the host namespace's loopback.
-    const probe = "fetch('http://127.0.0.1:19099/readiness').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.status === 200 ? 0 : 1); }, () => process.exit(2))";
     let ready = nsExec(host, [process.execPath, '-e', probe]);
     await waitFor('readiness 200', () => (ready = nsExec(host, [process.execPath, '-e', probe])).code === 0);
     expect(JSON.parse(ready.stdout)).toMatchObject({ ready: true, inSync: true, localEndpoints: 2, programmedEndpoints: 2 });
@@ -171,6 +174,90 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
     await waitFor('ping a→b allowed again', () => ping(a, b.ip));
     expect(tcp(a, b.ip, 9090)).toBe(true);
     expect(udp(a, b.ip, 5354)).toBe(true);
+  });
+
+  it('fails closed on a policy written straight into etcd: only its endpoint loses that direction, readiness names it', async () => {
+    const raw = new Etcd3({ hosts: etcd.endpoint });
+    const key = '/twill/v1/NetworkPolicy/default/raw-bad';
+    const readiness = (): { code: number | null; body: { ready?: boolean; badObjects?: { object: string; message: string }[] } } => {
+        const r = nsExec(host, [process.execPath, '-e', probe]);
+      let body = {};
+      try {
+        body = JSON.parse(r.stdout) as object;
+      } catch {
+        // not answering yet
+      }
+      return { code: r.code, body };
+    };
+    const put = async (spec: unknown): Promise<void> => {
+      await raw.put(key).value(JSON.stringify({ apiVersion: 'twill.io/v1', kind: 'NetworkPolicy', metadata: { name: 'raw-bad', namespace: 'default' }, spec }));
+    };
+    try {
+      // (d's endpoint exists from an earlier case; create it when this case runs alone)
+      if (!(await ds.get({ kind: 'WorkloadEndpoint', namespace: 'default', name: 'd' }))) await ds.create(wep('d', d, { role: 'client' }));
+      await waitFor('a reaches b and d', () => tcp(a, b.ip, 8080) && tcp(a, d.ip, 8080));
+      // 1. ingress as a map (calc used to throw for the whole batch and cut every workload off).
+      await put({ selector: "role == 'server'", ingress: { action: 'Allow' } });
+      await waitFor('a→b denied (b ingress fails closed)', () => !tcp(a, b.ip, 8080));
+      expect(ping(a, b.ip)).toBe(false);
+      expect(ping(b, a.ip)).toBe(true); // b's egress untouched
+      expect(tcp(b, d.ip, 8080)).toBe(true); // other workloads keep working
+      expect(ping(a, d.ip)).toBe(true);
+      let r = readiness();
+      expect(r.code).toBe(0);
+      expect(r.body.badObjects?.map((p) => p.object)).toContain('NetworkPolicy default/raw-bad');
+      // 2. a Deny whose selector does not parse, next to an Allow: never allow-all.
+      await put({ selector: "role == 'server'", ingress: [{ action: 'Deny', source: { selector: "role = = 'client'" } }, { action: 'Allow' }] });
+      await waitFor('readiness names the unparseable selector', () => JSON.stringify(readiness().body).includes('ingress[0]'));
+      expect(tcp(a, b.ip, 8080)).toBe(false);
+      expect(tcp(d, b.ip, 8080)).toBe(false);
+      expect(ping(b, a.ip)).toBe(true);
+      expect(tcp(a, d.ip, 8080)).toBe(true);
+      // 3. a policy selector that does not parse: every endpoint of its namespace drops ingress.
+      await put({ selector: "role ==", ingress: [{ action: 'Allow' }] });
+      await waitFor('a→d denied (the whole namespace fails closed)', () => !tcp(a, d.ip, 8080));
+      expect(tcp(d, b.ip, 8080)).toBe(false);
+      r = readiness();
+      expect(r.code).toBe(0);
+      expect(JSON.stringify(r.body.badObjects)).toMatch(/every endpoint of namespace default/);
+      // 4., 5. an unknown action, a CIDR that does not parse: b's ingress drops, d is open again.
+      for (const [rule, text] of [
+        [{ action: 'Reject' }, 'unknown action'],
+        [{ action: 'Deny', source: { nets: ['10.65.0.300/32'] } }, '10.65.0.300'],
+      ] as const) {
+        await put({ selector: "role == 'server'", ingress: [rule, { action: 'Allow' }] });
+        await waitFor(`readiness names ${text}`, () => JSON.stringify(readiness().body).includes(text));
+        await waitFor('a→d open again', () => tcp(a, d.ip, 8080));
+        expect(tcp(a, b.ip, 8080)).toBe(false);
+        expect(ping(b, a.ip)).toBe(true);
+      }
+      // 6. a truncated JSON value over it: the last good version stays in force, reported by key.
+      await raw.put(key).value('{"apiVersion": "twill.io/v1", "kind": "NetworkPol');
+      await waitFor('readiness reports the value', () => /not JSON/.test(JSON.stringify(readiness().body)));
+      expect(readiness().code).toBe(0);
+      expect(tcp(a, b.ip, 8080)).toBe(false);
+      expect(tcp(a, d.ip, 8080)).toBe(true);
+    } finally {
+      await raw.delete().key(key);
+      raw.close();
+    }
+    await waitFor('traffic back once the bad policy is gone', () => tcp(a, d.ip, 8080) && tcp(a, b.ip, 9090));
+    await waitFor('readiness clean again', () => (readiness().body.badObjects ?? ['x']).length === 0);
+  });
+
+  it('with etcd stopped: readiness 503 naming the datastore, traffic keeps flowing; ready again once etcd is back', { timeout: 90_000 }, async () => {
+    await waitFor('ready before', () => nsExec(host, [process.execPath, '-e', probe]).code === 0);
+    await etcd.stop();
+    try {
+      let r = nsExec(host, [process.execPath, '-e', probe]);
+      await waitFor('readiness 503', () => (r = nsExec(host, [process.execPath, '-e', probe])).code === 1, 60_000);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ready: false, syncer: 'error', reasons: [expect.stringMatching(/datastore syncer/)] });
+      expect(tcp(a, b.ip, 9090)).toBe(true);
+      expect(ping(b, a.ip)).toBe(true);
+    } finally {
+      await etcd.start();
+    }
+    await waitFor('ready again', () => nsExec(host, [process.execPath, '-e', probe]).code === 0, 60_000);
   });
 
   it('SIGTERM exits 0 and leaves the dataplane; a restart drops no ping and no established connection', async () => {

@@ -315,6 +315,30 @@ describe('label', () => {
 });
 
 describe('get', () => {
+  test('a BGP password is printed <redacted> in every format unless --show-secrets', async () => {
+    const f = join(cli.dir, 'peer.yaml');
+    writeFileSync(
+      f,
+      'apiVersion: twill.io/v1\nkind: BGPPeer\nmetadata:\n  name: secret-peer\nspec:\n  peerIP: 198.18.0.9\n  asNumber: 65009\n  password:\n    value: hunter2-md5\n',
+    );
+    expect((await cli(['apply', '-f', f])).code).toBe(0);
+    for (const args of [['-o', 'yaml'], ['-o', 'json'], ['-o', 'wide'], ['secret-peer', '-o', 'yaml']]) {
+      const r = await cli(['get', 'bgppeer', ...args]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).not.toContain('hunter2-md5');
+    }
+    const y = await cli(['get', 'bgppeer', 'secret-peer', '-o', 'yaml']);
+    expect(y.stdout).toMatch(/password:\s+value: .?<redacted>.?/);
+    const shown = await cli(['get', 'bgppeer', 'secret-peer', '-o', 'yaml', '--show-secrets']);
+    expect(shown.stdout).toContain('hunter2-md5');
+    // Applying the redacted output back is refused: it would replace the password with <redacted>.
+    writeFileSync(f, y.stdout);
+    const back = await cli(['apply', '-f', f]);
+    expect(back.code).not.toBe(0);
+    expect(back.stderr).toMatch(/password\.value: <redacted> is what twillctl get prints/);
+    expect((await cli(['get', 'bgppeer', 'secret-peer', '-o', 'yaml', '--show-secrets'])).stdout).toContain('hunter2-md5');
+  });
+
   beforeEach(async () => {
     expect((await cli(['apply', '-f', EXAMPLES])).code).toBe(0);
   });

@@ -7,8 +7,13 @@ import { FakeKernel } from '../../../src/netlink/fake/index.js';
 import type { NetlinkHandle } from '../../../src/netlink/index.js';
 import { CalcGraph } from '../../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../../felix/rules/index.js';
+import { policyChain } from '../../../felix/rules/names.js';
 import { Dataplane, silentLogger } from '../../../felix/dataplane/index.js';
-import { FelixAgent } from '../../../felix/agent.js';
+import { FelixAgent, type FelixAgentOptions } from '../../../felix/agent.js';
+import type { SyncerCallbacks, SyncEvent } from '../../../src/datastore/index.js';
+import type { NetworkPolicyResource } from '../../../src/api/types.js';
+import { readiness } from '../../../src/node/readiness.js';
+import { AgentMetrics } from '../../../src/node/metrics.js';
 
 const wep = (name: string, iface: string, ip: string): WorkloadEndpointResource => ({
   apiVersion: 'twill.io/v1',
@@ -45,7 +50,7 @@ async function world(): Promise<World> {
   return { kernel, nl, nf: createFakeNetfilter(), ds: await openDatastore('memory:') };
 }
 
-function agentOn(w: World): { agent: FelixAgent; dp: Dataplane } {
+function agentOn(w: World, extra: Partial<FelixAgentOptions> = {}): { agent: FelixAgent; dp: Dataplane } {
   const dp = new Dataplane({
     netlink: w.nl,
     iptables4: w.nf.iptables({ family: 4, backend: 'nft' }),
@@ -64,6 +69,7 @@ function agentOn(w: World): { agent: FelixAgent; dp: Dataplane } {
     renderAll: (s) => renderAll(s),
     dataplane: dp,
     log: silentLogger,
+    ...extra,
   });
   return { agent, dp };
 }
@@ -138,5 +144,89 @@ describe('FelixAgent', () => {
     expect(w.nf.tableState({ family: 4, backend: 'nft' }).restores).toBe(restores);
     expect(await filterRules(w)).toEqual(rulesBefore);
     expect(second.dp.lastReport?.routesChanged).toBe(0);
+  });
+});
+
+describe('FelixAgent on bad data and a failing datastore', () => {
+  // A syncer the test drives: what etcd would deliver, including objects that bypassed validation.
+  function drivenAgent(w: World, metrics?: AgentMetrics): { agent: FelixAgent; dp: Dataplane; sync: () => SyncerCallbacks } {
+    let cb: SyncerCallbacks | undefined;
+    const { agent, dp } = agentOn(w, {
+      ...(metrics ? { metrics } : {}),
+      writeStatus: false,
+      subscribe: (c) => {
+        cb = c;
+        return { stop: async () => undefined };
+      },
+    });
+    stops.push(() => agent.stop());
+    return { agent, dp, sync: () => cb! };
+  }
+
+  it('a policy with ingress as a map: only its endpoint drops ingress, the others stay programmed, the status names it', async () => {
+    const w = await world();
+    for (const i of ['twa', 'twb']) {
+      await w.nl.vethAdd({ name: i, peerName: `p${i}` });
+      await w.nl.linkSetUp(i, true);
+    }
+    const metrics = new AgentMetrics();
+    const { agent, sync } = drivenAgent(w, metrics);
+    await agent.start();
+    const bad = {
+      apiVersion: 'twill.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: 'bad', namespace: 'default' },
+      spec: { selector: 'app == "a"', ingress: { action: 'Allow' } },
+    } as unknown as NetworkPolicyResource;
+    const events: SyncEvent[] = [profile, wep('a', 'twa', '10.65.0.1'), bad, wep('b', 'twb', '10.65.0.2')].map((resource) => ({ type: 'set', resource }));
+    sync().onUpdates(events);
+    sync().onInSync();
+    await agent.whenProgrammed(1);
+    const st = agent.snapshotStatus();
+    expect(st.programmedEndpoints).toBe(2);
+    expect(st.badObjects.map((p) => p.object)).toEqual(['NetworkPolicy default/bad']);
+    const rules = await filterRules(w);
+    const chain = rules.filter((l) => l.startsWith(`-A ${policyChain('np/default/bad', 'in')} `));
+    expect(chain).toHaveLength(1);
+    expect(chain[0]).toMatch(/^-A \S+ (-m comment --comment \S+ )?-j DROP$/);
+    const r = readiness(st);
+    expect(r.ready).toBe(true);
+    expect(JSON.stringify(r.detail)).toContain('NetworkPolicy default/bad');
+    expect(await metrics.registry.metrics()).toMatch(/^twill_felix_bad_objects 1$/m);
+  });
+
+  it('while the syncer is in error the agent is not ready and says why; the kernel keeps its state', async () => {
+    const w = await world();
+    await w.nl.vethAdd({ name: 'twa', peerName: 'pa' });
+    await w.nl.linkSetUp('twa', true);
+    const { agent, sync } = drivenAgent(w);
+    await agent.start();
+    sync().onUpdates([profile, wep('a', 'twa', '10.65.0.1')].map((resource) => ({ type: 'set', resource })));
+    sync().onInSync();
+    sync().onStatus!('in-sync');
+    await agent.whenProgrammed(1);
+    expect(readiness(agent.snapshotStatus()).ready).toBe(true);
+    const before = await filterRules(w);
+    sync().onStatus!('error', 'listing from etcd://127.0.0.1:2379 failed: connection refused');
+    const r = readiness(agent.snapshotStatus());
+    expect(r.ready).toBe(false);
+    expect(JSON.stringify(r.detail)).toContain('connection refused');
+    expect(await filterRules(w)).toEqual(before);
+    sync().onStatus!('in-sync');
+    expect(readiness(agent.snapshotStatus()).ready).toBe(true);
+  });
+
+  it('a stored value the syncer could not read is a bad object by key until it is gone', async () => {
+    const w = await world();
+    const { agent, sync } = drivenAgent(w);
+    await agent.start();
+    sync().onInSync();
+    const path = '/twill/v1/NetworkPolicy/default/x';
+    sync().onCorrupt!([{ key: { kind: 'NetworkPolicy', namespace: 'default', name: 'x' }, path, message: `the value at ${path} is not JSON` }]);
+    expect(agent.snapshotStatus().badObjects).toEqual([
+      { object: 'NetworkPolicy default/x', message: expect.stringMatching(/not JSON .*last good version/) },
+    ]);
+    sync().onCorrupt!([]);
+    expect(agent.snapshotStatus().badObjects).toEqual([]);
   });
 });

@@ -46,7 +46,7 @@ describe('peer rows', () => {
   });
 
   it('the backend has no peers or routes until BGP is plugged in', async () => {
-    const policy = () => ({ inSync: true, localEndpoints: 1, programmedEndpoints: 1, dataplane: { inSync: true, ready: true, failing: [] }, lastApply: undefined });
+    const policy = () => ({ inSync: true, localEndpoints: 1, programmedEndpoints: 1, dataplane: { inSync: true, ready: true, failing: [] }, lastApply: undefined, syncer: { status: 'in-sync' as const, detail: undefined }, badObjects: [] });
     const b = new TwillNodeApiBackend({ nodeName: 'n1', version: '1', addresses: { ipv4: '10.0.0.1/24', source: { ipv4: 'x', ipv6: 'none' } }, policy });
     expect(await b.peers()).toEqual([]);
     expect((await b.status()).bgp).toBeUndefined();

@@ -41,7 +41,7 @@ describe('twillctl node status over real BGP sessions', () => {
       nodeName: 'nodeA',
       version: '0.0.0-test',
       addresses: { ipv4: '127.0.77.1/24', source: { ipv4: '--node-ip', ipv6: 'none' } },
-      policy: () => ({ inSync: true, localEndpoints: 0, programmedEndpoints: 0, dataplane: { inSync: true, ready: true, failing: [] }, lastApply: undefined }),
+      policy: () => ({ inSync: true, localEndpoints: 0, programmedEndpoints: 0, dataplane: { inSync: true, ready: true, failing: [] }, lastApply: undefined, syncer: { status: 'in-sync' as const, detail: undefined }, badObjects: [] }),
     });
     backend.setBgp(speakerApiSource({ peers: async () => a.speaker.listPeers(), routes: async (q) => a.speaker.listRoutes(q) }, typeOf, () => ({ asn: AS, routerId: a.address })));
     cli = makeCli();

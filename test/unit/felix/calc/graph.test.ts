@@ -2,7 +2,9 @@
 import { describe, expect, it } from 'vitest';
 import { CalcGraph, isEmptyDelta } from '../../../../felix/calc/index.js';
 import type { DesiredState, IpSetState } from '../../../../felix/calc/types.js';
+import type { NetworkPolicyResource, WorkloadEndpointResource } from '../../../../src/api/types.js';
 import type { SyncEvent } from '../../../../src/datastore/syncer.js';
+import { dropAllRule } from '../../../../felix/calc/convert-rule.js';
 import {
   affinity,
   block,
@@ -291,10 +293,10 @@ describe('named ports', () => {
           ingress: [
             { action: 'Allow', protocol: 'TCP', destination: { selector: 'app == "web"', ports: ['http', 443] } },
             { action: 'Allow', protocol: 'TCP', destination: { notPorts: ['http'] } },
-            { action: 'Allow', destination: { ports: ['http'] } },
           ],
         }),
       ),
+      set(np('q', { ingress: [{ action: 'Allow', destination: { ports: ['http'] } }] })),
     ]);
     const rules = s.policies.get('np/default/p')!.ingress!;
     const np0 = setOf(s, rules[0]!.destination.namedPortSetIds[0]);
@@ -305,9 +307,9 @@ describe('named ports', () => {
     // no selector: every endpoint of the policy's namespace with the port
     const np1 = setOf(s, rules[1]!.destination.notNamedPortSetIds[0]);
     expect(np1.members4).toEqual(['10.0.0.1,tcp:8080', '10.0.0.2,tcp:80', '10.0.0.4,tcp:81']);
-    // without a protocol the rule matches nothing, and says so
-    expect(rules[2]!.ipVersions).toEqual([]);
-    expect(g.problems().map((p) => p.message).join('\n')).toMatch(/named ports \(http\) need protocol/);
+    // without a protocol the rule is unusable: the direction fails closed, and says so
+    expect(s.policies.get('np/default/q')!.ingress).toEqual([dropAllRule()]);
+    expect(g.problems().map((p) => p.message).join('\n')).toMatch(/named ports \(http\) need protocol.*all traffic in this direction is dropped/);
   });
 });
 
@@ -437,10 +439,131 @@ describe('problems', () => {
       set(np('bad', { selector: 'app = "x"', ingress: [] })),
     ]);
     expect(s.endpoints.get('twx')!.name).toBe('a');
-    expect(s.policies.size).toBe(0);
+    // fail closed: the unparseable selector selects every endpoint of the namespace, dropping
+    expect(s.policies.get('np/default/bad')!.ingress).toEqual([dropAllRule()]);
+    expect(s.endpoints.get('twx')!.ingressPolicies.map((p) => p.id)).toEqual(['np/default/bad']);
     const text = g.problems().map((p) => `${p.object}: ${p.message}`).join('\n');
-    expect(text).toMatch(/NetworkPolicy default\/bad: selector: .*applies to nothing/);
+    expect(text).toMatch(/NetworkPolicy default\/bad: selector: .*applies to every endpoint of namespace default/);
     expect(text).toMatch(/WorkloadEndpoint default\/b: interface twx is already used by WorkloadEndpoint default\/a/);
     expect(text).toMatch(/interface eth9 does not start with the interface prefix "tw"/);
+  });
+});
+
+describe('fail closed on objects written behind validation', () => {
+  // What etcd can hold when a writer skipped validation: the type says one thing, the value another.
+  const raw = <T>(v: unknown): T => v as T;
+
+  const twoPods = [
+    set(wep('a', { ips: ['10.0.0.1/32'], labels: { app: 'db' } })),
+    set(wep('b', { ips: ['10.0.0.2/32'], labels: { app: 'web' } })),
+    set(wep('c', { ns: 'other', ips: ['10.0.0.3/32'], labels: { app: 'db' } })),
+  ];
+  const problemText = (g: CalcGraph): string => g.problems().map((p) => `${p.object}: ${p.message}`).join('\n');
+
+  it('ingress as a map: that policy drops ingress of its endpoints, the rest of the batch applies', () => {
+    const { g, s } = run([
+      set(np('map', { selector: 'app == "db"', ingress: raw({ action: 'Allow' }) })),
+      ...twoPods,
+      set(np('fine', { selector: 'app == "web"', ingress: [{ action: 'Allow' }] })),
+    ]);
+    expect([...s.endpoints.keys()]).toEqual(['twa', 'twb', 'twc']);
+    expect(s.policies.get('np/default/map')!.ingress).toEqual([dropAllRule()]);
+    expect(s.policies.get('np/default/map')!.types).toEqual(['Ingress']);
+    expect(s.endpoints.get('twa')!.ingressPolicies.map((p) => p.id)).toEqual(['np/default/map']);
+    expect(s.endpoints.get('twb')!.ingressPolicies.map((p) => p.id)).toEqual(['np/default/fine']);
+    expect(s.policies.get('np/default/fine')!.ingress![0]!.action).toBe('Allow');
+    expect(problemText(g)).toMatch(/NetworkPolicy default\/map: ingress: is not a list .*all traffic in this direction is dropped/);
+  });
+
+  it.each([
+    ['an unparseable selector', { action: 'Deny', source: { selector: 'app = = "x"' } }, /source|expected|selector/],
+    ['an unknown action', { action: 'Drop' }, /unknown action "Drop"/],
+    ['a CIDR that does not parse', { action: 'Deny', source: { nets: ['10.0.0.300/8'] } }, /10\.0\.0\.300/],
+    ['an unknown protocol', { action: 'Deny', protocol: 'TCPP' }, /unknown protocol "TCPP"/],
+    ['ports as a string', { action: 'Deny', protocol: 'TCP', destination: { ports: '80' } }, /ports is not a list/],
+    ['a rule that is not an object', 'Deny', /not an object/],
+  ])('a Deny next to an Allow with %s: the direction drops everything, the other direction is untouched', (_what, bad, msg) => {
+    const { g, s } = run([
+      ...twoPods,
+      set(
+        np('p', {
+          selector: 'app == "db"',
+          types: ['Ingress', 'Egress'],
+          ingress: [raw(bad), { action: 'Allow' }],
+          egress: [{ action: 'Allow' }],
+        }),
+      ),
+    ]);
+    const p = s.policies.get('np/default/p')!;
+    expect(p.ingress).toEqual([dropAllRule()]);
+    expect(p.egress![0]!.action).toBe('Allow');
+    expect(p.egress![0]!.ipVersions).toEqual([4, 6]);
+    expect(s.endpoints.get('twa')!.ingressPolicies.map((x) => x.id)).toEqual(['np/default/p']);
+    expect(s.endpoints.get('twb')!.ingressPolicies).toEqual([]);
+    const text = problemText(g);
+    expect(text).toMatch(/NetworkPolicy default\/p: ingress\[0\]: .*all traffic in this direction is dropped/);
+    expect(text).toMatch(msg);
+  });
+
+  it('a rule that cannot match in a family is not an error: it renders nowhere there, nothing fails closed', () => {
+    const { g, s } = run([
+      ...twoPods,
+      set(
+        np('p', {
+          selector: 'app == "db"',
+          ingress: [
+            { action: 'Deny', ipVersion: 6, source: { nets: ['10.9.0.0/16'] } },
+            { action: 'Deny', protocol: 'ICMP', ipVersion: 6 },
+            { action: 'Allow' },
+          ],
+        }),
+      ),
+    ]);
+    const rules = s.policies.get('np/default/p')!.ingress!;
+    expect(rules.map((r) => [r.action, r.ipVersions])).toEqual([
+      ['Deny', []],
+      ['Deny', []],
+      ['Allow', [4, 6]],
+    ]);
+    expect(g.problems()).toEqual([]);
+  });
+
+  it('a policy selector that does not parse: a NetworkPolicy covers its namespace, a global one every endpoint', () => {
+    const { g, s } = run([
+      ...twoPods,
+      set(np('badsel', { selector: 'app ==', types: ['Egress'], egress: [{ action: 'Allow' }] })),
+      set(gnp('gbad', { selector: '((', ingress: [{ action: 'Allow' }] })),
+    ]);
+    expect(s.policies.get('np/default/badsel')!.egress).toEqual([dropAllRule()]);
+    expect(s.policies.get('np/default/badsel')!.ingress).toBeUndefined();
+    expect(s.policies.get('gnp/gbad')!.ingress).toEqual([dropAllRule()]);
+    for (const ifc of ['twa', 'twb']) expect(s.endpoints.get(ifc)!.egressPolicies.map((p) => p.id)).toEqual(['np/default/badsel']);
+    expect(s.endpoints.get('twc')!.egressPolicies).toEqual([]);
+    for (const ifc of ['twa', 'twb', 'twc']) expect(s.endpoints.get(ifc)!.ingressPolicies.map((p) => p.id)).toEqual(['gnp/gbad']);
+    expect(problemText(g)).toMatch(/GlobalNetworkPolicy gbad: selector: .*every endpoint on the host/);
+  });
+
+  it('a profile with a non-list rules field drops that direction for its endpoints', () => {
+    const { g, s } = run([
+      set(profile('pr', { ingress: raw('allow everything'), egress: [{ action: 'Allow' }] })),
+      set(wep('a', { ips: ['10.0.0.1/32'], profiles: ['pr'] })),
+    ]);
+    expect(s.profiles.get('prof/pr')!.ingress).toEqual([dropAllRule()]);
+    expect(s.profiles.get('prof/pr')!.egress[0]!.action).toBe('Allow');
+    expect(problemText(g)).toMatch(/Profile pr: ingress: is not a list/);
+  });
+
+  it('an object that makes calc throw is reported by key and the rest of the batch still applies', () => {
+    const { g, s } = run([
+      set(raw<WorkloadEndpointResource>({ ...wep('x', { ips: ['10.0.0.9/32'] }), spec: { ...wep('x').spec, profiles: raw(5) } })),
+      set(raw<NetworkPolicyResource>({ ...np('thrower', {}), spec: raw(new Proxy({}, { get: () => { throw new Error('boom'); } })) })),
+      ...twoPods,
+    ]);
+    expect([...s.endpoints.keys()]).toEqual(['twa', 'twb', 'twc']);
+    expect(s.policies.get('np/default/thrower')!.ingress).toEqual([dropAllRule()]);
+    expect(s.policies.get('np/default/thrower')!.egress).toEqual([dropAllRule()]);
+    const text = problemText(g);
+    expect(text).toMatch(/WorkloadEndpoint default\/x: cannot be used: .*\(ignored\)/);
+    expect(text).toMatch(/NetworkPolicy default\/thrower: cannot be used: boom/);
   });
 });

@@ -130,9 +130,15 @@ describe('policy rules', () => {
     expect(v4).toEqual([`! -p tcp -m set ! --match-set tw4-${id} src -j DROP`]);
   });
 
-  it('a rule that matches nothing renders nothing (and the rest of the policy stays)', () => {
+  it('a rule that cannot match in a family renders nothing there (and is no error)', () => {
     const { v4 } = renderRule({ action: 'Allow', protocol: 'TCP', destination: { ports: ['http'] }, ipVersion: 6 });
     expect(v4).toEqual([]);
+  });
+
+  it('an unusable rule (a Deny whose selector does not parse) fails closed: DROP everything, both families', () => {
+    const { v4, v6 } = renderRule({ action: 'Deny', source: { selector: 'app = = "x"' } });
+    expect(v4).toEqual(['-j DROP']);
+    expect(v6).toEqual(['-j DROP']);
   });
 });
 
