@@ -20,9 +20,9 @@ function model(hosts: number, perHost: number): string {
   return `${lines.join('\n')}\n`;
 }
 
-function lab(args: string[]): { code: number; out: string } {
-  const r = spawnSync(process.execPath, [LAB, ...args], { encoding: 'utf8', timeout: 1_800_000, env: { ...process.env, TWILL_LAB_ROOT: ROOT }, maxBuffer: 1 << 26 });
-  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+function lab(args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [LAB, ...args], { encoding: 'utf8', timeout: 1_800_000, env: { ...process.env, TWILL_LAB_ROOT: ROOT }, maxBuffer: 1 << 28 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
 }
 
 function peakRssMb(pid: number): number {
@@ -46,7 +46,7 @@ export default async function main(args: string[]): Promise<void> {
     const up = lab(['up', '-f', file, '--name', 'bench']);
     const tUp = (Date.now() - t0) / 1000;
     if (up.code !== 0) {
-      process.stdout.write(`lab hosts=${hosts} workloads=${hosts * perHost} up failed: ${up.out.slice(-2000)}\n`);
+      process.stdout.write(`lab hosts=${hosts} workloads=${hosts * perHost} up failed: ${(up.out + up.err).slice(-2000)}\n`);
       lab(['down', '--name', 'bench']);
       rmSync(dir, { recursive: true, force: true });
       continue;
@@ -60,7 +60,7 @@ export default async function main(args: string[]): Promise<void> {
       cells = r.cells.length;
       ok = r.ok;
     } catch {
-      /* reported below */
+      process.stderr.write(`lab verify gave no JSON (exit ${v.code}): ${v.err.slice(-2000)}\n`);
     }
     const state = JSON.parse(readFileSync(join(ROOT, 'bench', 'state.json'), 'utf8')) as { procs: { role: string; pid: number }[] };
     const nodes = state.procs.filter((p) => p.role === 'node');
