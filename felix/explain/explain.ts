@@ -2,12 +2,15 @@
 // endpoint's host view exactly as that host's agent does, and evaluate.ts walks its chains. The
 // source's egress side and the destination's ingress side are judged apart; the packet passes when
 // both allow it (an address with no endpoint is outside the cluster: no side of ours there).
-import type { GlobalNetworkPolicyResource, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
+import type { GlobalNetworkPolicyResource, Kind, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
 import { cidrContains, parseCidr, parseIp } from '../../src/api/cidr.js';
 import { TwillError } from '../../src/errors.js';
 import { CalcGraph } from '../calc/index.js';
 import type { DesiredState, EndpointState } from '../calc/types.js';
 import { evaluateEndpoint, type FlowProtocol, type Packet, type SideVerdict } from './evaluate.js';
+
+/** The kinds an Explainer needs from the datastore. */
+export const EXPLAIN_KINDS: Kind[] = ['WorkloadEndpoint', 'NetworkPolicy', 'GlobalNetworkPolicy', 'Profile', 'NetworkSet', 'GlobalNetworkSet', 'FelixConfiguration', 'IPPool'];
 
 export class ExplainInputError extends TwillError {
   constructor(message: string, hint: string) {
@@ -132,7 +135,7 @@ export class Explainer {
     return { state, ep };
   }
 
-  private describe(v: SideVerdict, state: DesiredState): ExplainedSide {
+  private describe(v: SideVerdict): ExplainedSide {
     const steps = v.steps.map((s): ExplainedStep => {
       const res = this.byId.get(s.id);
       const what = res ? `${res.kind} ${res.kind === 'NetworkPolicy' ? `${res.metadata.namespace ?? 'default'}/` : ''}${res.metadata.name}` : s.id;
@@ -163,7 +166,6 @@ export class Explainer {
     } else {
       reason = 'the endpoint has no address in that IP family';
     }
-    void state;
     return { verdict: v.verdict, reason, decidedBy: d, steps };
   }
 
@@ -181,12 +183,12 @@ export class Explainer {
     if (from.wep) {
       const { state, ep } = this.endpointState(from.wep);
       if (out.from.endpoint) out.from.endpoint.labels = { ...ep.labels };
-      out.egress = this.describe(evaluateEndpoint(state, ep, 'egress', packet), state);
+      out.egress = this.describe(evaluateEndpoint(state, ep, 'egress', packet));
     }
     if (to.wep) {
       const { state, ep } = this.endpointState(to.wep);
       if (out.to.endpoint) out.to.endpoint.labels = { ...ep.labels };
-      out.ingress = this.describe(evaluateEndpoint(state, ep, 'ingress', packet), state);
+      out.ingress = this.describe(evaluateEndpoint(state, ep, 'ingress', packet));
     }
     out.verdict = out.egress?.verdict === 'deny' || out.ingress?.verdict === 'deny' ? 'deny' : 'allow';
     return out;

@@ -1,6 +1,6 @@
-// A host's BGP sessions, as `twillctl node status` reports them from that host's twill-node.
-import { spawnSync } from 'node:child_process';
-import { PROGRAMS } from './paths.js';
+// A host's BGP sessions, read from that host's twill-node over its local API (src/nodeapi), the
+// same answer `twillctl node status` prints. gRPC is loaded on first use.
+import { errorMessage } from '../errors.js';
 
 export interface SessionRow {
   peerAddress: string;
@@ -19,14 +19,19 @@ export interface NodeSessions {
   error?: string;
 }
 
-export function nodeSessions(socket: string): NodeSessions {
-  const r = spawnSync(process.execPath, [PROGRAMS.twillctl, 'node', 'status', '--api-socket', socket, '-o', 'json'], { encoding: 'utf8', timeout: 20_000 });
-  if (r.status !== 0) return { ok: false, peers: [], error: `${r.stdout}${r.stderr}`.trim() };
+export async function nodeSessions(socket: string): Promise<NodeSessions> {
+  const { NodeApiClient } = await import('../nodeapi/client.js');
+  const c = new NodeApiClient(socket);
   try {
-    const j = JSON.parse(r.stdout) as { peers?: { peerAddress: string; peerType: string; state: string; since?: string; info?: string }[]; status?: { policy?: { ready?: boolean } } };
-    const peers = (j.peers ?? []).map((p) => ({ peerAddress: p.peerAddress, peerType: p.peerType, state: p.state, ...(p.since ? { since: p.since } : {}), ...(p.info ? { info: p.info } : {}) }));
-    return { ok: true, peers, ...(j.status?.policy?.ready !== undefined ? { ready: j.status.policy.ready } : {}) };
+    const [status, peers] = await Promise.all([c.status(), c.peers()]);
+    return {
+      ok: true,
+      ready: status.policy.ready,
+      peers: peers.map((p) => ({ peerAddress: p.peerAddress, peerType: p.peerType, state: p.state, since: p.since.toISOString(), ...(p.info ? { info: p.info } : {}) })),
+    };
   } catch (e) {
-    return { ok: false, peers: [], error: `unreadable answer: ${(e as Error).message}` };
+    return { ok: false, peers: [], error: errorMessage(e) };
+  } finally {
+    c.close();
   }
 }

@@ -26,11 +26,13 @@ export async function labStatus(name: string): Promise<LabStatus> {
     dir: s.dir,
     ready: s.ready,
     datastore: s.datastore,
-    hosts: s.plan.hosts.map((h) => {
-      const apiSocket = join(s.dir, `${h.name}.sock`);
-      const up = running('node', h.name);
-      return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: up ? nodeSessions(apiSocket).peers : [] };
-    }),
+    hosts: await Promise.all(
+      s.plan.hosts.map(async (h) => {
+        const apiSocket = join(s.dir, `${h.name}.sock`);
+        const up = running('node', h.name);
+        return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: up ? (await nodeSessions(apiSocket)).peers : [] } as const;
+      }),
+    ),
     tors: s.plan.tors.map((t) => ({ rack: t.rack, netns: t.ns, address: t.addr, asn: t.asn, daemon: running('tor', `tor-${t.rack}`) ? 'running' : 'stopped' })),
     outside: s.plan.outside.map((o) => ({ name: o.name, netns: o.ns, address: o.addr })),
     workloads: s.plan.workloads.map((w) => {

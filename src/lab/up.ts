@@ -228,7 +228,7 @@ class Bringup {
       const d = dead();
       if (d) throw new LabUpError(`${d} exited`, `see ${this.log(d)}`);
       for (const h of this.state.plan.hosts) {
-        const s = nodeSessions(join(this.state.dir, `${h.name}.sock`));
+        const s = await nodeSessions(join(this.state.dir, `${h.name}.sock`));
         if (!s.ok || s.peers.length === 0 || s.peers.some((p) => p.state !== 'Established')) return false;
       }
       return true;
@@ -297,7 +297,7 @@ export async function labUp(model: LabModel, o: UpOptions): Promise<LabState> {
     b.routers();
     b.nodes();
     o.say(`  ${plan.tors.length} BIRD top-of-rack router(s) and ${plan.hosts.length} twill-node(s) started`);
-    await until('every twill-node to answer on its socket', () => plan.hosts.every((h) => nodeSessions(join(b.state.dir, `${h.name}.sock`)).ok), 60_000);
+    await until('every twill-node to answer on its socket', async () => (await Promise.all(plan.hosts.map((h) => nodeSessions(join(b.state.dir, `${h.name}.sock`))))).every((x) => x.ok), 60_000);
     for (const w of plan.workloads) {
       const ws = b.addWorkload(w);
       o.say(`  ${w.id} on ${w.host}: ${ws.ips.join(', ')}`);

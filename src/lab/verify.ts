@@ -3,8 +3,8 @@
 // expectations; and each host's agent checked (alive, endpoints programmed, BGP sessions up).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { Kind, Resource, WorkloadEndpointResource } from '../api/types.js';
-import { Explainer } from '../../felix/explain/index.js';
+import type { Resource, WorkloadEndpointResource } from '../api/types.js';
+import { EXPLAIN_KINDS, Explainer } from '../../felix/explain/index.js';
 import { openDatastore } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import type { Expectation } from './model.js';
@@ -114,7 +114,7 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
     checks.push({ what: `${p.role} ${p.name} running`, ok: isAlive(p), detail: isAlive(p) ? `pid ${p.pid}` : `not running (log: ${p.log})` });
   }
   for (const h of s.plan.hosts) {
-    const st = nodeSessions(join(s.dir, `${h.name}.sock`));
+    const st = await nodeSessions(join(s.dir, `${h.name}.sock`));
     const down = st.peers.filter((p) => p.state !== 'Established');
     checks.push({
       what: `${h.name} BGP sessions`,
@@ -139,15 +139,13 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
   return checks;
 }
 
-const POLICY_KINDS: Kind[] = ['WorkloadEndpoint', 'NetworkPolicy', 'GlobalNetworkPolicy', 'Profile', 'NetworkSet', 'GlobalNetworkSet', 'FelixConfiguration', 'IPPool'];
-
 /** Fills in each cell's prediction from the datastore (undefined when it cannot be explained). */
 export async function predict(s: LabState, cells: Cell[]): Promise<void> {
   if (!s.datastore) return;
   const ds = await openDatastore(s.datastore);
   let resources: Resource[];
   try {
-    resources = (await Promise.all(POLICY_KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
+    resources = (await Promise.all(EXPLAIN_KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
   } finally {
     await ds.close();
   }
@@ -203,7 +201,6 @@ export function formatReport(r: VerifyReport, color: boolean): string {
   const paint = (c: string, s: string): string => (color ? `${c}${s}${RESET}` : s);
   const sources = [...new Set(r.cells.map((c) => c.from))];
   const targets = [...new Set(r.cells.map((c) => c.to))].sort();
-  for (const c of r.cells) if (!sources.includes(c.from)) sources.push(c.from);
   const portsOf = new Map<string, string[]>();
   for (const c of r.cells) {
     const k = `${c.protocol === 'TCP' ? 'T' : 'U'}${c.port}`;

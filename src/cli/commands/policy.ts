@@ -2,13 +2,12 @@
 // felix's own semantics (felix/explain runs calc for the hosts involved and walks their chains).
 // Exit codes here: 0 allow, 1 deny, 2 could not explain (unknown endpoint, bad port, datastore).
 import type { Command } from 'commander';
-import { Explainer, ExplainInputError, type ExplainedSide, type Explanation, type FlowProtocol } from '../../../felix/explain/index.js';
-import type { Kind, Resource } from '../../api/types.js';
+import { EXPLAIN_KINDS, Explainer, ExplainInputError, type ExplainedSide, type Explanation, type FlowProtocol } from '../../../felix/explain/index.js';
+import type { Resource } from '../../api/types.js';
 import { errorMessage } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { CliExit } from '../exit.js';
 
-const KINDS: Kind[] = ['WorkloadEndpoint', 'NetworkPolicy', 'GlobalNetworkPolicy', 'Profile', 'NetworkSet', 'GlobalNetworkSet', 'FelixConfiguration', 'IPPool'];
 const PROTOCOLS: Record<string, FlowProtocol> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp', ICMP: 'icmp', ICMPV6: 'icmpv6' };
 
 function side(title: string, s: ExplainedSide | undefined, party: string): string[] {
@@ -53,7 +52,7 @@ export function register(program: Command, ctx: CliContext): void {
       let resources: Resource[];
       try {
         const ds = await ctx.openStore();
-        resources = (await Promise.all(KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
+        resources = (await Promise.all(EXPLAIN_KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
       } catch (e) {
         throw new CliExit(2, errorMessage(e));
       }
