@@ -59,7 +59,8 @@ function runProber(ns: string, targets: ProbeTarget[], timeoutMs: number): Promi
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
-    p.on('exit', (code) => {
+    // 'close', not 'exit': only then has all of stdout been read.
+    p.on('close', (code) => {
       if (code !== 0) return reject(new Error(`prober in ${ns} exited ${code}: ${err.trim()}`));
       try {
         resolve(JSON.parse(out) as ProbeResult[]);

@@ -60,7 +60,9 @@ describe.skipIf(reason)('Kubernetes NetworkPolicy on the xyz lab (e2e: twillctl 
       let wrong: string[] = [];
       let failedChecks: string[] = [];
       for (let run = 0; run < 8; run++) {
-        const rep = JSON.parse(lab(['verify', '--name', name, '-o', 'json']).out) as Verify;
+        const v = lab(['verify', '--name', name, '-o', 'json']);
+        expect(v.out.trim(), `twill-lab verify printed no report (exit ${v.code}):\n${v.err}`).not.toBe('');
+        const rep = JSON.parse(v.out) as Verify;
         expect(rep.cells).toHaveLength(9 * 8 * 4);
         wrong = rep.cells.filter((c) => c.allowed !== want(c)).map((c) => `${c.from}→${c.to} ${c.protocol}/${c.port} ${c.allowed ? 'reached' : 'blocked'}`);
         failedChecks = rep.checks.filter((c) => !c.ok).map((c) => `${c.what}: ${c.detail}`);

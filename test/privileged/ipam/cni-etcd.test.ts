@@ -12,6 +12,7 @@ import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
 import type { IPAMBlockResource } from '../../../src/api/types.js';
 import { gcPass, newGcState, checkIpam, Ipam } from '../../../ipam/index.js';
 import { missing } from '../../support/env.js';
+import { EXIT_PROBLEMS } from '../../../src/lib/exit-codes.js';
 import { startEtcd, type EtcdServer } from '../../support/etcd.js';
 import { runLimited as pool } from '../../bench/concurrency.js';
 
@@ -148,7 +149,7 @@ describe.skipIf(skip)('twill-ipam CNI plugin with real etcd (built programs)', (
       expect(victimHandles.has(String(p.evidence.handleID)), p.message).toBe(true);
       expect(p.evidence.reason).toBe('no WorkloadEndpoint lists this address');
     }
-    expect(check.code).toBe(report.problems.length > 0 ? 3 : 0);
+    expect(check.code).toBe(report.problems.length > 0 ? EXIT_PROBLEMS : 0);
     const leaks = report.problems.length;
     // Every process that finished (not killed) got an address, and it is among the leaks (no endpoints here).
     const finished = results.filter((r) => r.code === 0).length;
