@@ -235,8 +235,12 @@ export class IptablesReconciler {
       }
     }
     let after = this.computePlan(false);
-    if (this.inSync && after.some((p) => p.deletes.length > 0)) {
-      await this.applyDeletes(after, res);
+    // Delete unwanted chains only in a table whose desired chains and hooks are all in the kernel:
+    // a change that arrived while we wrote may have made a chain unwanted whose users the kernel
+    // still has (their rewrite is the next apply's), and -X of a referenced chain fails.
+    const deletable = after.filter((p) => p.deletes.length > 0 && p.upserts.length === 0 && p.hooks === undefined);
+    if (this.inSync && deletable.length > 0) {
+      await this.applyDeletes(deletable, res);
       after = this.computePlan(false);
     }
     for (const p of after) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createFakeNetfilter } from '../../../../src/iptables/fake/index.js';
 import { IptablesReconciler } from '../../../../felix/dataplane/index.js';
+import type { FamilyDelta } from '../../../../felix/rules/types.js';
 import { chain, family, hook } from './helpers.js';
 
 function setup() {
@@ -145,5 +146,37 @@ describe('IptablesReconciler', () => {
     await r.apply();
     expect(r.converged()).toBe(true);
     expect(r.failing(1).size).toBe(0);
+  });
+
+  it('a chain unwanted by a change that arrives during a write is deleted only after its users no longer jump to it', async () => {
+    const { ipt } = setup();
+    const r = new IptablesReconciler(ipt);
+    r.markInSync();
+    const users = (targets: string[]) => chain('tw-tw-wl1', [...targets.map((t) => `-j ${t}`), '-j DROP']);
+    r.setDesired(family({ filter: [users(['tw-pi-a', 'tw-pi-b']), chain('tw-pi-a', ['-j ACCEPT']), chain('tw-pi-b', ['-j ACCEPT'])] }));
+    await r.apply();
+    // A delta (policy b gone) lands while the next write is in iptables-restore, as the syncer's
+    // updates do while the agent awaits the kernel.
+    const empty = { upserts: [], deletes: [] };
+    const delta = (filter: FamilyDelta['filter']): FamilyDelta => ({ family: 4, filter, nat: empty, raw: empty, mangle: empty, ipsetUpserts: [], ipsetDeletes: [] }) as FamilyDelta;
+    r.updateDesired(delta({ upserts: [users(['tw-pi-a', 'tw-pi-b', 'tw-pi-c']), chain('tw-pi-c', ['-j ACCEPT'])], deletes: [] }));
+    const restore = ipt.restore.bind(ipt);
+    let once = false;
+    ipt.restore = async (text, opts) => {
+      await restore(text, opts);
+      if (!once) {
+        once = true;
+        r.updateDesired(delta({ upserts: [users(['tw-pi-a', 'tw-pi-c'])], deletes: ['tw-pi-b'] }));
+      }
+    };
+    const first = await r.apply();
+    expect(r.failing(1).size, JSON.stringify([...r.failing(1)])).toBe(0);
+    const second = await r.apply();
+    expect(r.failing(1).size).toBe(0);
+    expect([...first.deleted, ...second.deleted]).toEqual(['filter/tw-pi-b']);
+    const rules = await filterSave(ipt);
+    expect(rules.filter((l) => l.startsWith('-A tw-tw-wl1 '))).toHaveLength(3);
+    expect(rules.some((l) => l.startsWith('-A tw-pi-b '))).toBe(false);
+    expect(r.converged()).toBe(true);
   });
 });
