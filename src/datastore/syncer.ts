@@ -47,6 +47,8 @@ class Syncer {
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
   private relisting = false;
+  /** Kinds whose watch reported an error and has not shown since that it works again. */
+  private readonly down = new Set<Kind>();
   private degraded = false;
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
@@ -131,14 +133,18 @@ class Syncer {
       this.applyLists(lists);
       this.flush();
       for (const l of lists) this.startWatch(l.kind, l.revision);
+      for (const k of kinds) this.down.delete(k);
       if (this.dirty.size === 0) {
-        this.degraded = false;
         try {
           this.cb.onInSync();
         } catch (e) {
           process.emitWarning(`syncer onInSync threw: ${errorMessage(e)}`);
         }
-        this.status('in-sync');
+        // Another kind's watch may still be down: then the status stays "error" until it is back.
+        if (this.down.size === 0) {
+          this.degraded = false;
+          this.status('in-sync');
+        }
       }
     }
   }
@@ -202,7 +208,7 @@ class Syncer {
       case 'modified':
         this.clearCorrupt(kind, keyPath(keyOf(ev.resource)));
         this.set(keyPath(keyOf(ev.resource)), ev.resource);
-        this.recovered();
+        this.recovered(kind);
         this.scheduleFlush();
         break;
       case 'deleted': {
@@ -212,16 +218,21 @@ class Syncer {
           this.remove(path, ev.key);
           this.scheduleFlush();
         }
-        this.recovered();
+        this.recovered(kind);
         break;
       }
+      case 'resumed':
+        this.recovered(kind);
+        break;
       case 'error':
+        this.down.add(kind);
         this.degraded = true;
         this.status('error', errorMessage(ev.error));
         break;
       case 'resync': {
         const w = this.watches.get(kind);
         this.watches.delete(kind);
+        this.down.delete(kind);
         w?.close().catch(() => undefined);
         this.status('resyncing', ev.reason);
         this.dirty.add(kind);
@@ -250,8 +261,10 @@ class Syncer {
     }
   }
 
-  private recovered(): void {
-    if (this.degraded && !this.relisting) {
+  /** `kind`'s watch works (an event, or its stream is back); in sync once every kind's does. */
+  private recovered(kind: Kind): void {
+    this.down.delete(kind);
+    if (this.degraded && !this.relisting && this.down.size === 0) {
       this.degraded = false;
       this.status('in-sync');
     }

@@ -52,7 +52,9 @@ export type WatchEvent =
   /** The requested start revision was compacted (or the stream broke past recovery): re-list. */
   | { type: 'resync'; reason: string }
   /** A non-fatal problem (e.g. lost connection, reconnecting). */
-  | { type: 'error'; error: Error };
+  | { type: 'error'; error: Error }
+  /** The stream is back after an `error`: events continue from where they stopped, none missed. */
+  | { type: 'resumed' };
 
 export interface WatchOptions {
   /** Only this kind. Absent: every kind. */

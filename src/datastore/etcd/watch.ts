@@ -93,6 +93,8 @@ export class EtcdWatch implements Watcher {
     }
     if (res.created) {
       this.backoffMs = 100;
+      // Say so when a stream comes back: with nothing changing meanwhile, no event would.
+      if (this.outage) this.emit({ type: 'resumed' });
       this.outage = false;
       if (this.delivered === undefined && this.startedAfter === undefined) this.startedAfter = Number(res.header.revision);
       return;

@@ -134,12 +134,15 @@ describe.skipIf(skip)('etcd backend', () => {
       }
       // And this client can write again too.
       await eventually(() => ds.create(pool('after-4')));
-      await log.until((evs) => evs.length >= 7, 'all seven events');
+      await log.until(() => log.changes().length >= 7, 'all seven changes');
       await new Promise((r) => setTimeout(r, 300));
       const seen = log.changes().map((e: WatchEvent) =>
         e.type === 'added' ? `+${e.resource.metadata.name}` : e.type === 'deleted' ? `-${e.key.name}` : e.type,
       );
       expect(seen).toEqual(['+before-1', '+before-2', '+after-1', '+after-2', '+after-3', '-before-1', '+after-4']);
+      // The stream said it was back (a consumer with nothing changing would otherwise never know).
+      const kinds = log.events.map((e) => e.type);
+      expect(kinds.indexOf('resumed')).toBeGreaterThan(kinds.indexOf('error'));
       const revs = log.changes().map((e) => ('revision' in e ? Number(e.revision) : NaN));
       expect([...revs].sort((a, b) => a - b)).toEqual(revs);
     } finally {

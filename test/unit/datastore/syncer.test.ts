@@ -53,8 +53,12 @@ class Breakable implements Datastore {
   resync(kind?: Kind): void {
     for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'resync', reason: 'test' });
   }
-  error(): void {
-    for (const e of [...this.live]) e.handler({ type: 'error', error: new UnreachableError(this.location) });
+  error(kind?: Kind): void {
+    for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'error', error: new UnreachableError(this.location) });
+  }
+  /** Tells current watches their stream is back (nothing changed meanwhile). */
+  resumed(kind?: Kind): void {
+    for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'resumed' });
   }
   close = (): Promise<void> => this.inner.close();
 }
@@ -193,6 +197,23 @@ describe('startSyncer', () => {
     await ds.create(pool('p'));
     await c.until(() => c.log.includes('set p'), 'event');
     expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'in-sync']);
+    await s.stop();
+    await ds.close();
+  });
+
+  it('recovers its status when every broken watch is back, even with nothing changing', async () => {
+    const ds = new Breakable(await openDatastore('memory:'));
+    const c = new Consumer();
+    const s = startSyncer(ds, ['IPPool', 'Profile'], c);
+    await c.until(() => c.inSync === 1, 'in-sync');
+    ds.error();
+    ds.resumed('IPPool');
+    await new Promise((r) => setTimeout(r, 20));
+    // Profile's watch is still down: not in sync yet.
+    expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'error']);
+    ds.resumed('Profile');
+    await c.until(() => c.statuses.at(-1) === 'in-sync', 'in-sync again');
+    expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'error', 'in-sync']);
     await s.stop();
     await ds.close();
   });
