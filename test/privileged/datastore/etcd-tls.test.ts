@@ -1,7 +1,7 @@
 // The etcd backend over TLS with client certificates: a real etcd with --client-cert-auth and
 // certificates made by openssl for this test.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,27 +9,9 @@ import { openDatastore, UnreachableError, type DatastoreOptions } from '../../..
 import { pool } from '../../support/datastore-contract.js';
 import { missing } from '../../support/env.js';
 import { freePort } from '../../support/etcd.js';
+import { makePki } from '../../support/pki.js';
 
 const skip = missing({ tools: ['etcd', 'openssl'] });
-
-function openssl(dir: string, args: string[]): void {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-}
-
-/** A CA, and a certificate + key signed by it for `name` with the given extensions. */
-function makePki(dir: string): void {
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  for (const ca of ['ca', 'other-ca']) {
-    openssl(dir, ['req', '-x509', ...ec, '-keyout', `${ca}.key`, '-out', `${ca}.pem`, '-days', '2', '-subj', `/CN=twill-test-${ca}`]);
-  }
-  const leaf = (name: string, ext: string): void => {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    openssl(dir, ['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(dir, ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.pem`, '-days', '2', '-extfile', `${name}.ext`]);
-  };
-  leaf('server', 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  leaf('client', 'extendedKeyUsage=clientAuth\n');
-}
 
 describe.skipIf(skip)('etcd backend over TLS', () => {
   let dir: string;
