@@ -188,7 +188,7 @@ describe.skipIf(frrReason)('twill-lab with an FRR top-of-rack router (e2e: two r
     lab(['down', '--name', name]);
   });
 
-  it('zones-frr: both ToRs peer with their hosts and each other, the outside client behind the FRR ToR reaches only the DMZ, and down after the FRR daemons were killed leaves nothing', () => {
+  it('zones-frr: both ToRs peer with their hosts and each other, the outside client behind the FRR ToR reaches only the DMZ, its routes outlive a killed bgpd (graceful restart), and down after the FRR daemons were killed leaves nothing', () => {
     const u = lab(['up', '-f', join(ROOT, 'manifests/lab/zones-frr.yaml'), '--name', name]);
     expect(u.code, `${u.out}\n${u.err}`).toBe(0);
     expect(u.out).toMatch(/tor-r1 \(BIRD\), tor-r2 \(FRR\)/);
@@ -215,12 +215,22 @@ describe.skipIf(frrReason)('twill-lab with an FRR top-of-rack router (e2e: two r
     expect(fromClient).toEqual(['zones/app1 false', 'zones/app2 false', 'zones/db1 false', 'zones/db2 false', 'zones/web1 true', 'zones/web2 true']);
     expect(zoneRuleBreaks(rep.cells)).toEqual([]);
 
-    // Kill the FRR daemons the hard way, then take the lab down: their processes, namespaces,
-    // files (the lab's and FRR's scratch directories in /var/tmp/frr) are all gone.
+    // Kill the FRR daemons the hard way (bgpd, then zebra), then take the lab down: their
+    // processes, namespaces, files (the lab's and FRR's scratch directories in /var/tmp/frr) are all gone.
     const state = JSON.parse(readFileSync(join(st.dir, 'state.json'), 'utf8')) as LabState;
     const frr = state.procs.filter((p) => p.role === 'tor' && p.argv[0]!.startsWith('/usr/lib/frr/'));
     expect(frr.map((p) => p.name)).toEqual(['tor-r2-zebra', 'tor-r2']);
-    for (const p of frr) spawnSync('kill', ['-KILL', String(p.pid)]);
+    // Graceful restart: bgpd killed (no NOTIFICATION), zebra keeps the routes it learned, so the
+    // client behind this ToR still reaches the DMZ on the other rack.
+    const [zebra, bgpd] = frr as [LabState['procs'][number], LabState['procs'][number]];
+    const before = spawnSync('ip', ['-n', torNs, 'route', 'show', 'proto', 'bgp'], { encoding: 'utf8' }).stdout;
+    spawnSync('kill', ['-KILL', String(bgpd.pid)]);
+    const clientNs = `${name}-out-client`;
+    const web1 = st.workloads.find((w) => w.name === 'web1')!;
+    const viaHeldRoutes = spawnSync('ip', ['netns', 'exec', clientNs, 'socat', '-T', '2', '-', `TCP:${web1.ips[0]}:443,connect-timeout=2`], { input: '', encoding: 'utf8', timeout: 5000 });
+    expect(viaHeldRoutes.stdout.trim()).toBe('zones/web1');
+    expect(spawnSync('ip', ['-n', torNs, 'route', 'show', 'proto', 'bgp'], { encoding: 'utf8' }).stdout).toBe(before);
+    spawnSync('kill', ['-KILL', String(zebra.pid)]);
     const scratch = frr.map((p) => `/var/tmp/frr/${p.argv[0]!.split('/').pop()}.${p.pid}`);
     expect(scratch.filter((d) => existsSync(d))).toEqual(scratch);
     const d = lab(['down', '--name', name]);
