@@ -4,6 +4,7 @@
 import { rmSync } from 'node:fs';
 import { delNetns, isAlive, netnsExists, stopProc } from './procs.js';
 import { labDir, loadState, LabStateError } from './state.js';
+import { removeFrrScratch } from './tor.js';
 
 export interface DownReport {
   name: string;
@@ -16,7 +17,8 @@ export async function labDown(name: string): Promise<DownReport> {
   if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
   let stopped = 0;
   const order = ['server', 'node', 'tor', 'bridge', 'etcd'];
-  const procs = [...s.procs].sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role));
+  // By role in that order; within a role, the last started first (FRR's bgpd before its zebra).
+  const procs = s.procs.map((p, i) => ({ p, i })).sort((a, b) => order.indexOf(a.p.role) - order.indexOf(b.p.role) || b.i - a.i).map((x) => x.p);
   // Servers go all at once; the rest in order (nodes before the datastore they talk to).
   const servers = procs.filter((p) => p.role === 'server');
   stopped += servers.filter((p) => isAlive(p)).length;
@@ -25,6 +27,7 @@ export async function labDown(name: string): Promise<DownReport> {
     if (isAlive(p)) stopped++;
     await stopProc(p);
   }
+  for (const p of procs.filter((x) => x.role === 'tor')) removeFrrScratch(p);
   let namespaces = 0;
   for (const ns of [...s.namespaces].reverse()) {
     if (netnsExists(ns)) namespaces++;

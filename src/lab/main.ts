@@ -19,8 +19,8 @@ const EXAMPLES = resolve(dirname(fileURLToPath(import.meta.url)), '../../../mani
 
 function readModel(file: string | undefined, example: string | undefined): { model: LabModel; baseDir: string; file: string } {
   const path = example ? join(EXAMPLES, `${example}.yaml`) : file;
-  if (!path) throw new TwillError('LabUsage', 'no model given', { hint: 'pass -f MODEL.yaml, or --example zones|xyz' });
-  if (!existsSync(path)) throw new TwillError('LabUsage', `${path}: no such file`, { hint: example ? `examples: zones, xyz (in ${EXAMPLES})` : 'check the path' });
+  if (!path) throw new TwillError('LabUsage', 'no model given', { hint: 'pass -f MODEL.yaml, or --example zones|zones-frr|xyz' });
+  if (!existsSync(path)) throw new TwillError('LabUsage', `${path}: no such file`, { hint: example ? `examples: zones, zones-frr, xyz (in ${EXAMPLES})` : 'check the path' });
   return { model: parseModel(readFileSync(path, 'utf8'), path), baseDir: dirname(resolve(path)), file: path };
 }
 
@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('validate')
     .description('check a lab model and print what it would build')
     .option('-f, --file <model>', 'lab model (YAML)')
-    .option('--example <name>', 'a shipped example: zones or xyz')
+    .option('--example <name>', 'a shipped example: zones, zones-frr or xyz')
     .action((o: { file?: string; example?: string }) => {
       const { model, file } = readModel(o.file, o.example);
       say(`${file}: ok — lab ${model.name}: ${model.hosts.length} hosts in ${model.racks.length} rack(s), ${model.workloads.length} workloads in ${model.namespaces.length} namespace(s), ${model.outside.length} outside client(s), ${model.expect.length} expectation(s)`);
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('up')
     .description('bring a lab up; returns once every endpoint is programmed and every BGP session is up')
     .option('-f, --file <model>', 'lab model (YAML)')
-    .option('--example <name>', 'a shipped example: zones or xyz')
+    .option('--example <name>', 'a shipped example: zones, zones-frr or xyz')
     .option('--name <name>', 'lab name (default: the model\'s); prefixes every namespace')
     .action(async (o: { file?: string; example?: string; name?: string }) => {
       const { model, baseDir } = readModel(o.file, o.example);

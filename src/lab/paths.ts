@@ -30,6 +30,9 @@ const DEBIAN_PACKAGE: Record<string, string> = {
   etcd: 'etcd-server',
   bird: 'bird2',
   birdc: 'bird2',
+  vtysh: 'frr',
+  '/usr/lib/frr/zebra': 'frr',
+  '/usr/lib/frr/bgpd': 'frr',
   socat: 'socat',
   'iptables-restore': 'iptables',
   ipset: 'ipset',
@@ -41,7 +44,7 @@ export function checkTools(tools: string[]): void {
   const notBuilt = Object.values(PROGRAMS).filter((p) => !existsSync(p));
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map((t) => DEBIAN_PACKAGE[t] ?? t))];
-    throw new LabToolError(`missing on PATH: ${missing.join(', ')}`, `install them: apt-get install ${pkgs.join(' ')} (or run test/tools/install-deps.sh)`);
+    throw new LabToolError(`missing: ${missing.join(', ')}`, `install them: apt-get install ${pkgs.join(' ')} (or run test/tools/install-deps.sh)`);
   }
   if (notBuilt.length > 0) throw new LabToolError(`Twill is not built: ${notBuilt.join(', ')} missing`, 'run "npm run build" first');
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {

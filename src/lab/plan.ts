@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Resource } from '../api/types.js';
 import type { LabModel, LabWorkload } from './model.js';
+import { torConfig, type TorDaemon, type TorNeighbor } from './tor-config.js';
 
 export interface PlannedHost {
   name: string;
@@ -24,11 +25,16 @@ export interface PlannedHost {
 export interface PlannedTor {
   rack: string;
   ns: string;
+  /** The routing daemon the model names for this rack. */
+  daemon: TorDaemon;
   asn: number;
   /** On the rack LAN. */
   addr: string;
   spineAddr?: string;
   outsideAddr?: string;
+  /** Its BGP neighbours: the rack's hosts, then the other ToRs. */
+  neighbors: TorNeighbor[];
+  /** BIRD's config, or FRR's bgpd config (see tor-config.ts). */
   config: string;
 }
 
@@ -74,33 +80,6 @@ function shortTag(name: string): string {
   return createHash('sha1').update(name).digest('hex').slice(0, 4);
 }
 
-/** A BIRD 2 config for a ToR: eBGP to its hosts (learn their blocks), to other ToRs, and the kernel. */
-export function birdTorConfig(t: { routerId: string; asn: number; clusterAsn: number; hosts: { name: string; addr: string }[]; peers: { name: string; addr: string; asn: number }[] }): string {
-  const hostProtos = t.hosts.map(
-    (h) => `protocol bgp host_${h.name.replace(/[^a-zA-Z0-9]/g, '_')} {
-  local as ${t.asn};
-  neighbor ${h.addr} as ${t.clusterAsn};
-  graceful restart on;
-  ipv4 { import all; export none; };
-}`,
-  );
-  const torProtos = t.peers.map(
-    (p) => `protocol bgp tor_${p.name.replace(/[^a-zA-Z0-9]/g, '_')} {
-  local as ${t.asn};
-  neighbor ${p.addr} as ${p.asn};
-  graceful restart on;
-  ipv4 { import all; export where source ~ [ RTS_BGP, RTS_DEVICE ]; };
-}`,
-  );
-  return `# twill-lab top-of-rack router (BIRD 2)
-router id ${t.routerId};
-protocol device { }
-protocol direct { ipv4; }
-protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }
-${[...hostProtos, ...torProtos].join('\n')}
-`;
-}
-
 export function planLab(model: LabModel, name = model.name): LabPlan {
   const tag = shortTag(name);
   const hosts: PlannedHost[] = [];
@@ -142,10 +121,12 @@ export function planLab(model: LabModel, name = model.name): LabPlan {
     tors.push({
       rack: rack.name,
       ns: torNs,
+      daemon: rack.tor,
       asn: rack.asn,
       addr: `198.18.${r}.254`,
       ...(multiRack ? { spineAddr: `198.19.0.${r}` } : {}),
       ...(outs.length > 0 ? { outsideAddr: `198.19.${100 + r}.254` } : {}),
+      neighbors: [],
       config: '',
     });
   });
@@ -153,13 +134,11 @@ export function planLab(model: LabModel, name = model.name): LabPlan {
     lans.push({ ns: `${name}-spine`, bridge: 'br0', members: tors.map((t) => ({ ns: t.ns, ifName: 'spine0', cidr: `${t.spineAddr}/24` })) });
   }
   for (const t of tors) {
-    t.config = birdTorConfig({
-      routerId: t.addr,
-      asn: t.asn,
-      clusterAsn: model.bgp.asn,
-      hosts: hosts.filter((h) => h.rack === t.rack).map((h) => ({ name: h.name, addr: h.addr })),
-      peers: tors.filter((o) => o !== t).map((o) => ({ name: o.rack, addr: o.spineAddr!, asn: o.asn })),
-    });
+    t.neighbors = [
+      ...hosts.filter((h) => h.rack === t.rack).map((h): TorNeighbor => ({ kind: 'host', name: h.name, addr: h.addr, asn: model.bgp.asn })),
+      ...tors.filter((o) => o !== t).map((o): TorNeighbor => ({ kind: 'tor', name: o.rack, addr: o.spineAddr!, asn: o.asn })),
+    ];
+    t.config = torConfig(t.daemon, { name: `tor-${t.rack}`, routerId: t.addr, asn: t.asn, neighbors: t.neighbors });
   }
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
   const workloads: PlannedWorkload[] = model.workloads.map((w) => ({

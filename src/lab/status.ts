@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { isAlive } from './procs.js';
 import { nodeSessions, type SessionRow } from './sessions.js';
 import { loadState, LabStateError } from './state.js';
+import { torProcName, torSessions, type TorSession } from './tor.js';
 
 export interface LabStatus {
   name: string;
@@ -12,7 +13,7 @@ export interface LabStatus {
   /** etcd URL usable with `twillctl --datastore` from the machine's own namespace. */
   datastore: string | undefined;
   hosts: { name: string; netns: string; address: string; rack: string; agent: 'running' | 'stopped'; apiSocket: string; sessions: SessionRow[] }[];
-  tors: { rack: string; netns: string; address: string; asn: number; daemon: 'running' | 'stopped' }[];
+  tors: { rack: string; netns: string; address: string; asn: number; router: 'bird' | 'frr'; daemon: 'running' | 'stopped'; sessions: TorSession[] }[];
   outside: { name: string; netns: string; address: string }[];
   workloads: { name: string; namespace: string; host: string; netns: string; ips: string[]; labels: Record<string, string>; ports: { name?: string; port: number; protocol: string }[] }[];
 }
@@ -33,7 +34,12 @@ export async function labStatus(name: string): Promise<LabStatus> {
         return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: up ? (await nodeSessions(apiSocket)).peers : [] } as const;
       }),
     ),
-    tors: s.plan.tors.map((t) => ({ rack: t.rack, netns: t.ns, address: t.addr, asn: t.asn, daemon: running('tor', `tor-${t.rack}`) ? 'running' : 'stopped' })),
+    tors: await Promise.all(
+      s.plan.tors.map(async (t) => {
+        const up = running('tor', torProcName(t));
+        return { rack: t.rack, netns: t.ns, address: t.addr, asn: t.asn, router: t.daemon, daemon: up ? 'running' : 'stopped', sessions: up ? (await torSessions(t, s.dir)).sessions : [] } as const;
+      }),
+    ),
     outside: s.plan.outside.map((o) => ({ name: o.name, netns: o.ns, address: o.addr })),
     workloads: s.plan.workloads.map((w) => {
       const ws = s.workloads.find((x) => x.id === w.id);
@@ -59,7 +65,11 @@ export function formatStatus(st: LabStatus): string {
     const est = h.sessions.filter((x) => x.state === 'Established').length;
     out.push(`${h.name.padEnd(12)}${h.netns.padEnd(22)}${h.address.padEnd(17)}${h.agent.padEnd(10)}${est}/${h.sessions.length} Established`);
   }
-  for (const t of st.tors) out.push(`${`tor-${t.rack}`.padEnd(12)}${t.netns.padEnd(22)}${t.address.padEnd(17)}${t.daemon.padEnd(10)}BIRD, AS ${t.asn}`);
+  for (const t of st.tors) {
+    const est = t.sessions.filter((x) => x.state === 'Established').length;
+    out.push(`${`tor-${t.rack}`.padEnd(12)}${t.netns.padEnd(22)}${t.address.padEnd(17)}${t.daemon.padEnd(10)}${est}/${t.sessions.length} Established (${t.router === 'frr' ? 'FRR' : 'BIRD'}, AS ${t.asn})`);
+    for (const x of t.sessions.filter((y) => y.state !== 'Established')) out.push(`${''.padEnd(12)}  ${x.peer} ${x.peerAddress}: ${x.state}${x.info ? ` (${x.info})` : ''}`);
+  }
   for (const o of st.outside) out.push(`${o.name.padEnd(12)}${o.netns.padEnd(22)}${o.address.padEnd(17)}outside`);
   out.push('');
   out.push('WORKLOAD              HOST   IPS              PORTS                LABELS');

@@ -1,10 +1,10 @@
 // `twill-lab up`: builds the plan on this machine — namespaces and LANs, a real etcd, one twill-node
-// per host, a BIRD per rack, workloads added through twill-cni exactly as a runtime calls it, and
-// servers on their declared ports — and returns once every endpoint is programmed and every BGP
-// session is up. Every step is recorded in the lab's state before it happens, so `down` can undo
+// per host, a BIRD or FRR router per rack, workloads added through twill-cni exactly as a runtime
+// calls it, and servers on their declared ports — and returns once every endpoint is programmed
+// and every BGP session (the hosts' and the ToRs') is up. Every step is recorded in the lab's state before it happens, so `down` can undo
 // a bring-up that failed half way.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { TwillError, errorMessage } from '../errors.js';
@@ -16,6 +16,7 @@ import { PROGRAMS, checkTools } from './paths.js';
 import { addNetns, ip, isAlive, run, startDetached, type ProcRecord } from './procs.js';
 import { labDir, loadState, saveState, type LabState, type WorkloadState } from './state.js';
 import { nodeSessions } from './sessions.js';
+import { isEstablished, startTor, torProcName, torSessions, torTools } from './tor.js';
 
 export class LabUpError extends TwillError {
   constructor(message: string, hint: string, cause?: unknown) {
@@ -165,14 +166,8 @@ class Bringup {
     }
   }
 
-  routers(): void {
-    for (const t of this.state.plan.tors) {
-      const conf = join(this.state.dir, `tor-${t.rack}.bird.conf`);
-      writeFileSync(conf, t.config);
-      this.proc(
-        startDetached('tor', `tor-${t.rack}`, ['bird', '-f', '-c', conf, '-s', join(this.state.dir, `tor-${t.rack}.ctl`), '-P', join(this.state.dir, `tor-${t.rack}.pid`)], this.log(`tor-${t.rack}`), t.ns),
-      );
-    }
+  async routers(): Promise<void> {
+    for (const t of this.state.plan.tors) await startTor(t, this.state.dir, this.log(torProcName(t)), (p) => this.proc(p));
   }
 
   nodes(): void {
@@ -231,6 +226,10 @@ class Bringup {
         const s = await nodeSessions(join(this.state.dir, `${h.name}.sock`));
         if (!s.ok || s.peers.length === 0 || s.peers.some((p) => p.state !== 'Established')) return false;
       }
+      for (const t of this.state.plan.tors) {
+        const s = await torSessions(t, this.state.dir);
+        if (!s.ok || !s.sessions.every(isEstablished)) return false;
+      }
       return true;
     }, timeoutMs);
     await until('every endpoint to be programmed', async () => {
@@ -272,7 +271,7 @@ export function cniConfig(s: LabState, w: PlannedWorkload): Record<string, unkno
 
 /** Brings a lab up; on failure leaves its state for `down` and rethrows. */
 export async function labUp(model: LabModel, o: UpOptions): Promise<LabState> {
-  checkTools(['ip', 'nsenter', 'etcd', 'bird', 'birdc', 'socat', 'iptables-restore', 'ipset']);
+  checkTools(['ip', 'nsenter', 'etcd', 'socat', 'iptables-restore', 'ipset', ...new Set(model.racks.flatMap((r) => torTools(r.tor)))]);
   const plan = planLab(model, o.name ?? model.name);
   const prev = loadState(plan.name);
   if (prev) {
@@ -294,9 +293,9 @@ export async function labUp(model: LabModel, o: UpOptions): Promise<LabState> {
   const ds = await openDatastore(url);
   try {
     await b.resources(ds);
-    b.routers();
+    await b.routers();
     b.nodes();
-    o.say(`  ${plan.tors.length} BIRD top-of-rack router(s) and ${plan.hosts.length} twill-node(s) started`);
+    o.say(`  ${plan.tors.map((t) => `${torProcName(t)} (${t.daemon === 'frr' ? 'FRR' : 'BIRD'})`).join(', ')} and ${plan.hosts.length} twill-node(s) started`);
     await until('every twill-node to answer on its socket', async () => (await Promise.all(plan.hosts.map((h) => nodeSessions(join(b.state.dir, `${h.name}.sock`))))).every((x) => x.ok), 60_000);
     for (const w of plan.workloads) {
       const ws = b.addWorkload(w);

@@ -13,6 +13,7 @@ import type { ProbeResult, ProbeTarget } from './probe.js';
 import { isAlive } from './procs.js';
 import { nodeSessions } from './sessions.js';
 import type { LabState } from './state.js';
+import { isEstablished, torProcName, torSessions } from './tor.js';
 
 export interface Cell {
   from: string;
@@ -121,6 +122,15 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
       what: `${h.name} BGP sessions`,
       ok: st.ok && st.peers.length > 0 && down.length === 0,
       detail: !st.ok ? (st.error ?? 'no answer') : down.length > 0 ? down.map((p) => `${p.peerAddress} ${p.state}${p.info ? ` (${p.info})` : ''}`).join('; ') : `${st.peers.length} Established`,
+    });
+  }
+  for (const t of s.plan.tors) {
+    const st = await torSessions(t, s.dir);
+    const down = st.sessions.filter((x) => !isEstablished(x));
+    checks.push({
+      what: `${torProcName(t)} BGP sessions`,
+      ok: st.ok && down.length === 0,
+      detail: !st.ok ? (st.error ?? 'no answer') : down.length > 0 ? down.map((x) => `${x.peer} ${x.peerAddress} ${x.state}`).join('; ') : `${st.sessions.length} Established`,
     });
   }
   if (s.datastore) {

@@ -12,6 +12,7 @@ import { cniConfig, cniEnv } from '../../src/lab/up.js';
 import { ROOT } from '../support/bgp-peers.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'bird', 'birdc', 'socat', 'iptables-restore', 'ipset', 'nsenter', 'ping'] });
+const frrReason = reason ?? missing({ tools: ['vtysh', '/usr/lib/frr/zebra', '/usr/lib/frr/bgpd'] });
 const LAB = join(ROOT, 'dist/src/lab/main.js');
 
 interface Status {
@@ -20,6 +21,13 @@ interface Status {
   datastore: string;
   hosts: { name: string; netns: string; address: string; sessions: { peerAddress: string; state: string }[] }[];
   workloads: { name: string; namespace: string; host: string; netns: string; ips: string[]; ports: { port: number; protocol: string }[] }[];
+}
+
+interface TorStatus {
+  rack: string;
+  router: string;
+  daemon: string;
+  sessions: { peer: string; peerAddress: string; state: string }[];
 }
 
 interface Verify {
@@ -40,6 +48,14 @@ function leftovers(name: string): string[] {
 }
 
 const suffix = `${process.pid % 1000}`;
+
+/** The zone rules in full: DMZ from anywhere on 443; App only from the DMZ; Backend only from App. Returns the cells that break them. */
+function zoneRuleBreaks(cells: Verify['cells']): string[] {
+  const zone = (id: string): string => (id.startsWith('zones/web') ? 'dmz' : id.startsWith('zones/app') ? 'app' : id.startsWith('zones/db') ? 'backend' : 'outside');
+  return cells
+    .filter((c) => c.allowed !== (zone(c.to) === 'dmz' || (zone(c.to) === 'app' && zone(c.from) === 'dmz') || (zone(c.to) === 'backend' && zone(c.from) === 'app')))
+    .map((c) => `${c.from}→${c.to}:${c.port} ${c.allowed ? 'answered' : 'no answer'}`);
+}
 
 describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real traffic)', () => {
   const up: string[] = [];
@@ -67,12 +83,7 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     expect(rep.expectations.filter((e) => !e.ok)).toEqual([]);
     expect(rep.checks.filter((c) => !c.ok)).toEqual([]);
     expect(v.code).toBe(0);
-    // The zone rules in full: DMZ from anywhere on 443; App only from the DMZ; Backend only from App.
-    const zone = (id: string): string => (id.startsWith('zones/web') ? 'dmz' : id.startsWith('zones/app') ? 'app' : id.startsWith('zones/db') ? 'backend' : 'outside');
-    for (const c of rep.cells) {
-      const want = zone(c.to) === 'dmz' || (zone(c.to) === 'app' && zone(c.from) === 'dmz') || (zone(c.to) === 'backend' && zone(c.from) === 'app');
-      expect(`${c.from}→${c.to}:${c.port} ${c.allowed}`).toBe(`${c.from}→${c.to}:${c.port} ${want}`);
-    }
+    expect(zoneRuleBreaks(rep.cells)).toEqual([]);
     // The table a user reads.
     const table = lab(['verify', '--name', name]);
     expect(table.out).toMatch(/verified in/);
@@ -168,5 +179,64 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     for (const p of state.procs) spawnSync('kill', ['-KILL', String(p.pid)]);
     expect(lab(['down', '--name', name]).code).toBe(0);
     expect(leftovers(name)).toEqual([]);
+  });
+});
+
+describe.skipIf(frrReason)('twill-lab with an FRR top-of-rack router (e2e: two racks, BIRD and FRR ToRs, real traffic)', () => {
+  const name = `zf${suffix}`;
+  afterAll(() => {
+    lab(['down', '--name', name]);
+  });
+
+  it('zones-frr: both ToRs peer with their hosts and each other, the outside client behind the FRR ToR reaches only the DMZ, its routes outlive a killed bgpd (graceful restart), and down after the FRR daemons were killed leaves nothing', () => {
+    const u = lab(['up', '-f', join(ROOT, 'manifests/lab/zones-frr.yaml'), '--name', name]);
+    expect(u.code, `${u.out}\n${u.err}`).toBe(0);
+    expect(u.out).toMatch(/tor-r1 \(BIRD\), tor-r2 \(FRR\)/);
+
+    const st = JSON.parse(lab(['status', '--name', name, '-o', 'json']).out) as Status & { tors: TorStatus[] };
+    const tors = st.tors.map((t) => ({ rack: t.rack, router: t.router, daemon: t.daemon, sessions: t.sessions.map((x) => `${x.peer} ${x.state}`) }));
+    expect(tors).toEqual([
+      { rack: 'r1', router: 'bird', daemon: 'running', sessions: ['host h1 Established', 'host h2 Established', 'tor r2 Established'] },
+      { rack: 'r2', router: 'frr', daemon: 'running', sessions: ['host h3 Established', 'tor r1 Established'] },
+    ]);
+    // The FRR ToR learned the blocks of every host (h3's from h3, h1's and h2's from the BIRD ToR) into its kernel.
+    const torNs = `${name}-tor-r2`;
+    const routes = spawnSync('ip', ['-n', torNs, 'route', 'show', 'proto', 'bgp'], { encoding: 'utf8' }).stdout;
+    for (const w of st.workloads) expect(routes, `${w.name} ${w.ips[0]}`).toMatch(new RegExp(`^10\\.71\\.\\d+\\.\\d+/26 .*via ${w.host === 'h3' ? '198\\.18\\.2\\.1' : '198\\.19\\.0\\.1'}`, 'm'));
+
+    const v = lab(['verify', '--name', name, '-o', 'json']);
+    const rep = JSON.parse(v.out) as Verify;
+    expect(rep.expectations.filter((e) => !e.ok)).toEqual([]);
+    expect(rep.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(rep.checks.map((c) => c.what)).toEqual(expect.arrayContaining(['tor tor-r2 running', 'tor tor-r2-zebra running', 'tor-r2 BGP sessions']));
+    expect(v.code).toBe(0);
+    // The client sits behind the FRR ToR: it reaches the DMZ on both racks, nothing else.
+    const fromClient = rep.cells.filter((c) => c.from === 'client').map((c) => `${c.to} ${c.allowed}`).sort();
+    expect(fromClient).toEqual(['zones/app1 false', 'zones/app2 false', 'zones/db1 false', 'zones/db2 false', 'zones/web1 true', 'zones/web2 true']);
+    expect(zoneRuleBreaks(rep.cells)).toEqual([]);
+
+    // Kill the FRR daemons the hard way (bgpd, then zebra), then take the lab down: their
+    // processes, namespaces, files (the lab's and FRR's scratch directories in /var/tmp/frr) are all gone.
+    const state = JSON.parse(readFileSync(join(st.dir, 'state.json'), 'utf8')) as LabState;
+    const frr = state.procs.filter((p) => p.role === 'tor' && p.argv[0]!.startsWith('/usr/lib/frr/'));
+    expect(frr.map((p) => p.name)).toEqual(['tor-r2-zebra', 'tor-r2']);
+    // Graceful restart: bgpd killed (no NOTIFICATION), zebra keeps the routes it learned, so the
+    // client behind this ToR still reaches the DMZ on the other rack.
+    const [zebra, bgpd] = frr as [LabState['procs'][number], LabState['procs'][number]];
+    const before = spawnSync('ip', ['-n', torNs, 'route', 'show', 'proto', 'bgp'], { encoding: 'utf8' }).stdout;
+    spawnSync('kill', ['-KILL', String(bgpd.pid)]);
+    const clientNs = `${name}-out-client`;
+    const web1 = st.workloads.find((w) => w.name === 'web1')!;
+    const viaHeldRoutes = spawnSync('ip', ['netns', 'exec', clientNs, 'socat', '-T', '2', '-', `TCP:${web1.ips[0]}:443,connect-timeout=2`], { input: '', encoding: 'utf8', timeout: 5000 });
+    expect(viaHeldRoutes.stdout.trim()).toBe('zones/web1');
+    expect(spawnSync('ip', ['-n', torNs, 'route', 'show', 'proto', 'bgp'], { encoding: 'utf8' }).stdout).toBe(before);
+    spawnSync('kill', ['-KILL', String(zebra.pid)]);
+    const scratch = frr.map((p) => `/var/tmp/frr/${p.argv[0]!.split('/').pop()}.${p.pid}`);
+    expect(scratch.filter((d) => existsSync(d))).toEqual(scratch);
+    const d = lab(['down', '--name', name]);
+    expect(d.code, d.err).toBe(0);
+    expect(leftovers(name)).toEqual([]);
+    expect(scratch.filter((x) => existsSync(x))).toEqual([]);
+    expect(state.procs.filter((p) => existsSync(`/proc/${p.pid}`) && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(state.dir))).toEqual([]);
   });
 });
