@@ -390,8 +390,8 @@ export class Dataplane {
    * `twillctl verify`: reads the kernel afresh (iptables-save, ipset list, a route dump, sysctls)
    * and compares it with the desired state. Waits for an apply in progress to end (so it never
    * reports a write half done) but starts none: it repairs nothing. `differences` also lists the
-   * changes the agent saw and already undid in the last DRIFT_MEMORY_MS (with `seenAt`), unless
-   * the same object differs now.
+   * routes deleted behind the agent's back in the last DRIFT_MEMORY_MS that it put back (with
+   * `seenAt`): still desired and in the kernel as desired now.
    */
   async verifyKernel(): Promise<KernelDiff> {
     while (this.running) await this.running;
@@ -404,7 +404,10 @@ export class Dataplane {
     const now = Date.now();
     const current = new Set(d.differences.map((x) => `${x.kind} ${x.object}`));
     for (const r of this.drift) {
-      if (now - r.at < DRIFT_MEMORY_MS && !current.has(`${r.diff.kind} ${r.diff.object}`)) d.differences.push({ ...r.diff, seenAt: new Date(r.at) });
+      // Only what really was put back: still wanted and, by the fresh read, as wanted now (a route
+      // that went with its workload's interface, and is no longer desired, is no drift).
+      const putBack = want.routes.has(r.diff.object) && !current.has(`${r.diff.kind} ${r.diff.object}`);
+      if (now - r.at < DRIFT_MEMORY_MS && putBack) d.differences.push({ ...r.diff, seenAt: new Date(r.at) });
     }
     return d;
   }

@@ -11,7 +11,7 @@ import { renderAll } from '../../../../felix/rules/index.js';
 import { Dataplane, diffKernel, type DataplaneDeps, type DesiredKernel, type KernelView } from '../../../../felix/dataplane/index.js';
 import type { NodeDifference } from '../../../../src/nodeapi/types.js';
 
-function state() {
+function state(withB = true) {
   const g = new CalcGraph({ nodeName: 'h1' });
   const wep = (name: string, iface: string, ip: string, role: string): SyncEvent => ({
     type: 'set',
@@ -21,7 +21,7 @@ function state() {
     // A rule selecting role == client: an ipset whose members are the clients' addresses.
     { type: 'set', resource: { apiVersion: 'twill.io/v1', kind: 'Profile', metadata: { name: 'p' }, spec: { ingress: [{ action: 'Allow', source: { selector: 'role == "client"' } }], egress: [{ action: 'Allow' }] } } },
     wep('a', 'twa', '10.65.0.1', 'client'),
-    wep('b', 'twb', '10.65.0.2', 'client'),
+    ...(withB ? [wep('b', 'twb', '10.65.0.2', 'client')] : []),
     wep('c', 'twc', '10.65.0.3', 'server'),
     {
       type: 'set',
@@ -129,6 +129,18 @@ describe('Dataplane.verifyKernel', () => {
     expect(v.differences).toHaveLength(1);
     expect(v.differences[0]).toMatchObject({ kind: 'route', object: '10.65.0.2/32', expected: 'dev twb scope link', actual: 'deleted outside the agent (netlink event); put back' });
     expect(v.differences[0]!.seenAt).toBeInstanceOf(Date);
+    await dp.stop();
+  });
+
+  it('a remembered deletion is dropped once that route is no longer wanted (its workload went away)', async () => {
+    const { dp, nl } = await programmed(true);
+    await nl.routeDel({ family: 4, dst: '10.65.0.2/32', protocol: RTPROT_TWILL });
+    for (let i = 0; i < 100 && (await dp.verifyKernel()).differences.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect((await dp.verifyKernel()).differences.map((d) => d.object)).toContain('10.65.0.2/32');
+    const s = state(false);
+    dp.setDesired({ state: s, rendered: renderAll(s) });
+    await dp.applyNow();
+    expect((await dp.verifyKernel()).differences).toEqual([]);
     await dp.stop();
   });
 });
