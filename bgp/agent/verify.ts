@@ -21,6 +21,8 @@ export interface BgpVerifyInput {
 export type BgpCounts = Pick<VerifyCounts, 'bgpSessions' | 'bgpRoutes'>;
 
 const gatewaysOf = (r: Route): string[] => (r.multipath ? r.multipath.map((h) => h.gateway ?? '') : r.gateway ? [r.gateway] : []);
+/** A kernel route as a person reads it: "via A, B", or its type ("blackhole"). */
+const describe = (r: Route): string => (r.type !== undefined && r.type !== 'unicast' ? r.type : `via ${gatewaysOf(r).join(', ') || '(no gateway)'}`);
 
 /** Every session expected but not Established (or not expected at all), every learned best path not in the kernel as learned. */
 export function diffBgp(i: BgpVerifyInput): { differences: NodeDifference[]; checked: BgpCounts } {
@@ -46,10 +48,10 @@ export function diffBgp(i: BgpVerifyInput): { differences: NodeDifference[]; che
     const k = kernel.get(key);
     const expected = `via ${r.nextHop} (learned from ${r.peer})`;
     if (k === undefined) out.push({ kind: 'bgp-route', object: key, expected, actual: 'absent' });
-    else if (!gatewaysOf(k).includes(r.nextHop)) out.push({ kind: 'bgp-route', object: key, expected, actual: `via ${gatewaysOf(k).join(', ') || '(no gateway)'}` });
+    else if (!gatewaysOf(k).includes(r.nextHop)) out.push({ kind: 'bgp-route', object: key, expected, actual: describe(k) });
   }
   for (const [key, k] of kernel) {
-    if (!want.has(key)) out.push({ kind: 'bgp-route', object: key, expected: 'absent (no best path learned from a peer)', actual: `via ${gatewaysOf(k).join(', ') || '(no gateway)'}` });
+    if (!want.has(key)) out.push({ kind: 'bgp-route', object: key, expected: 'absent (no best path learned from a peer)', actual: describe(k) });
   }
   return { differences: out, checked: { bgpSessions: i.neighbors.length, bgpRoutes: want.size } };
 }
