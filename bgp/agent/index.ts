@@ -7,3 +7,4 @@ export { AGENT_MAX_PATHS, DEFAULT_RESTART_TIME } from './peers.js';
 export type { AgentBuild, AgentSnapshot, PeerInfo, PeerType } from './types.js';
 export { BgpAgent, type BgpAgentOptions, type BgpAgentStatus, type SpeakerHandle } from './agent.js';
 export { SpeakerWorker, type SpeakerWorkerOptions, type SpeakerWorkerEvent } from './worker-host.js';
+export { diffBgp, type BgpCounts, type BgpVerifyInput } from './verify.js';

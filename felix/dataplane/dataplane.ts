@@ -15,6 +15,12 @@ import { IptablesReconciler } from './iptables-reconciler.js';
 import { LinkIndex } from './link-index.js';
 import { silentLogger, type DataplaneLogger } from './log.js';
 import { RouteReconciler } from './route-reconciler.js';
+import { describeRoute, diffKernel, readKernel, type DesiredKernel, type KernelDiff } from './verify.js';
+import type { NodeDifference } from '../../src/nodeapi/types.js';
+
+/** How long a change the agent saw and undid (a route deleted by hand) stays in verify's report. */
+export const DRIFT_MEMORY_MS = 10 * 60_000;
+const DRIFT_MAX = 100;
 
 export interface DataplaneDeps {
   netlink: NetlinkHandle;
@@ -106,6 +112,8 @@ export class Dataplane {
   lastReport: ApplyReport | undefined;
   private applyError: { attempts: number; error: string } | undefined;
   private lastVerifyAt = 0;
+  /** Changes to the kernel the agent saw happen and undid (for verify), oldest first. */
+  private drift: { diff: NodeDifference; at: number }[] = [];
 
   constructor(private readonly deps: DataplaneDeps) {
     this.log = deps.log ?? silentLogger;
@@ -351,10 +359,57 @@ export class Dataplane {
       }
     } else if (e.kind === 'route') {
       if (e.route.protocol === this.routes.protocol) {
-        this.routes.noteKernelRoute(e.action, e.route);
+        const lost = this.routes.noteKernelRoute(e.action, e.route);
+        if (lost) this.noteDrift({ kind: 'route', object: e.route.dst, expected: describeRoute(lost), actual: 'deleted outside the agent (netlink event); put back' });
         if (e.action === 'del') this.requestApply();
       }
     }
+  }
+
+  private noteDrift(diff: NodeDifference): void {
+    const at = Date.now();
+    this.drift = this.drift.filter((d) => at - d.at < DRIFT_MEMORY_MS && !(d.diff.kind === diff.kind && d.diff.object === diff.object)).slice(-(DRIFT_MAX - 1));
+    this.drift.push({ diff, at });
+  }
+
+  /** What the reconcilers want in the kernel now, as plain data. */
+  desiredKernel(): DesiredKernel {
+    const ifs = this.interfaces.desiredView();
+    return {
+      iptables: [this.ipt4, this.ipt6].filter((r): r is IptablesReconciler => r !== undefined).map((r) => ({ family: r.family, ...r.desiredView() })),
+      ipsets: this.ipsets.desiredSets(),
+      routes: this.routes.desiredRoutes(),
+      routeProtocol: this.routes.protocol,
+      interfaces: ifs.names,
+      ipv6: ifs.ipv6,
+      rpFilter: ifs.rpFilter,
+    };
+  }
+
+  /**
+   * `twillctl verify`: reads the kernel afresh (iptables-save, ipset list, a route dump, sysctls)
+   * and compares it with the desired state. Waits for an apply in progress to end (so it never
+   * reports a write half done) but starts none: it repairs nothing. `differences` also lists the
+   * routes deleted behind the agent's back in the last DRIFT_MEMORY_MS that it put back (with
+   * `seenAt`): still desired and in the kernel as desired now.
+   */
+  async verifyKernel(): Promise<KernelDiff> {
+    while (this.running) await this.running;
+    const want = this.desiredKernel();
+    const have = await readKernel(
+      { netlink: this.deps.netlink, iptables: this.deps.iptables6 && this.ipt6 ? [this.deps.iptables4, this.deps.iptables6] : [this.deps.iptables4], ipset: this.deps.ipset },
+      want,
+    );
+    const d = diffKernel(want, have);
+    const now = Date.now();
+    const current = new Set(d.differences.map((x) => `${x.kind} ${x.object}`));
+    for (const r of this.drift) {
+      // Only what really was put back: still wanted and, by the fresh read, as wanted now (a route
+      // that went with its workload's interface, and is no longer desired, is no drift).
+      const putBack = want.routes.has(r.diff.object) && !current.has(`${r.diff.kind} ${r.diff.object}`);
+      if (now - r.at < DRIFT_MEMORY_MS && putBack) d.differences.push({ ...r.diff, seenAt: new Date(r.at) });
+    }
+    return d;
   }
 
   private nextRetryAt(): number | undefined {

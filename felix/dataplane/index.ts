@@ -1,7 +1,9 @@
 // felix/dataplane: reconcilers that make the kernel match the rendered desired state.
-export { Dataplane } from './dataplane.js';
+export { Dataplane, DRIFT_MEMORY_MS } from './dataplane.js';
+export { diffKernel, readKernel, sysctlPaths, describeRoute } from './verify.js';
+export type { DesiredIptables, DesiredKernel, FelixCounts, KernelDiff, KernelReaders, KernelView } from './verify.js';
 export type { ApplyReport, DataplaneDeps, DataplaneHealth, DataplaneState, DesiredDataplane, DesiredDataplaneUpdate } from './dataplane.js';
-export { IptablesReconciler, ALL_TABLES } from './iptables-reconciler.js';
+export { IptablesReconciler, ALL_TABLES, isOurRule } from './iptables-reconciler.js';
 export type { IptablesApplyResult, IptablesReconcilerOptions } from './iptables-reconciler.js';
 export { IpsetReconciler, IPSET_MAXELEM } from './ipset-reconciler.js';
 export type { IpsetApplyResult, IpsetReconcilerOptions } from './ipset-reconciler.js';

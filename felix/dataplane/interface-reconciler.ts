@@ -68,6 +68,11 @@ export class InterfaceReconciler {
     for (const n of this.done.keys()) if (!this.desired.has(n)) this.done.delete(n);
   }
 
+  /** The interfaces whose sysctls are wanted, and how (what `twillctl verify` compares the kernel with). */
+  desiredView(): { names: string[]; ipv6: boolean; rpFilter: string } {
+    return { names: [...this.desired], ipv6: this.ipv6, rpFilter: this.rpFilter };
+  }
+
   isProgrammed(ifname: string): boolean {
     const idx = this.links.indexOf(ifname);
     return idx !== undefined && this.done.get(ifname) === idx;

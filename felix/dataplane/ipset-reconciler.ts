@@ -114,6 +114,11 @@ export class IpsetReconciler {
     this.checkEverything();
   }
 
+  /** The desired sets (what `twillctl verify` compares the kernel with). */
+  desiredSets(): RenderedIpSet[] {
+    return [...this.desired.values()];
+  }
+
   isProgrammed(name: string): boolean {
     const d = this.desired.get(name);
     const a = this.actual?.get(name);

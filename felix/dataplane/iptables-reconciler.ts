@@ -175,6 +175,11 @@ export class IptablesReconciler {
     return true;
   }
 
+  /** The desired chains per table and the hooks (what `twillctl verify` compares the kernel with). */
+  desiredView(): { tables: ReadonlyMap<TableName, ReadonlyMap<string, Chain>>; hooks: readonly Hook[] } {
+    return { tables: this.desired, hooks: this.desiredHooks };
+  }
+
   /** Chains (table/name) that are desired and known to be in the kernel exactly as desired. */
   isProgrammed(table: TableName, chain: string): boolean {
     const c = this.desired.get(table)?.get(chain);
@@ -332,12 +337,12 @@ export class IptablesReconciler {
       const wantHooks = new Map<string, Hook[]>();
       for (const h of this.desiredHooks) if (h.table === t) wantHooks.set(h.chain, [...(wantHooks.get(h.chain) ?? []), h]);
       const builtins = new Set<string>([...wantHooks.keys()]);
-      for (const [b, rules] of have.builtin) if (rules.some((r) => isOurs(r))) builtins.add(b);
+      for (const [b, rules] of have.builtin) if (rules.some((r) => isOurRule(r))) builtins.add(b);
       const fix: HookFix = { builtins: [], remove: [], insert: [] };
       for (const b of [...builtins].sort()) {
         const w = wantHooks.get(b) ?? [];
         const rules = have.builtin.get(b) ?? [];
-        const ours = rules.filter((r) => isOurs(r));
+        const ours = rules.filter((r) => isOurRule(r));
         const good = ours.length === w.length && w.every((h, i) => rules[i]?.hash === h.hash);
         if (good || !ok(hookKey(t, b))) continue;
         fix.builtins.push(b);
@@ -392,7 +397,7 @@ export class IptablesReconciler {
       }
       if (p.hooks) {
         for (const b of p.hooks.builtins) {
-          const rest = (have.builtin.get(b) ?? []).filter((r) => !isOurs(r));
+          const rest = (have.builtin.get(b) ?? []).filter((r) => !isOurRule(r));
           const mine = p.hooks.insert.filter((h) => h.chain === b).map((h) => ({ hash: h.hash, spec: h.spec }));
           have.builtin.set(b, [...mine, ...rest]);
           this.backoff.succeeded(hookKey(p.table, b));
@@ -416,7 +421,8 @@ interface TablePlan {
   hooks: HookFix | undefined;
 }
 
-function isOurs(r: ActualRule): boolean {
+/** A rule of ours in a built-in chain: it carries a tw: hash or jumps into a tw- chain. */
+export function isOurRule(r: { hash?: string | undefined; spec: string }): boolean {
   return r.hash !== undefined || jumpsToOwned(r.spec);
 }
 

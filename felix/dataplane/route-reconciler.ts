@@ -69,6 +69,11 @@ export class RouteReconciler {
     await this.core.readBack(this.nl, readActual);
   }
 
+  /** The desired routes by canonical destination (what `twillctl verify` compares the kernel with). */
+  desiredRoutes(): ReadonlyMap<string, RouteState> {
+    return this.core.desired;
+  }
+
   /** A desired route that is in the kernel as desired. */
   isProgrammed(dst: string): boolean {
     const key = this.core.desired.has(dst) ? dst : routeKeyOr(dst); // canonical already: no parse
@@ -83,11 +88,20 @@ export class RouteReconciler {
     for (const [dst, a] of this.core.actual) if (a.ifindex === ifindex) this.core.actual.delete(dst);
   }
 
-  /** A route of ours changed in the kernel behind our back (monitor event). */
-  noteKernelRoute(action: 'new' | 'del', r: Route): void {
-    if (!this.core.listed || !this.core.owns(r)) return;
-    if (action === 'del') this.core.actual.delete(r.dst);
-    else this.core.actual.set(r.dst, readActual(r));
+  /**
+   * A route of ours changed in the kernel behind our back (monitor event). Returns the desired
+   * route when the event deleted it while it was in place as desired (drift the next apply undoes).
+   */
+  noteKernelRoute(action: 'new' | 'del', r: Route): RouteState | undefined {
+    if (!this.core.listed || !this.core.owns(r)) return undefined;
+    if (action === 'new') {
+      this.core.actual.set(r.dst, readActual(r));
+      return undefined;
+    }
+    const had = this.core.actual.get(r.dst);
+    const d = this.core.desired.get(r.dst);
+    this.core.actual.delete(r.dst);
+    return had !== undefined && d !== undefined && this.matches(d, had) ? d : undefined;
   }
 
   failing(minAttempts = 3): Map<string, FailureInfo> {

@@ -17,6 +17,7 @@ import * as ipam from './commands/ipam.js';
 import * as label from './commands/label.js';
 import * as policy from './commands/policy.js';
 import * as node from './commands/node.js';
+import * as verify from './commands/verify.js';
 import * as validate from './commands/validate.js';
 import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
@@ -40,6 +41,7 @@ const COMMAND_GROUPS: readonly CommandGroup[] = [
   ipam, // ipam show / check / release (src/cli/commands/ipam.ts, owned by IPAM)
   policy, // policy explain (felix/explain)
   node, // node status / routes: asks the running twill-node over its local API
+  verify, // verify: each node's kernel against its agent's desired state (local API)
   // New command groups go here.
 ];
 

@@ -35,3 +35,23 @@ export async function nodeSessions(socket: string): Promise<NodeSessions> {
     c.close();
   }
 }
+
+/**
+ * The host's kernel against its agent's desired state (`twillctl verify`'s Verify RPC): a one-line
+ * summary of every difference, or why the agent did not answer.
+ */
+export async function nodeKernel(socket: string): Promise<{ ok: boolean; detail: string }> {
+  const { NodeApiClient } = await import('../nodeapi/client.js');
+  const c = new NodeApiClient(socket);
+  try {
+    const r = await c.verify();
+    if (r.differences.length === 0) return { ok: true, detail: 'no differences (twillctl verify)' };
+    const shown = r.differences.slice(0, 5).map((d) => `${d.kind} ${d.object}: expected ${d.expected}, actual ${d.actual}`);
+    const more = r.differences.length - shown.length;
+    return { ok: false, detail: `${shown.join('; ')}${more > 0 ? `; and ${more} more (twillctl verify --api-socket ${socket})` : ''}` };
+  } catch (e) {
+    return { ok: false, detail: errorMessage(e) };
+  } finally {
+    c.close();
+  }
+}

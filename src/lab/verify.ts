@@ -11,7 +11,7 @@ import type { Expectation } from './model.js';
 import { PROGRAMS } from './paths.js';
 import type { ProbeResult, ProbeTarget } from './probe.js';
 import { isAlive } from './procs.js';
-import { nodeSessions } from './sessions.js';
+import { nodeKernel, nodeSessions } from './sessions.js';
 import type { LabState } from './state.js';
 import { isEstablished, torProcName, torSessions } from './tor.js';
 
@@ -123,6 +123,7 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
       ok: st.ok && st.peers.length > 0 && down.length === 0,
       detail: !st.ok ? (st.error ?? 'no answer') : down.length > 0 ? down.map((p) => `${p.peerAddress} ${p.state}${p.info ? ` (${p.info})` : ''}`).join('; ') : `${st.peers.length} Established`,
     });
+    if (st.ok) checks.push({ what: `${h.name} kernel as its agent wants it`, ...(await nodeKernel(join(s.dir, `${h.name}.sock`))) });
   }
   for (const t of s.plan.tors) {
     const st = await torSessions(t, s.dir);

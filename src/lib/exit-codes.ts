@@ -3,7 +3,8 @@
 //
 //   0  ok
 //   1  failed: the input was wrong (a manifest that does not validate, an object missing or
-//      already there, a conflict) or the work failed while running
+//      already there, a conflict) or the work failed while running; `twillctl verify`: the
+//      kernel differs from the agent's desired state (its issue asked for 1)
 //   2  usage: the command line is wrong (unknown command or option, a missing or bad argument),
 //      or the config file it names is
 //   3  unreachable: a dependency could not be reached (the datastore, whose address the message

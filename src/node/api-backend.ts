@@ -2,7 +2,8 @@
 // from identity.ts, and — once the lead plugs the BGP worker in with setBgp() — peers and routes.
 // Also the conversions from the speaker's public types (bgp/server/types.ts) to the API's rows.
 import type { PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
-import type { NodeApiBackend, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
+import type { NodeApiBackend, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport, RouteDirection } from '../nodeapi/types.js';
+import { TwillError } from '../errors.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
 
@@ -19,6 +20,8 @@ export interface NodeApiBackendOptions {
   version: string;
   addresses: NodeAddresses;
   policy: () => FelixAgentStatus;
+  /** `twillctl verify` (src/node/verify.ts verifyNode); absent: Verify answers that it cannot. */
+  verify?: () => Promise<NodeVerifyReport>;
   now?: () => Date;
 }
 
@@ -61,6 +64,11 @@ export class TwillNodeApiBackend implements NodeApiBackend {
 
   async routes(q: NodeRouteQuery): Promise<NodeRouteRow[]> {
     return this.bgp ? this.bgp.routes(q) : [];
+  }
+
+  async verify(): Promise<NodeVerifyReport> {
+    if (!this.o.verify) throw new TwillError('NodeVerifyUnavailable', 'this agent cannot compare its kernel with its desired state');
+    return this.o.verify();
   }
 }
 

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import { BgpAgent, SpeakerWorker } from '../../bgp/agent/index.js';
-import type { RouteQuery, RouteView, SpeakerConfig } from '../../bgp/server/types.js';
+import type { PeerStatus, RouteQuery, RouteView, SpeakerConfig } from '../../bgp/server/types.js';
 import type { NodeArgs } from './args.js';
 import type { AgentMetrics } from './metrics.js';
 import { speakerApiSource, type BgpApiSource } from './api-backend.js';
@@ -13,6 +13,8 @@ import { speakerApiSource, type BgpApiSource } from './api-backend.js';
 export interface NodeBgp {
   agent: BgpAgent;
   api: BgpApiSource;
+  /** The speaker (whichever worker runs now): its sessions and RIBs. */
+  speaker: { peers(): Promise<PeerStatus[]>; routes(q: RouteQuery): Promise<RouteView[]> };
   /** Stops the loop and the speaker: graceful (routes kept for a restart) unless told otherwise. */
   stop(graceful?: boolean): Promise<void>;
 }
@@ -76,6 +78,7 @@ export async function startNodeBgp(args: NodeArgs, log: Logger, metrics: AgentMe
   return {
     agent,
     api,
+    speaker,
     stop: async (graceful = true) => {
       stopping = true;
       clearInterval(poll);

@@ -24,6 +24,7 @@ import { TwillNodeApiBackend } from './api-backend.js';
 import { listInterfaces, sourceAddressFor } from './autodetect.js';
 import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 import { readiness } from './readiness.js';
+import { verifyNode } from './verify.js';
 
 export interface RunningNode {
   agent: FelixAgent;
@@ -144,7 +145,24 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     servers.push(m.server);
     metricsPort = m.port;
   }
-  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus() });
+  const nodeBgp = bgp;
+  const verify = (): ReturnType<typeof verifyNode> =>
+    verifyNode({
+      nodeName: args.nodeName,
+      policy: { inSync: () => agent.snapshotStatus().inSync, verifyKernel: () => dataplane.verifyKernel() },
+      ...(nodeBgp
+        ? {
+            bgp: {
+              neighbors: () => nodeBgp.agent.config?.neighbors,
+              peers: () => nodeBgp.speaker.peers(),
+              routes: (q) => nodeBgp.speaker.routes(q),
+              typeOf: (a) => nodeBgp.agent.peerType(a)?.type,
+            },
+          }
+        : {}),
+      netlink: nl,
+    });
+  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus(), verify });
   if (bgp) api.setBgp(bgp.api);
   let apiServer: NodeApiServer | undefined;
   const apiSocket = args.apiSocket ?? defaultApiSocket(args.nodeName);

@@ -2,10 +2,10 @@
 import { accessSync, constants } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError } from '../errors.js';
-import { peerFromMsg, queryToMsg, routeFromMsg, statusFromMsg, type PeerMsg, type RouteMsg, type StatusMsg } from './convert.js';
+import { peerFromMsg, queryToMsg, routeFromMsg, statusFromMsg, verifyFromMsg, type PeerMsg, type RouteMsg, type StatusMsg, type VerifyMsg } from './convert.js';
 import { NodeApiUnreachableError } from './errors.js';
 import { twillNodeService } from './proto.js';
-import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from './types.js';
+import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from './types.js';
 
 type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 type StreamFn = (req: object, opts?: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
@@ -31,6 +31,11 @@ export class NodeApiClient implements NodeApiBackend {
 
   async peers(): Promise<NodePeerRow[]> {
     return (await this.unary<{ peers: PeerMsg[] }>('ListPeers', {})).peers.map(peerFromMsg);
+  }
+
+  /** Reading a large ruleset (iptables-save, ipset list) takes a while: six times the usual deadline. */
+  async verify(): Promise<NodeVerifyReport> {
+    return verifyFromMsg(await this.unary<VerifyMsg>('Verify', {}, this.timeoutMs * 6));
   }
 
   async routes(q: NodeRouteQuery = {}): Promise<NodeRouteRow[]> {
@@ -66,10 +71,10 @@ export class NodeApiClient implements NodeApiBackend {
     return (fn as (...a: unknown[]) => unknown).bind(this.client) as T;
   }
 
-  private unary<T>(name: string, req: object): Promise<T> {
+  private unary<T>(name: string, req: object, timeoutMs = this.timeoutMs): Promise<T> {
     this.checkSocket();
     return new Promise<T>((resolve, reject) => {
-      this.method<UnaryFn>(name)(req, { deadline: Date.now() + this.timeoutMs }, (err, res) => (err ? reject(this.wrap(err)) : resolve(res as T)));
+      this.method<UnaryFn>(name)(req, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(this.wrap(err)) : resolve(res as T)));
     });
   }
 

@@ -1,5 +1,5 @@
 // The wire form (proto-loader objects, camelCase) of the API types, both ways.
-import type { NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from './types.js';
+import type { DifferenceKind, NodeVerifyReport, VerifyCounts, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from './types.js';
 import { NodeApiRequestError } from './errors.js';
 
 export interface StatusMsg {
@@ -156,5 +156,43 @@ export function routeFromMsg(m: RouteMsg): NodeRouteRow {
     communities: m.communities,
     best: m.best,
     ...(m.reason ? { reason: m.reason } : {}),
+  };
+}
+
+export interface VerifyMsg {
+  nodeName: string;
+  inSync: boolean;
+  differences: { kind: string; object: string; expected: string; actual: string; seenAtMs: number }[];
+  checked: VerifyCounts | null;
+  notes: string[];
+}
+
+const NO_COUNTS: VerifyCounts = { routes: 0, chains: 0, ipsets: 0, ipsetMembers: 0, interfaces: 0, sysctls: 0, bgpSessions: 0, bgpRoutes: 0 };
+
+export function verifyToMsg(r: NodeVerifyReport): VerifyMsg {
+  return {
+    nodeName: r.nodeName,
+    inSync: r.inSync,
+    differences: r.differences.map((d) => ({ kind: d.kind, object: d.object, expected: d.expected, actual: d.actual, seenAtMs: d.seenAt ? d.seenAt.getTime() : 0 })),
+    checked: { ...r.checked },
+    notes: [...r.notes],
+  };
+}
+
+export function verifyFromMsg(m: VerifyMsg): NodeVerifyReport {
+  const c = m.checked ?? NO_COUNTS;
+  return {
+    nodeName: m.nodeName,
+    inSync: m.inSync,
+    differences: m.differences.map((d) => ({
+      // The server only sends DifferenceKind values; a newer one may add some.
+      kind: d.kind as DifferenceKind,
+      object: d.object,
+      expected: d.expected,
+      actual: d.actual,
+      ...(d.seenAtMs > 0 ? { seenAt: new Date(d.seenAtMs) } : {}),
+    })),
+    checked: { ...NO_COUNTS, ...c },
+    notes: [...m.notes],
   };
 }

@@ -4,7 +4,7 @@
 import { chmodSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError, errorMessage } from '../errors.js';
-import { peerToMsg, queryFromMsg, routeToMsg, statusToMsg, type PeerMsg, type RouteMsg, type RouteQueryMsg, type StatusMsg } from './convert.js';
+import { peerToMsg, queryFromMsg, routeToMsg, statusToMsg, verifyToMsg, type PeerMsg, type RouteMsg, type RouteQueryMsg, type StatusMsg, type VerifyMsg } from './convert.js';
 import { NodeApiServeError } from './errors.js';
 import { twillNodeService } from './proto.js';
 import { claimSocketPath, shutdownServer } from './local-server.js';
@@ -34,6 +34,12 @@ function handlers(b: NodeApiBackend): grpc.UntypedServiceImplementation {
       b.peers().then(
         (peers) => cb(null, { peers: peers.map(peerToMsg) }),
         (e: unknown) => cb(grpcError(e)),
+      );
+    },
+    Verify(_call: grpc.ServerUnaryCall<object, VerifyMsg>, cb: grpc.sendUnaryData<VerifyMsg>) {
+      b.verify().then(
+        (r) => cb(null, verifyToMsg(r)),
+        (e: unknown) => cb({ code: grpc.status.INTERNAL, details: errorMessage(e) }),
       );
     },
     ListRoutes(call: grpc.ServerWritableStream<RouteQueryMsg, { routes: RouteMsg[] }>) {

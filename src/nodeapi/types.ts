@@ -88,9 +88,54 @@ export interface NodeRouteRow {
   reason?: string;
 }
 
+/**
+ * What a node's kernel holds that differs from what its agent wants (`twillctl verify`). felix
+ * and the BGP side produce these (felix/dataplane/verify.ts, bgp/agent/verify.ts).
+ */
+export type DifferenceKind = 'route' | 'chain' | 'rule' | 'hook' | 'ipset' | 'ipset-member' | 'interface' | 'sysctl' | 'bgp-session' | 'bgp-route';
+
+export interface NodeDifference {
+  kind: DifferenceKind;
+  /** The object by name: "10.65.0.1/32", "v4 filter tw-fw-twab12 rule 3", "tw4-0a1b… 10.65.0.2", "net/ipv4/conf/tw1/proxy_arp", "peer 198.18.0.11". */
+  object: string;
+  /** What the agent wants ("absent" when it wants nothing there). */
+  expected: string;
+  /** What the kernel (or the speaker) holds ("absent" when nothing). */
+  actual: string;
+  /**
+   * Set for a change the agent saw happen (a netlink event) and has already undone: when it saw
+   * it. The kernel holds the expected value again; the entry stays for 10 minutes.
+   */
+  seenAt?: Date;
+}
+
+/** How many objects of each kind a verify compared (so "no differences" says what was looked at). */
+export interface VerifyCounts {
+  routes: number;
+  chains: number;
+  ipsets: number;
+  ipsetMembers: number;
+  interfaces: number;
+  sysctls: number;
+  bgpSessions: number;
+  bgpRoutes: number;
+}
+
+export interface NodeVerifyReport {
+  nodeName: string;
+  /** The agent's desired state is complete (in sync with the datastore); before that, differences are expected. */
+  inSync: boolean;
+  differences: NodeDifference[];
+  checked: VerifyCounts;
+  /** What could not be checked, and why ("BGP: the speaker is not running"). */
+  notes: string[];
+}
+
 /** What the API serves; twill-node implements it, tests use a fake. */
 export interface NodeApiBackend {
   status(): Promise<NodeStatusReport>;
   peers(): Promise<NodePeerRow[]>;
   routes(q: NodeRouteQuery): Promise<NodeRouteRow[]>;
+  /** Reads the kernel afresh and compares it with the agent's desired state; repairs nothing. */
+  verify(): Promise<NodeVerifyReport>;
 }

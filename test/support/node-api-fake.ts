@@ -1,5 +1,5 @@
 // A NodeApiBackend with fixed answers, for the API and twillctl node tests.
-import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../src/nodeapi/types.js';
+import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from '../../src/nodeapi/types.js';
 
 export const FAKE_STATUS: NodeStatusReport = {
   nodeName: 'host1',
@@ -54,10 +54,29 @@ export const FAKE_ROUTES: NodeRouteRow[] = [
   { direction: 'learned', prefix: '2001:db8:65::/122', family: 6, nextHop: '2001:db8::11', peer: '2001:db8::11', asPath: '65001 65002', origin: 'incomplete', communities: [], best: false, reason: 'longer AS path (2 vs 1)' },
 ];
 
+export const FAKE_VERIFY: NodeVerifyReport = {
+  nodeName: 'host1',
+  inSync: true,
+  differences: [
+    { kind: 'route', object: '10.65.0.2/32', expected: 'dev twb scope link', actual: 'absent' },
+    { kind: 'ipset-member', object: 'tw4-0123456789abcdef0123 10.65.0.1', expected: 'member', actual: 'absent' },
+    { kind: 'sysctl', object: 'net/ipv4/conf/twc/proxy_arp', expected: '1', actual: '0' },
+    { kind: 'route', object: '10.65.0.3/32', expected: 'dev twc scope link', actual: 'deleted outside the agent (netlink event); put back', seenAt: new Date('2026-01-01T10:00:00Z') },
+  ],
+  checked: { routes: 4, chains: 16, ipsets: 3, ipsetMembers: 2, interfaces: 3, sysctls: 25, bgpSessions: 2, bgpRoutes: 1 },
+  notes: [],
+};
+
 /** Answers from the constants above; routes() honours the query and records it. */
 export class FakeNodeBackend implements NodeApiBackend {
   queries: NodeRouteQuery[] = [];
   failStatus: Error | undefined;
+  /** What verify() answers (default FAKE_VERIFY). */
+  verifyReport: NodeVerifyReport = FAKE_VERIFY;
+
+  async verify(): Promise<NodeVerifyReport> {
+    return this.verifyReport;
+  }
 
   async status(): Promise<NodeStatusReport> {
     if (this.failStatus) throw this.failStatus;
