@@ -2,7 +2,7 @@
 // from identity.ts, and — once the lead plugs the BGP worker in with setBgp() — peers and routes.
 // Also the conversions from the speaker's public types (bgp/server/types.ts) to the API's rows.
 import type { PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
-import type { NodeApiBackend, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
+import type { NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from '../nodeapi/types.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
 
@@ -19,6 +19,8 @@ export interface NodeApiBackendOptions {
   version: string;
   addresses: NodeAddresses;
   policy: () => FelixAgentStatus;
+  /** Denied packets (src/node/denied.ts DeniedPacketLog); absent: none. */
+  denied?: Pick<NodeApiBackend, 'denied'>;
   now?: () => Date;
 }
 
@@ -61,6 +63,10 @@ export class TwillNodeApiBackend implements NodeApiBackend {
 
   async routes(q: NodeRouteQuery): Promise<NodeRouteRow[]> {
     return this.bgp ? this.bgp.routes(q) : [];
+  }
+
+  async denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal: AbortSignal): Promise<void> {
+    await this.o.denied?.denied(q, onPacket, signal);
   }
 }
 

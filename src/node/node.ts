@@ -7,9 +7,9 @@ import { createLogger } from '../lib/logger.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
-import { openNetlink, sharedMonitor, type NetlinkHandle } from '../netlink/index.js';
+import { openNetlink, openNflog, sharedMonitor, type Monitor, type NetlinkHandle } from '../netlink/index.js';
 import { CalcGraph } from '../../felix/calc/index.js';
-import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
+import { RuleRenderer, deniedLogSettings, renderAll } from '../../felix/rules/index.js';
 import { Dataplane } from '../../felix/dataplane/index.js';
 import type { NodeArgs } from './args.js';
 import { FELIX_KINDS, FelixAgent } from '../../felix/agent.js';
@@ -24,6 +24,7 @@ import { TwillNodeApiBackend } from './api-backend.js';
 import { listInterfaces, sourceAddressFor } from './autodetect.js';
 import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 import { readiness } from './readiness.js';
+import { DeniedPacketLog } from './denied.js';
 
 export interface RunningNode {
   agent: FelixAgent;
@@ -114,12 +115,30 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     if (bgp) consumers.push({ kinds: BGP_AGENT_KINDS, callbacks: bgp.agent.callbacks });
     return startSharedSyncer(ds, consumers);
   };
+  const renderer = new RuleRenderer();
+  // Denied-packet logging: interface names for the packets' ifindexes, kept by the link monitor.
+  const ifNames = new Map<number, string>();
+  for (const l of await nl.linkList()) ifNames.set(l.index, l.name);
+  const links: Monitor = await sharedMonitor({ current: true }, ['link'], (e) => {
+    if (e.kind !== 'link') return;
+    if (e.action === 'new') ifNames.set(e.link.index, e.link.name);
+    else ifNames.delete(e.link.index);
+  });
+  const denied = new DeniedPacketLog({
+    log,
+    lookup: (id) => renderer.denyLogEntry(id),
+    endpointOn: (iface) => renderer.endpointOn(iface),
+    interfaceName: (i) => ifNames.get(i),
+    open: (group, onPacket) => openNflog({ group, onError: (e) => log.error({ err: e.message }, 'reading denied packets failed') }, onPacket),
+    count: (policy, direction) => metrics.countDenied(policy, direction),
+  });
   const agent = new FelixAgent({
     subscribe,
     nodeName: args.nodeName,
     ds,
     calc: new CalcGraph({ nodeName: args.nodeName }),
-    renderer: new RuleRenderer(),
+    renderer,
+    onConfig: (c) => void denied.configure(deniedLogSettings(c)),
     renderAll: (s) => renderAll(s),
     dataplane,
     log,
@@ -144,7 +163,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     servers.push(m.server);
     metricsPort = m.port;
   }
-  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus() });
+  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus(), denied });
   if (bgp) api.setBgp(bgp.api);
   let apiServer: NodeApiServer | undefined;
   const apiSocket = args.apiSocket ?? defaultApiSocket(args.nodeName);
@@ -170,6 +189,8 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
       await apiServer?.close();
       await identity.heartbeat.stop();
       await agent.stop();
+      await denied.close();
+      links.close();
       // Graceful: peers keep our routes and the kernel keeps theirs while we restart.
       await bgp?.stop(true);
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));
