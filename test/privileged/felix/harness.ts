@@ -15,19 +15,27 @@ export interface TwillNodeProcess {
   stop(): Promise<number | null>;
   /** The last 20 kB of its output. */
   log(): string;
+  /** Every complete line of its output so far (only with `keepLines`). */
+  lines(): string[];
 }
 
-export function startTwillNode(hostNs: string, nodeName: string, datastore: string, extra: string[] = []): TwillNodeProcess {
+export function startTwillNode(hostNs: string, nodeName: string, datastore: string, extra: string[] = [], opts: { keepLines?: boolean } = {}): TwillNodeProcess {
   if (!existsSync(TWILL_NODE_MAIN)) throw new Error(`${TWILL_NODE_MAIN} is missing: run "npm run build" first`);
   const p = spawn('ip', ['netns', 'exec', hostNs, process.execPath, TWILL_NODE_MAIN, '--node-name', nodeName, '--datastore', datastore, '--health-port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
-  const keep = (x: Buffer): void => {
+  const lines: string[] = [];
+  const partial = { stdout: '', stderr: '' };
+  const keepFrom = (stream: 'stdout' | 'stderr') => (x: Buffer): void => {
     out = (out + x.toString()).slice(-20_000);
+    if (!opts.keepLines) return;
+    const parts = (partial[stream] + x.toString()).split('\n');
+    partial[stream] = parts.pop() ?? '';
+    lines.push(...parts);
   };
-  p.stdout?.on('data', keep);
-  p.stderr?.on('data', keep);
+  p.stdout?.on('data', keepFrom('stdout'));
+  p.stderr?.on('data', keepFrom('stderr'));
   const exited = new Promise<number | null>((res) => p.once('exit', (code) => res(code)));
   return {
     pid: p.pid ?? -1,
@@ -36,6 +44,7 @@ export function startTwillNode(hostNs: string, nodeName: string, datastore: stri
       if (p.exitCode === null && p.signalCode === null) p.kill(signal);
     },
     log: () => out,
+    lines: () => lines.slice(),
     stop: () =>
       new Promise((res) => {
         if (p.exitCode !== null || p.signalCode !== null) return res(p.exitCode);
