@@ -31,7 +31,8 @@ export interface DeniedPacketLogOptions {
 
 export class DeniedPacketLog {
   private readonly ring: NodeDeniedPacket[] = [];
-  private readonly followers = new Set<(p: NodeDeniedPacket) => void>();
+  /** Each follower, with what ends its stream. */
+  private readonly followers = new Map<(p: NodeDeniedPacket) => void, () => void>();
   private reader: NflogReader | undefined;
   private group: number | undefined;
   /** configure() calls run one after the other. */
@@ -94,7 +95,7 @@ export class DeniedPacketLog {
     this.ring.push(row);
     const cap = this.o.capacity ?? 1000;
     if (this.ring.length > cap) this.ring.splice(0, this.ring.length - cap);
-    for (const f of this.followers) f(row);
+    for (const f of this.followers.keys()) f(row);
   }
 
   /** The most recent `limit` packets (0: all kept), oldest first. */
@@ -106,22 +107,21 @@ export class DeniedPacketLog {
   async denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal: AbortSignal): Promise<void> {
     for (const p of this.recent(q.limit ?? 100)) onPacket(p);
     if (!q.follow || signal.aborted) return;
+    if (this.closed) return;
     await new Promise<void>((resolve) => {
-      this.followers.add(onPacket);
-      signal.addEventListener(
-        'abort',
-        () => {
-          this.followers.delete(onPacket);
-          resolve();
-        },
-        { once: true },
-      );
+      const end = (): void => {
+        this.followers.delete(onPacket);
+        resolve();
+      };
+      this.followers.set(onPacket, end);
+      signal.addEventListener('abort', end, { once: true });
     });
   }
 
-  /** Unbinds the group. Followers' streams stay until they cancel. */
+  /** Unbinds the group and ends every follower's stream (so the API server can stop at once). */
   async close(): Promise<void> {
     this.closed = true;
+    for (const end of [...this.followers.values()]) end();
     await this.chain;
     this.reader?.close();
     this.reader = undefined;

@@ -117,13 +117,16 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
   };
   const renderer = new RuleRenderer();
   // Denied-packet logging: interface names for the packets' ifindexes, kept by the link monitor.
+  // (Subscribed before listing, so no link falls between the two; events win over the list.)
   const ifNames = new Map<number, string>();
-  for (const l of await nl.linkList()) ifNames.set(l.index, l.name);
+  const seen = new Set<number>();
   const links: Monitor = await sharedMonitor({ current: true }, ['link'], (e) => {
     if (e.kind !== 'link') return;
+    seen.add(e.link.index);
     if (e.action === 'new') ifNames.set(e.link.index, e.link.name);
     else ifNames.delete(e.link.index);
   });
+  for (const l of await nl.linkList()) if (!seen.has(l.index)) ifNames.set(l.index, l.name);
   const denied = new DeniedPacketLog({
     log,
     lookup: (id) => renderer.denyLogEntry(id),
@@ -186,10 +189,10 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     api,
     apiSocket: apiServer?.socketPath,
     stop: async () => {
+      await denied.close();
       await apiServer?.close();
       await identity.heartbeat.stop();
       await agent.stop();
-      await denied.close();
       links.close();
       // Graceful: peers keep our routes and the kernel keeps theirs while we restart.
       await bgp?.stop(true);

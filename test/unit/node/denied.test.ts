@@ -131,7 +131,10 @@ describe('DeniedPacketLog', () => {
     t.setBusy(false);
     await t.denied.configure({ group: 22, rate: 10, burst: 20 });
     expect(t.opened.at(-1)).toEqual({ group: 22, closed: false });
+    // close() unbinds and ends every follower's stream (twill-node's API server can then stop at once).
+    const following = t.denied.denied({ follow: true }, () => undefined, new AbortController().signal);
     await t.denied.close();
+    await following;
     expect(t.opened.at(-1)!.closed).toBe(true);
   });
 });
