@@ -73,8 +73,10 @@ export class DeniedPacketLog {
     const outIf = name(p.outdev);
     // Ingress is policed on the way to the workload (its interface is the output), egress on the
     // way from it (the input); an id we do not know: whichever interface is an endpoint's.
-    let iface = entry?.endpoint?.interfaceName ?? (entry?.direction === 'ingress' ? outIf : entry?.direction === 'egress' ? inIf : undefined);
-    if (entry === undefined) iface = [outIf, inIf].find((i) => i !== undefined && this.o.endpointOn(i) !== undefined);
+    const iface =
+      entry === undefined
+        ? [outIf, inIf].find((i) => i !== undefined && this.o.endpointOn(i) !== undefined)
+        : (entry.endpoint?.interfaceName ?? (entry.direction === 'ingress' ? outIf : inIf));
     const ep = iface !== undefined ? this.o.endpointOn(iface) : undefined;
     const row: NodeDeniedPacket = {
       time: (this.o.now ?? (() => new Date()))(),
