@@ -114,7 +114,7 @@ export interface NflogOptions extends NflogConfig {
 
 /**
  * Binds an NFLOG group and calls onPacket for each packet logged to it, until close(). Fails
- * with NflogGroupBusy when another socket (another reader) holds the group. The reader keeps
+ * with NflogGroupBusy when another socket (another reader) holds the group in this namespace. The reader keeps
  * the process alive until closed.
  */
 export async function openNflog(opts: NflogOptions, onPacket: (p: NflogPacket) => void): Promise<NflogReader> {
@@ -146,9 +146,11 @@ export async function openNflog(opts: NflogOptions, onPacket: (p: NflogPacket) =
         if (m.type === C.NLMSG_ERROR && m.seq === 1) err = -buf.readInt32LE(m.off);
       });
       if (err === undefined) continue;
-      if (err === Errno.EBUSY) {
-        throw new TwillError('NflogGroupBusy', `NFLOG group ${opts.group} is already read by another process in this network namespace`, {
-          hint: 'stop the other reader (another twill-node, ulogd?), or choose another group with FelixConfiguration logDeniedPacketsGroup',
+      // The kernel answers EPERM when another socket owns the group's instance (EBUSY when this
+      // one does already) — and EPERM too without CAP_NET_ADMIN.
+      if (err === Errno.EPERM || err === Errno.EBUSY) {
+        throw new TwillError('NflogGroupBusy', `NFLOG group ${opts.group} is already read by another process in this network namespace (or this process lacks CAP_NET_ADMIN)`, {
+          hint: 'stop the other reader (another twill-node, ulogd?) or choose another group with FelixConfiguration logDeniedPacketsGroup; run as root',
         });
       }
       if (err !== 0) throw new NetlinkError(err, `nflog bind group ${opts.group}`);
