@@ -38,6 +38,8 @@ export class DeniedPacketLog {
   /** configure() calls run one after the other. */
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
+  /** The reader's `lost` count already reported. */
+  private lostReported = 0;
 
   constructor(private readonly o: DeniedPacketLogOptions) {}
 
@@ -54,6 +56,7 @@ export class DeniedPacketLog {
         return;
       }
       try {
+        this.lostReported = 0;
         this.reader = await this.o.open(want, (p) => this.handle(p));
         this.group = want;
         this.o.log.info({ nflogGroup: want }, 'denied-packet logging on: reading the NFLOG group');
@@ -66,6 +69,11 @@ export class DeniedPacketLog {
 
   /** One packet from the NFLOG group. */
   handle(p: NflogPacket): void {
+    const lost = this.reader?.lost ?? 0;
+    if (lost > this.lostReported) {
+      this.o.log.warn({ lost: lost - this.lostReported }, 'denied packets went unlogged: the NFLOG socket\'s receive buffer overflowed');
+      this.lostReported = lost;
+    }
     const entry = this.o.lookup(p.prefix);
     const h = parsePacketHeaders(p.payload);
     const name = (i: number | undefined): string | undefined => (i === undefined ? undefined : this.o.interfaceName(i));

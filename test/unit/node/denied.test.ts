@@ -40,6 +40,7 @@ function setup(capacity?: number) {
   const metrics = new AgentMetrics();
   const opened: { group: number; closed: boolean }[] = [];
   let busy = false;
+  const reader = { lost: 0 };
   let deliver: ((p: NflogPacket) => void) | undefined;
   const denied = new DeniedPacketLog({
     log,
@@ -51,7 +52,13 @@ function setup(capacity?: number) {
       const r = { group, closed: false };
       opened.push(r);
       deliver = onPacket;
-      return { group, lost: 0, close: () => void (r.closed = true) };
+      return {
+        group,
+        get lost() {
+          return reader.lost;
+        },
+        close: () => void (r.closed = true),
+      };
     },
     count: (p, d) => metrics.countDenied(p, d),
     ...(capacity !== undefined ? { capacity } : {}),
@@ -66,7 +73,7 @@ function setup(capacity?: number) {
     outdev,
     payload: tcpSyn([10, 65, 0, 1], [10, 65, 0, 2], sport, dport),
   });
-  return { denied, lines, metrics, opened, packet, setBusy: (b: boolean) => (busy = b), send: (p: NflogPacket) => deliver!(p) };
+  return { denied, lines, metrics, opened, packet, reader, setBusy: (b: boolean) => (busy = b), send: (p: NflogPacket) => deliver!(p) };
 }
 
 describe('DeniedPacketLog', () => {
@@ -94,6 +101,16 @@ describe('DeniedPacketLog', () => {
     expect(unknown).toMatchObject({ policy: 'unknown', endpoint: 'default/a', interfaceName: 'twa' });
     expect(unknown!.direction).toBeUndefined();
     expect(await t.metrics.registry.getSingleMetricAsString('twill_policy_denied_packets_total')).toContain('{policy="unknown",direction="unknown"} 1');
+  });
+
+  it('says so, once per overflow, when the kernel could not queue some packets', async () => {
+    const t = setup();
+    await t.denied.configure({ group: 20, rate: 10, burst: 20 });
+    const id = denyLogId({ kind: 'rule', policy: 'np/default/server-in', index: 1, direction: 'ingress' });
+    t.reader.lost = 3;
+    t.send(t.packet(id, 7, 9));
+    t.send(t.packet(id, 7, 9));
+    expect(t.lines.filter((l) => l.level === 40).map((l) => l.lost)).toEqual([3]);
   });
 
   it('keeps the most recent packets up to its capacity, and hands new ones to followers until they abort', async () => {
