@@ -12,15 +12,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FelixConfigurationResource, NetworkPolicyResource, ProfileResource, WorkloadEndpointResource } from '../../../src/api/types.js';
-import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import type { FelixConfigurationResource, NetworkPolicyResource } from '../../../src/api/types.js';
+import type { Datastore } from '../../../src/datastore/index.js';
 import { denyLogId } from '../../../felix/rules/deny-log.js';
 import { missing, uniquePrefix } from '../../support/env.js';
-import { startEtcd, type EtcdServer } from '../../support/etcd.js';
-import { NetnsPool, ipIn, nsExec } from '../../support/netns.js';
-import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
+import { NetnsPool, nsExec } from '../../support/netns.js';
 import { Servers, addWorkload, ping, tcp, udp, type Workload } from '../../support/workload.js';
-import { startTwillNode, waitFor, type TwillNodeProcess } from './harness.js';
+import { ALLOW_ALL_PROFILE, startFelixHost, startTwillNode, waitFor, workloadEndpoint as wep, type FelixHost, type TwillNodeProcess } from './harness.js';
 
 const TWILLCTL_MAIN = resolve(__dirname, '../../../dist/src/cli/main.js');
 const METRICS_PORT = 19101;
@@ -39,15 +37,6 @@ interface DeniedLine {
   id: string;
 }
 
-function wep(name: string, w: Workload, labels: Record<string, string>): WorkloadEndpointResource {
-  return {
-    apiVersion: 'twill.io/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name, namespace: 'default', labels },
-    spec: { node: 'host1', interfaceName: w.iface, ipNetworks: [`${w.ip}/32`], profiles: ['kns.default'] },
-  };
-}
-
 /** One SYN from `from`:srcPort, then give up (300 ms, before the first retransmit at 1 s). */
 function oneSyn(from: Workload, to: string, port: number, srcPort: number): void {
   const js = `const s=require('net').connect({host:'${to}',port:${port},localPort:${srcPort}});s.on('error',()=>{});setTimeout(()=>{s.destroy();process.exit(0)},300);`;
@@ -63,13 +52,12 @@ function oneDatagram(from: Workload, to: string, port: number, srcPort: number):
 describe.skipIf(reason)('denied-packet logging (privileged: etcd, twill-node, NFLOG, real traffic)', () => {
   const pool = new NetnsPool(uniquePrefix('dl'));
   const servers = new Servers();
-  let etcd: EtcdServer;
+  let lab: FelixHost | undefined;
   let ds: Datastore;
   let host: string;
   let a: Workload;
   let b: Workload;
   let agent: TwillNodeProcess | undefined;
-  let bridge: Bridge | undefined;
   let dir: string;
   let sock: string;
 
@@ -98,23 +86,14 @@ describe.skipIf(reason)('denied-packet logging (privileged: etcd, twill-node, NF
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'twill-denied-'));
     sock = join(dir, 'host1.sock');
-    etcd = await startEtcd();
-    ds = await openDatastore(etcd.url);
-    host = pool.create('h');
-    ipIn(host, ['link', 'set', 'lo', 'up']);
-    bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
+    lab = await startFelixHost(pool);
+    ({ ds, host } = lab);
     a = await addWorkload(pool, host, 'a', '10.65.0.1');
     b = await addWorkload(pool, host, 'b', '10.65.0.2');
     servers.tcp(b, 8080);
     servers.tcp(b, 9090);
     servers.udp(b, 5353);
     servers.udp(b, 5354);
-    const allowAll: ProfileResource = {
-      apiVersion: 'twill.io/v1',
-      kind: 'Profile',
-      metadata: { name: 'kns.default' },
-      spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
-    };
     const pol: NetworkPolicyResource = {
       apiVersion: 'twill.io/v1',
       kind: 'NetworkPolicy',
@@ -130,22 +109,17 @@ describe.skipIf(reason)('denied-packet logging (privileged: etcd, twill-node, NF
         ],
       },
     };
-    await ds.create(allowAll);
+    await ds.create(ALLOW_ALL_PROFILE);
     await ds.create(pol);
     await ds.create(wep('a', a, { role: 'client' }));
     await ds.create(wep('b', b, { role: 'server' }));
-    agent = startTwillNode(host, 'host1', etcd.url, ['--metrics-port', String(METRICS_PORT), '--api-socket', sock, '--no-bgp', '--refresh-interval', '2s'], { keepLines: true });
+    agent = startTwillNode(host, 'host1', lab.etcd.url, ['--metrics-port', String(METRICS_PORT), '--api-socket', sock, '--no-bgp', '--refresh-interval', '2s'], { keepLines: true });
     await waitFor('policy in force (a→b:9090 denied, a→b:8080 allowed)', () => tcp(a, b.ip, 8080) && !udp(a, b.ip, 5354), 30_000);
   });
 
   afterAll(async () => {
-    if (process.env.TW_DEBUG) process.stderr.write(`--- twill-node log ---\n${agent?.log() ?? ''}\n`);
-    await agent?.stop();
-    servers.stopAll();
-    bridge?.stop();
+    await lab?.stop(agent, servers);
     pool.cleanup();
-    await ds?.close();
-    await etcd?.destroy();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 

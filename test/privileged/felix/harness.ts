@@ -1,7 +1,14 @@
-// Runs the BUILT twill-node inside a host namespace, for the privileged felix tests.
+// Runs the BUILT twill-node inside a host namespace, for the privileged felix tests, and the host
+// namespace with etcd they all start from.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import type { ProfileResource, WorkloadEndpointResource } from '../../../src/api/types.js';
+import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import { startEtcd, type EtcdServer } from '../../support/etcd.js';
+import { ipIn, type NetnsPool } from '../../support/netns.js';
+import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
+import type { Servers, Workload } from '../../support/workload.js';
 
 export const TWILL_NODE_MAIN = resolve(__dirname, '../../../dist/src/node/main.js');
 
@@ -61,4 +68,65 @@ export async function waitFor(what: string, cond: () => boolean | Promise<boolea
     if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** kns.default allowing everything both ways: where each felix privileged test starts from. */
+export const ALLOW_ALL_PROFILE: ProfileResource = {
+  apiVersion: 'twill.io/v1',
+  kind: 'Profile',
+  metadata: { name: 'kns.default' },
+  spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
+};
+
+/** A host namespace (loopback up) with etcd reachable on its loopback, and a datastore client. */
+export interface FelixHost {
+  etcd: EtcdServer;
+  ds: Datastore;
+  /** The host namespace's name (run twill-node there). */
+  host: string;
+  /** Stops the agent (printing its log with TW_DEBUG), the servers, the bridge, the datastore and etcd. */
+  stop(agent: TwillNodeProcess | undefined, servers: Servers): Promise<void>;
+}
+
+export async function startFelixHost(pool: NetnsPool): Promise<FelixHost> {
+  const etcd = await startEtcd();
+  let ds: Datastore | undefined;
+  let bridge: Bridge | undefined;
+  try {
+    ds = await openDatastore(etcd.url);
+    const host = pool.create('h');
+    ipIn(host, ['link', 'set', 'lo', 'up']);
+    // The agent runs inside the host namespace: give it etcd on that namespace's loopback.
+    bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
+    const b = bridge;
+    const store = ds;
+    return {
+      etcd,
+      ds,
+      host,
+      stop: async (agent, servers) => {
+        if (process.env.TW_DEBUG) process.stderr.write(`--- twill-node log ---\n${agent?.log() ?? ''}\n`);
+        await agent?.stop();
+        servers.stopAll();
+        b.stop();
+        await store.close();
+        await etcd.destroy();
+      },
+    };
+  } catch (e) {
+    bridge?.stop();
+    await ds?.close();
+    await etcd.destroy();
+    throw e;
+  }
+}
+
+/** The WorkloadEndpoint of an IPv4 workload in namespace default, with profile kns.default. */
+export function workloadEndpoint(name: string, w: Workload, labels: Record<string, string>, node = 'host1'): WorkloadEndpointResource {
+  return {
+    apiVersion: 'twill.io/v1',
+    kind: 'WorkloadEndpoint',
+    metadata: { name, namespace: 'default', labels },
+    spec: { node, interfaceName: w.iface, ipNetworks: [`${w.ip}/32`], profiles: ['kns.default'] },
+  };
 }
