@@ -76,6 +76,12 @@ export interface FelixAgentOptions {
    * passes a share of its one syncer (src/datastore startSharedSyncer), which feeds the BGP side too.
    */
   subscribe?: (cb: SyncerCallbacks) => { stop(): Promise<void> };
+  /**
+   * Called with the effective configuration whenever it changes, before the dataplane is asked
+   * to apply it (twill-node binds the denied-packet NFLOG group here, so the reader is there
+   * before the first NFLOG rule is).
+   */
+  onConfig?: (config: EffectiveConfig) => void;
 }
 
 export interface FelixAgentStatus {
@@ -101,6 +107,8 @@ export class FelixAgent {
   private readonly endpoints = new Map<string, EndpointState>();
   private readonly routes = new Map<string, RouteState>();
   private reload = false;
+  /** The config last handed to onConfig. */
+  private announcedConfig: EffectiveConfig | undefined;
   /**
    * The next flush hands the dataplane the whole rendered state (the first one, replacing the
    * skeleton, and after a reload); the others only the renderer's delta.
@@ -293,6 +301,14 @@ export class FelixAgent {
       this.o.log.error({ err: errorMessage(e) }, 'rendering the desired state failed; the kernel keeps the previous state');
       this.reload = true;
       return;
+    }
+    if (this.config !== undefined && this.config !== this.announcedConfig) {
+      this.announcedConfig = this.config;
+      try {
+        this.o.onConfig?.(this.config);
+      } catch (e) {
+        this.o.log.error({ err: errorMessage(e) }, 'a configuration listener failed');
+      }
     }
     this.lastFlushMs = performance.now() - t0;
     this.o.metrics?.observeCalc(this.lastFlushMs);

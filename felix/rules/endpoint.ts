@@ -4,8 +4,11 @@
 //   per tier: clear pass, jump to each policy (skipped once pass is set), return as soon as the
 //   accept mark is set; drop at the end of the tier unless a policy passed;
 //   then the profiles in order (return when one accepts); then drop.
+// With denied-packet logging on, each of those drops is preceded by a rate-limited NFLOG naming
+// the tier / the endpoint (deny-log.ts).
 
 import type { EndpointState, PolicyRef } from '../calc/types.js';
+import { denyLogId, nflogTarget, type DeniedLogSettings } from './deny-log.js';
 import { ChainBuilder } from './hash.js';
 import { hex } from './marks.js';
 import { endpointChain, policyChain, profileChain } from './names.js';
@@ -21,7 +24,7 @@ function tiers(refs: readonly PolicyRef[]): PolicyRef[][] {
   return out;
 }
 
-export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', marks: MarkBits): Chain {
+export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', marks: MarkBits, denyLog?: DeniedLogSettings): Chain {
   const b = new ChainBuilder(endpointChain(ep.interfaceName, dir));
   const acc = `${hex(marks.accept)}/${hex(marks.accept)}`;
   const pass = hex(marks.pass);
@@ -29,6 +32,8 @@ export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', ma
   b.add('-m conntrack --ctstate INVALID -j DROP');
   b.add(`-j MARK --set-xmark 0x0/${hex((marks.accept | marks.pass) >>> 0)}`);
   const policyDir = dir === 'to' ? 'in' : 'out';
+  const direction = dir === 'to' ? 'ingress' : 'egress';
+  const iface = ep.interfaceName;
   const refs = dir === 'to' ? ep.ingressPolicies : ep.egressPolicies;
   for (const tier of tiers(refs)) {
     b.add(`-j MARK --set-xmark 0x0/${pass}`);
@@ -36,18 +41,21 @@ export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', ma
       b.add(`-m mark --mark 0x0/${pass} -j ${policyChain(r.id, policyDir)}`);
       b.add(`-m mark --mark ${acc} -j RETURN`);
     }
-    b.add(`-m mark --mark 0x0/${pass} -j DROP`);
+    const tierEnd = `-m mark --mark 0x0/${pass}`;
+    if (denyLog) b.add(`${tierEnd} ${nflogTarget(denyLogId({ kind: 'end-of-tier', tier: tier[0]!.tier, interfaceName: iface, direction }), denyLog)}`);
+    b.add(`${tierEnd} -j DROP`);
   }
   for (const id of ep.profileIds) {
     b.add(`-j ${profileChain(id, policyDir)}`);
     b.add(`-m mark --mark ${acc} -j RETURN`);
   }
+  if (denyLog) b.add(nflogTarget(denyLogId({ kind: 'no-profile-allowed', interfaceName: iface, direction }), denyLog));
   b.add('-j DROP');
   return b.build();
 }
 
-export function endpointChains(ep: EndpointState, marks: MarkBits): Chain[] {
-  return [endpointDirectionChain(ep, 'to', marks), endpointDirectionChain(ep, 'from', marks)];
+export function endpointChains(ep: EndpointState, marks: MarkBits, denyLog?: DeniedLogSettings): Chain[] {
+  return [endpointDirectionChain(ep, 'to', marks, denyLog), endpointDirectionChain(ep, 'from', marks, denyLog)];
 }
 
 /**
@@ -56,9 +64,9 @@ export function endpointChains(ep: EndpointState, marks: MarkBits): Chain[] {
  * in both families), but they no longer depend on policy, so a policy or label change never
  * rewrites them — on nf_tables every chain write costs a whole-table commit.
  */
-export function endpointChainsFor(ep: EndpointState, family: 4 | 6, marks: MarkBits): Chain[] {
+export function endpointChainsFor(ep: EndpointState, family: 4 | 6, marks: MarkBits, denyLog?: DeniedLogSettings): Chain[] {
   const nets = family === 4 ? ep.ipv4Nets : ep.ipv6Nets;
-  if (nets.length > 0) return endpointChains(ep, marks);
+  if (nets.length > 0) return endpointChains(ep, marks, denyLog);
   return (['to', 'from'] as const).map((dir) => {
     const b = new ChainBuilder(endpointChain(ep.interfaceName, dir));
     b.add('-j DROP');

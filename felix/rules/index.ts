@@ -6,3 +6,4 @@ export { CHAIN, POOL_SET_IDS, endpointChain, ipsetName, policyChain, profileChai
 export { ruleHash } from './hash.js';
 export { MarkMaskError, RuleNameError } from './errors.js';
 export { toRestoreText, toIpsetRestoreText } from './restore-text.js';
+export { DENIED_LOG_DEFAULTS, DENY_LOG_PREFIX, deniedLogSettings, denyLogId, denyLogIndex, type DeniedLogSettings, type DenyCause, type DenyDirection, type DenyLogEntry } from './deny-log.js';

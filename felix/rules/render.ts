@@ -15,6 +15,7 @@ import type {
   PoolState,
   ProfileState,
 } from '../calc/types.js';
+import { deniedLogSettings, denyLogIndex, type DenyLogEntry } from './deny-log.js';
 import { dispatchChains, isValidInterfaceName } from './dispatch.js';
 import { endpointChainsFor } from './endpoint.js';
 import { MarkMaskError } from './errors.js';
@@ -105,6 +106,9 @@ export class RuleRenderer {
   private readonly ipsets = new Map<string, IpSetState>();
   private readonly pools = new Map<string, PoolState>();
   private readonly fams: Record<IpVersion, FamilyState> = { 4: newFamily(4), 6: newFamily(6) };
+  /** The deny-log index of the current input (built on first lookup), and the one before it. */
+  private denyIndex: Map<string, DenyLogEntry> | undefined;
+  private previousDenyIndex: Map<string, DenyLogEntry> | undefined;
 
   constructor(opts: RenderOptions = {}) {
     this.logPrefix = opts.logPrefix ?? DEFAULT_LOG_PREFIX;
@@ -120,6 +124,8 @@ export class RuleRenderer {
    * configError.
    */
   update(delta: DesiredStateDelta): RenderDelta {
+    if (this.denyIndex !== undefined) this.previousDenyIndex = this.denyIndex;
+    this.denyIndex = undefined;
     let full = this.config === undefined;
     if (delta.config !== undefined || this.config === undefined) {
       const next = delta.config ?? this.config ?? effectiveConfig(undefined, undefined, undefined);
@@ -210,6 +216,21 @@ export class RuleRenderer {
    */
   configError: MarkMaskError | undefined;
 
+  /**
+   * What a denied-packet log id (an NFLOG prefix "twd:…") stands for, in what is rendered now —
+   * or, for a packet logged just before the last update removed its rule, in what was rendered
+   * before. Undefined for an id neither knows.
+   */
+  denyLogEntry(id: string): DenyLogEntry | undefined {
+    this.denyIndex ??= denyLogIndex(this.endpoints.values(), this.policies.values(), this.profiles.values());
+    return this.denyIndex.get(id) ?? this.previousDenyIndex?.get(id);
+  }
+
+  /** The local endpoint on a host-side interface (for the denied-packet reader). */
+  endpointOn(interfaceName: string): EndpointState | undefined {
+    return this.endpoints.get(interfaceName);
+  }
+
   /** The mark bits in use (after the first update). */
   get markBits(): MarkBits | undefined {
     return this.marks;
@@ -218,7 +239,8 @@ export class RuleRenderer {
   private renderGroup(g: string, family: IpVersion): Placed[] {
     const config = this.config!;
     const marks = this.marks!;
-    const ctx: RuleContext = { family, marks, logPrefix: this.logPrefix };
+    const denyLog = deniedLogSettings(config);
+    const ctx: RuleContext = { family, marks, logPrefix: this.logPrefix, denyLog };
     const filter = (cs: Chain[]): Placed[] => cs.map((chain) => ({ table: 'filter' as const, chain }));
     if (g === 'static') return filter(filterTopChains(config, marks, family));
     if (g === 'dispatch') {
@@ -229,7 +251,7 @@ export class RuleRenderer {
     if (g.startsWith('ep:')) {
       const ep = this.endpoints.get(g.slice(3));
       if (ep === undefined || !isValidInterfaceName(ep.interfaceName)) return [];
-      return filter(endpointChainsFor(ep, family, marks));
+      return filter(endpointChainsFor(ep, family, marks, denyLog));
     }
     if (g.startsWith('pol:')) {
       const p = this.policies.get(g.slice(4));

@@ -269,6 +269,18 @@ export interface FelixConfigurationSpec {
   failsafeOutboundHostPorts?: { protocol: 'TCP' | 'UDP'; port: number }[];
   routeProtocol?: number;
   mtu?: number;
+  /**
+   * Log denied packets (default false): every drop by a Deny rule, at the end of a tier, or when
+   * no profile allows goes through NFLOG first, and twill-node logs one line per packet
+   * (`twillctl node denied`).
+   */
+  logDeniedPackets?: boolean;
+  /** Logged packets per second per drop rule, at most (default 10). */
+  logDeniedPacketsRate?: number;
+  /** Burst allowed above the rate (default 20). */
+  logDeniedPacketsBurst?: number;
+  /** The NFLOG group twill-node reads (default 20; Calico's flow logs use 1 and 2). */
+  logDeniedPacketsGroup?: number;
 }
 export type FelixConfigurationResource = ResourceOf<'FelixConfiguration', FelixConfigurationSpec>;
 

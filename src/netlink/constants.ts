@@ -10,6 +10,7 @@ export const SOCK_RAW = 3;
 export const SOCK_NONBLOCK = 0o4000;
 export const SOCK_CLOEXEC = 0o2000000;
 export const NETLINK_ROUTE = 0;
+export const NETLINK_NETFILTER = 12;
 
 export const SOL_SOCKET = 1;
 export const SO_SNDBUF = 7;
@@ -156,3 +157,20 @@ export const NUD_PROBE = 0x10;
 export const NUD_FAILED = 0x20;
 export const NUD_NOARP = 0x40;
 export const NUD_PERMANENT = 0x80;
+
+// nfnetlink_log (linux/netfilter/nfnetlink.h, nfnetlink_log.h): NFLOG over NETLINK_NETFILTER.
+export const NFNL_SUBSYS_ULOG = 4;
+export const NFNETLINK_V0 = 0;
+export const NFULNL_MSG_PACKET = 0;
+export const NFULNL_MSG_CONFIG = 1;
+export const NFULA_PACKET_HDR = 1;
+export const NFULA_IFINDEX_INDEV = 4;
+export const NFULA_IFINDEX_OUTDEV = 5;
+export const NFULA_PAYLOAD = 9;
+export const NFULA_PREFIX = 10;
+export const NFULA_CFG_CMD = 1;
+export const NFULA_CFG_MODE = 2;
+export const NFULA_CFG_TIMEOUT = 4;
+export const NFULA_CFG_QTHRESH = 5;
+export const NFULNL_CFG_CMD_BIND = 1;
+export const NFULNL_COPY_PACKET = 2;

@@ -34,3 +34,5 @@ export { KeyBackoff, type BackoffOptions, type FailureInfo } from './backoff.js'
 export { RouteOwner, routeAddr, routeKey, routeKeyOr, type RouteOwnerOptions, type RouteWrite, type RouteWriteOp, type RouteWritePass, type RouteWriteResult } from './route-owner.js';
 export { describeNetns } from './ref.js';
 export type { SessionOptions } from './session.js';
+export { DEFAULT_NFLOG_COPY_RANGE, decodeNflogPacket, encodeNflogConfig, openNflog, type NflogConfig, type NflogOptions, type NflogPacket, type NflogReader } from './nflog.js';
+export { parsePacketHeaders, protocolName, type PacketHeaders } from './packet-headers.js';

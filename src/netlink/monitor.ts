@@ -3,16 +3,15 @@
 // on Node's event loop only when the kernel has queued some: no thread, no blocking recv.
 import * as C from './constants.js';
 import { decodeAddr } from './addr-codec.js';
-import { Errno } from './errno.js';
 import { NetlinkSocketError } from './errors.js';
 import { getLibc, makePoller } from './libc.js';
 import { decodeLink } from './link-codec.js';
 import { openNetns } from './netns.js';
 import type { NetnsRef } from './ref.js';
 import { decodeRoute } from './route-codec.js';
-import { openSocket } from './transport.js';
+import { drainQueued, openSocket } from './transport.js';
 import type { Monitor, MonitorGroup, NetlinkEvent } from './types.js';
-import { forEachMessage } from './wire.js';
+import { forEachMessage, type RawMessage } from './wire.js';
 
 const GROUPS: Record<MonitorGroup, number[]> = {
   link: [C.RTNLGRP_LINK],
@@ -59,42 +58,34 @@ export async function monitor(
     }
   };
 
+  const onMessage = (m: RawMessage): void => {
+    switch (m.type) {
+      case C.RTM_NEWLINK:
+      case C.RTM_DELLINK: {
+        const link = decodeLink(buf, m);
+        if (link) deliver({ kind: 'link', action: m.type === C.RTM_NEWLINK ? 'new' : 'del', link });
+        break;
+      }
+      case C.RTM_NEWADDR:
+      case C.RTM_DELADDR: {
+        const addr = decodeAddr(buf, m);
+        if (addr) deliver({ kind: 'addr', action: m.type === C.RTM_NEWADDR ? 'new' : 'del', addr });
+        break;
+      }
+      case C.RTM_NEWROUTE:
+      case C.RTM_DELROUTE: {
+        const route = decodeRoute(buf, m);
+        if (route) deliver({ kind: 'route', action: m.type === C.RTM_NEWROUTE ? 'new' : 'del', route });
+        break;
+      }
+    }
+  };
+
   const drain = (): void => {
-    while (!closed) {
-      const n = transport.recv(buf);
-      if (n === -Errno.EAGAIN) return;
-      if (n === -Errno.EINTR) continue;
-      if (n === -Errno.ENOBUFS) {
-        deliver({ kind: 'overrun' });
-        continue;
-      }
-      if (n < 0) {
-        close();
-        opts.onError?.(new NetlinkSocketError('recv (monitor)', -n));
-        return;
-      }
-      forEachMessage(buf, n, (m) => {
-        switch (m.type) {
-          case C.RTM_NEWLINK:
-          case C.RTM_DELLINK: {
-            const link = decodeLink(buf, m);
-            if (link) deliver({ kind: 'link', action: m.type === C.RTM_NEWLINK ? 'new' : 'del', link });
-            break;
-          }
-          case C.RTM_NEWADDR:
-          case C.RTM_DELADDR: {
-            const addr = decodeAddr(buf, m);
-            if (addr) deliver({ kind: 'addr', action: m.type === C.RTM_NEWADDR ? 'new' : 'del', addr });
-            break;
-          }
-          case C.RTM_NEWROUTE:
-          case C.RTM_DELROUTE: {
-            const route = decodeRoute(buf, m);
-            if (route) deliver({ kind: 'route', action: m.type === C.RTM_NEWROUTE ? 'new' : 'del', route });
-            break;
-          }
-        }
-      });
+    const r = drainQueued(transport, buf, () => closed, (n) => forEachMessage(buf, n, onMessage), () => deliver({ kind: 'overrun' }));
+    if (r < 0) {
+      close();
+      opts.onError?.(new NetlinkSocketError('recv (monitor)', -r));
     }
   };
 

@@ -1,7 +1,8 @@
-// A NETLINK_ROUTE socket as a Transport: non-blocking send/recv plus a way to wait for
+// A netlink socket (NETLINK_ROUTE unless asked; nflog.ts opens NETLINK_NETFILTER) as a Transport: non-blocking send/recv plus a way to wait for
 // readability without blocking Node's event loop. The session (session.ts) speaks the protocol
 // over this interface, so unit tests can script a fake transport.
 import * as C from './constants.js';
+import { Errno } from './errno.js';
 import { NetlinkSocketError } from './errors.js';
 import { getLibc, makePoller, type Poller } from './libc.js';
 import { withNetns } from './netns.js';
@@ -27,9 +28,31 @@ export interface SocketOptions {
   groups?: number[];
   sndbuf?: number;
   rcvbuf?: number;
+  /** The netlink family (default NETLINK_ROUTE). */
+  protocol?: number;
 }
 
 const SKB_TRUESIZE_PER_REPLY = 1024;
+
+/**
+ * Reads every datagram queued on a watched socket without blocking (the monitor's and the NFLOG
+ * reader's loop): onData(length) per datagram, onOverrun() when the kernel dropped some (ENOBUFS).
+ * Returns 0 once nothing is queued (or stop() says so), or the negative errno of another failure.
+ */
+export function drainQueued(t: Transport, buf: Buffer, stop: () => boolean, onData: (n: number) => void, onOverrun: () => void): number {
+  while (!stop()) {
+    const n = t.recv(buf);
+    if (n === -Errno.EAGAIN) return 0;
+    if (n === -Errno.EINTR) continue;
+    if (n === -Errno.ENOBUFS) {
+      onOverrun();
+      continue;
+    }
+    if (n < 0) return n;
+    onData(n);
+  }
+  return 0;
+}
 
 function setInt(fd: number, level: number, name: number, v: number): number {
   const b = Buffer.alloc(4);
@@ -45,10 +68,10 @@ function getInt(fd: number, level: number, name: number): number {
   return r < 0 ? r : b.readInt32LE(0);
 }
 
-/** Opens a non-blocking NETLINK_ROUTE socket, in a namespace if asked. */
+/** Opens a non-blocking netlink socket (NETLINK_ROUTE by default), in a namespace if asked. */
 export function openSocket(o: SocketOptions = {}): { fd: number; transport: Transport } {
   const libc = getLibc();
-  const make = (): number => libc.socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK, C.NETLINK_ROUTE);
+  const make = (): number => libc.socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC | C.SOCK_NONBLOCK, o.protocol ?? C.NETLINK_ROUTE);
   const fd = o.nsFd !== undefined ? withNetns(o.nsFd, o.ref ?? { current: true }, make) : make();
   if (fd < 0) throw new NetlinkSocketError('socket', -fd);
   try {

@@ -2,7 +2,7 @@
 // from identity.ts, and — once the lead plugs the BGP worker in with setBgp() — peers and routes.
 // Also the conversions from the speaker's public types (bgp/server/types.ts) to the API's rows.
 import type { PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
-import type { NodeApiBackend, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport, RouteDirection } from '../nodeapi/types.js';
+import type { NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport, RouteDirection } from '../nodeapi/types.js';
 import { TwillError } from '../errors.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
@@ -22,6 +22,8 @@ export interface NodeApiBackendOptions {
   policy: () => FelixAgentStatus;
   /** `twillctl verify` (src/node/verify.ts verifyNode); absent: Verify answers that it cannot. */
   verify?: () => Promise<NodeVerifyReport>;
+  /** Denied packets (src/node/denied.ts DeniedPacketLog); absent: none. */
+  denied?: Pick<NodeApiBackend, 'denied'>;
   now?: () => Date;
 }
 
@@ -69,6 +71,10 @@ export class TwillNodeApiBackend implements NodeApiBackend {
   async verify(): Promise<NodeVerifyReport> {
     if (!this.o.verify) throw new TwillError('NodeVerifyUnavailable', 'this agent cannot compare its kernel with its desired state');
     return this.o.verify();
+  }
+
+  async denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal: AbortSignal): Promise<void> {
+    await this.o.denied?.denied(q, onPacket, signal);
   }
 }
 

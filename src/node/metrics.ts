@@ -70,6 +70,7 @@ export class AgentMetrics implements FelixMetrics {
   private readonly statusWrites: Counter;
   private readonly chainsWritten: Counter;
   private readonly badObjects: Gauge;
+  private readonly deniedPackets: Counter;
   /** BGP sessions and prefixes, on the same registry. */
   readonly bgp: BgpMetrics;
 
@@ -87,6 +88,12 @@ export class AgentMetrics implements FelixMetrics {
     this.statusWrites = new Counter({ name: 'twill_felix_status_writes_total', help: 'Endpoint statuses written to the datastore', registers: r });
     this.chainsWritten = new Counter({ name: 'twill_felix_chains_written_total', help: 'iptables chains written', registers: r });
     this.badObjects = new Gauge({ name: 'twill_felix_bad_objects', help: 'Datastore objects the agent cannot fully use (it fails closed on them; see /readiness badObjects)', registers: r });
+    this.deniedPackets = new Counter({
+      name: 'twill_policy_denied_packets_total',
+      help: 'Packets policy denied and logged (FelixConfiguration logDeniedPackets; rate limited like the log)',
+      labelNames: ['policy', 'direction'],
+      registers: r,
+    });
     this.bgp = new BgpMetrics(this.registry);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -109,6 +116,11 @@ export class AgentMetrics implements FelixMetrics {
 
   addStatusWrites(n: number): void {
     this.statusWrites.inc(n);
+  }
+
+  /** One denied packet read from NFLOG (src/node/denied.ts). */
+  countDenied(policy: string, direction: string): void {
+    this.deniedPackets.inc({ policy, direction });
   }
 
   setBadObjects(n: number): void {

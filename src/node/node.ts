@@ -7,9 +7,9 @@ import { createLogger } from '../lib/logger.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
-import { openNetlink, sharedMonitor, type NetlinkHandle } from '../netlink/index.js';
+import { openNetlink, openNflog, sharedMonitor, type Monitor, type NetlinkHandle } from '../netlink/index.js';
 import { CalcGraph } from '../../felix/calc/index.js';
-import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
+import { RuleRenderer, deniedLogSettings, renderAll } from '../../felix/rules/index.js';
 import { Dataplane } from '../../felix/dataplane/index.js';
 import type { NodeArgs } from './args.js';
 import { FELIX_KINDS, FelixAgent } from '../../felix/agent.js';
@@ -25,6 +25,7 @@ import { listInterfaces, sourceAddressFor } from './autodetect.js';
 import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 import { readiness } from './readiness.js';
 import { verifyNode } from './verify.js';
+import { DeniedPacketLog } from './denied.js';
 
 export interface RunningNode {
   agent: FelixAgent;
@@ -115,12 +116,33 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     if (bgp) consumers.push({ kinds: BGP_AGENT_KINDS, callbacks: bgp.agent.callbacks });
     return startSharedSyncer(ds, consumers);
   };
+  const renderer = new RuleRenderer();
+  // Denied-packet logging: interface names for the packets' ifindexes, kept by the link monitor.
+  // (Subscribed before listing, so no link falls between the two; events win over the list.)
+  const ifNames = new Map<number, string>();
+  const seen = new Set<number>();
+  const links: Monitor = await sharedMonitor({ current: true }, ['link'], (e) => {
+    if (e.kind !== 'link') return;
+    seen.add(e.link.index);
+    if (e.action === 'new') ifNames.set(e.link.index, e.link.name);
+    else ifNames.delete(e.link.index);
+  });
+  for (const l of await nl.linkList()) if (!seen.has(l.index)) ifNames.set(l.index, l.name);
+  const denied = new DeniedPacketLog({
+    log,
+    lookup: (id) => renderer.denyLogEntry(id),
+    endpointOn: (iface) => renderer.endpointOn(iface),
+    interfaceName: (i) => ifNames.get(i),
+    open: (group, onPacket) => openNflog({ group, onError: (e) => log.error({ err: e.message }, 'reading denied packets failed') }, onPacket),
+    count: (policy, direction) => metrics.countDenied(policy, direction),
+  });
   const agent = new FelixAgent({
     subscribe,
     nodeName: args.nodeName,
     ds,
     calc: new CalcGraph({ nodeName: args.nodeName }),
-    renderer: new RuleRenderer(),
+    renderer,
+    onConfig: (c) => void denied.configure(deniedLogSettings(c)),
     renderAll: (s) => renderAll(s),
     dataplane,
     log,
@@ -162,7 +184,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
         : {}),
       netlink: nl,
     });
-  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus(), verify });
+  const api = new TwillNodeApiBackend({ nodeName: args.nodeName, version, addresses: identity.addresses, policy: () => agent.snapshotStatus(), verify, denied });
   if (bgp) api.setBgp(bgp.api);
   let apiServer: NodeApiServer | undefined;
   const apiSocket = args.apiSocket ?? defaultApiSocket(args.nodeName);
@@ -185,9 +207,11 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     api,
     apiSocket: apiServer?.socketPath,
     stop: async () => {
+      await denied.close();
       await apiServer?.close();
       await identity.heartbeat.stop();
       await agent.stop();
+      links.close();
       // Graceful: peers keep our routes and the kernel keeps theirs while we restart.
       await bgp?.stop(true);
       for (const s of servers) await new Promise<void>((r) => s.close(() => r()));

@@ -2,10 +2,10 @@
 import { accessSync, constants } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError } from '../errors.js';
-import { peerFromMsg, queryToMsg, routeFromMsg, statusFromMsg, verifyFromMsg, type PeerMsg, type RouteMsg, type StatusMsg, type VerifyMsg } from './convert.js';
+import { deniedFromMsg, type DeniedMsg, deniedQueryToMsg, peerFromMsg, type PeerMsg, queryToMsg, routeFromMsg, type RouteMsg, statusFromMsg, type StatusMsg, verifyFromMsg, type VerifyMsg } from './convert.js';
 import { NodeApiUnreachableError } from './errors.js';
 import { twillNodeService } from './proto.js';
-import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from './types.js';
+import type { NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from './types.js';
 
 type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res: unknown) => void) => void;
 type StreamFn = (req: object, opts?: grpc.CallOptions) => grpc.ClientReadableStream<unknown>;
@@ -48,6 +48,26 @@ export class NodeApiClient implements NodeApiBackend {
       throw this.wrap(e);
     }
     return out;
+  }
+
+  /**
+   * The node's recent denied packets, then (follow) each new one, until the stream ends or signal
+   * aborts (which resolves, not rejects). No deadline with follow: it runs until cancelled.
+   */
+  async denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal?: AbortSignal): Promise<void> {
+    this.checkSocket();
+    const stream = this.method<StreamFn>('WatchDenied')(deniedQueryToMsg(q), q.follow ? {} : { deadline: Date.now() + this.timeoutMs * 6 });
+    const cancel = (): void => stream.cancel();
+    if (signal?.aborted) cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      for await (const m of stream as AsyncIterable<DeniedMsg>) onPacket(deniedFromMsg(m));
+    } catch (e) {
+      if ((e as Partial<grpc.ServiceError>).code === grpc.status.CANCELLED && signal?.aborted) return;
+      throw this.wrap(e);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
   }
 
   /** Fails at once, naming the path, when there is no socket or it is not ours to use (gRPC would only say "UNAVAILABLE"). */

@@ -1,5 +1,5 @@
 // The wire form (proto-loader objects, camelCase) of the API types, both ways.
-import type { DifferenceKind, NodeVerifyReport, VerifyCounts, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from './types.js';
+import type { DifferenceKind, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport, RouteDirection, VerifyCounts } from './types.js';
 import { NodeApiRequestError } from './errors.js';
 
 export interface StatusMsg {
@@ -194,5 +194,71 @@ export function verifyFromMsg(m: VerifyMsg): NodeVerifyReport {
     })),
     checked: { ...NO_COUNTS, ...c },
     notes: [...m.notes],
+  };
+}
+
+export interface DeniedQueryMsg {
+  follow: boolean;
+  limit?: number | null;
+}
+
+export interface DeniedMsg {
+  timeMs: number;
+  id: string;
+  src: string;
+  dst: string;
+  protocol: string;
+  srcPort?: number | null;
+  dstPort?: number | null;
+  direction: string;
+  policy: string;
+  rule?: number | null;
+  endpoint: string;
+  interfaceName: string;
+}
+
+export const DEFAULT_DENIED_LIMIT = 100;
+
+export function deniedQueryToMsg(q: NodeDeniedQuery): DeniedQueryMsg {
+  return { follow: q.follow === true, ...(q.limit !== undefined ? { limit: q.limit } : {}) };
+}
+
+export function deniedQueryFromMsg(m: DeniedQueryMsg): NodeDeniedQuery {
+  return { follow: m.follow, limit: m.limit ?? DEFAULT_DENIED_LIMIT };
+}
+
+const opt = <K extends string>(k: K, v: number | null | undefined): { [P in K]?: number } => (v !== undefined && v !== null ? ({ [k]: v } as { [P in K]?: number }) : {});
+
+export function deniedToMsg(p: NodeDeniedPacket): DeniedMsg {
+  return {
+    timeMs: p.time.getTime(),
+    id: p.id,
+    src: p.src,
+    dst: p.dst,
+    protocol: p.protocol,
+    ...opt('srcPort', p.srcPort),
+    ...opt('dstPort', p.dstPort),
+    direction: p.direction ?? '',
+    policy: p.policy,
+    ...opt('rule', p.rule),
+    endpoint: p.endpoint ?? '',
+    interfaceName: p.interfaceName ?? '',
+  };
+}
+
+export function deniedFromMsg(m: DeniedMsg): NodeDeniedPacket {
+  return {
+    time: new Date(m.timeMs),
+    id: m.id,
+    src: m.src,
+    dst: m.dst,
+    protocol: m.protocol,
+    ...opt('srcPort', m.srcPort),
+    ...opt('dstPort', m.dstPort),
+    ...(m.direction === 'ingress' || m.direction === 'egress' ? { direction: m.direction } : {}),
+    policy: m.policy,
+    ...opt('rule', m.rule),
+    ...(m.endpoint ? { endpoint: m.endpoint } : {}),
+    ...(m.interfaceName ? { interfaceName: m.interfaceName } : {}),
   };
 }

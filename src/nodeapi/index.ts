@@ -1,5 +1,5 @@
 // twill-node's local API: types, the gRPC server (twill-node) and client (twillctl).
-export type { FailingKey, NodeApiBackend, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from './types.js';
+export type { FailingKey, NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodePeerState, NodePeerType, NodeRouteQuery, NodeRouteRow, NodeStatusReport, RouteDirection } from './types.js';
 export { NodeApiClient } from './client.js';
 export { startNodeApiServer, type NodeApiServer } from './server.js';
 export { NodeApiRequestError, NodeApiServeError, NodeApiUnreachableError } from './errors.js';

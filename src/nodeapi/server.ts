@@ -4,7 +4,7 @@
 import { chmodSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError, errorMessage } from '../errors.js';
-import { peerToMsg, queryFromMsg, routeToMsg, statusToMsg, verifyToMsg, type PeerMsg, type RouteMsg, type RouteQueryMsg, type StatusMsg, type VerifyMsg } from './convert.js';
+import { type DeniedMsg, deniedQueryFromMsg, type DeniedQueryMsg, deniedToMsg, type PeerMsg, peerToMsg, queryFromMsg, type RouteMsg, type RouteQueryMsg, routeToMsg, type StatusMsg, statusToMsg, type VerifyMsg, verifyToMsg } from './convert.js';
 import { NodeApiServeError } from './errors.js';
 import { twillNodeService } from './proto.js';
 import { claimSocketPath, shutdownServer } from './local-server.js';
@@ -60,6 +60,17 @@ function handlers(b: NodeApiBackend): grpc.UntypedServiceImplementation {
         }
         call.end();
       })();
+    },
+    WatchDenied(call: grpc.ServerWritableStream<DeniedQueryMsg, DeniedMsg>) {
+      const abort = new AbortController();
+      call.on('cancelled', () => abort.abort());
+      call.on('close', () => abort.abort());
+      b.denied(deniedQueryFromMsg(call.request), (p) => void call.write(deniedToMsg(p)), abort.signal).then(
+        () => {
+          if (!abort.signal.aborted) call.end();
+        },
+        (e: unknown) => call.emit('error', grpcError(e)),
+      );
     },
   };
 }

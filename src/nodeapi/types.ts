@@ -131,6 +131,36 @@ export interface NodeVerifyReport {
   notes: string[];
 }
 
+/** One packet policy denied, as twill-node logged it (FelixConfiguration logDeniedPackets). */
+export interface NodeDeniedPacket {
+  time: Date;
+  /** The NFLOG prefix the drop carried: "twd:" + 12 hex digits. */
+  id: string;
+  src: string;
+  dst: string;
+  /** "tcp", "udp", "icmp", "icmpv6", "sctp", or the protocol number. */
+  protocol: string;
+  srcPort?: number;
+  dstPort?: number;
+  /** Absent when the id is unknown (its rule went away before the packet was read). */
+  direction?: 'ingress' | 'egress';
+  /** "np/<ns>/<name>", "gnp/<name>", "prof/<name>", "end-of-tier/<tier>", "no-profile-allowed", or "unknown". */
+  policy: string;
+  /** The Deny rule's index in its direction, as written. */
+  rule?: number;
+  /** "<namespace>/<name>" of the local endpoint the packet was going to (ingress) or from (egress). */
+  endpoint?: string;
+  /** That endpoint's host-side interface. */
+  interfaceName?: string;
+}
+
+export interface NodeDeniedQuery {
+  /** After the recent ones, keep sending new ones until cancelled. */
+  follow?: boolean;
+  /** How many recent ones first (default 100; 0 = every one kept). */
+  limit?: number;
+}
+
 /** What the API serves; twill-node implements it, tests use a fake. */
 export interface NodeApiBackend {
   status(): Promise<NodeStatusReport>;
@@ -138,4 +168,9 @@ export interface NodeApiBackend {
   routes(q: NodeRouteQuery): Promise<NodeRouteRow[]>;
   /** Reads the kernel afresh and compares it with the agent's desired state; repairs nothing. */
   verify(): Promise<NodeVerifyReport>;
+  /**
+   * Calls onPacket with the recent denied packets (oldest first), then, with follow, with each
+   * new one until signal aborts; resolves when done.
+   */
+  denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal: AbortSignal): Promise<void>;
 }

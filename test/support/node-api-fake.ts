@@ -1,5 +1,5 @@
 // A NodeApiBackend with fixed answers, for the API and twillctl node tests.
-import type { NodeApiBackend, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from '../../src/nodeapi/types.js';
+import type { NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, NodeRouteQuery, NodeRouteRow, NodeStatusReport, NodeVerifyReport } from '../../src/nodeapi/types.js';
 
 export const FAKE_STATUS: NodeStatusReport = {
   nodeName: 'host1',
@@ -67,6 +67,24 @@ export const FAKE_VERIFY: NodeVerifyReport = {
   notes: [],
 };
 
+export const FAKE_DENIED: NodeDeniedPacket[] = [
+  {
+    time: new Date('2026-01-01T10:01:00Z'),
+    id: 'twd:0123456789ab',
+    src: '10.65.0.1',
+    dst: '10.65.0.2',
+    protocol: 'tcp',
+    srcPort: 40001,
+    dstPort: 9090,
+    direction: 'ingress',
+    policy: 'np/default/server-in',
+    rule: 1,
+    endpoint: 'default/b',
+    interfaceName: 'tw0123456789a',
+  },
+  { time: new Date('2026-01-01T10:01:01Z'), id: 'twd:ba9876543210', src: '10.65.0.1', dst: '198.18.0.1', protocol: 'icmp', direction: 'egress', policy: 'end-of-tier/default', endpoint: 'default/a' },
+];
+
 /** Answers from the constants above; routes() honours the query and records it. */
 export class FakeNodeBackend implements NodeApiBackend {
   queries: NodeRouteQuery[] = [];
@@ -85,6 +103,24 @@ export class FakeNodeBackend implements NodeApiBackend {
 
   async peers(): Promise<NodePeerRow[]> {
     return FAKE_PEERS;
+  }
+
+  /** The recent ones from FAKE_DENIED; with follow, then whatever push() sends until aborted. */
+  async denied(q: NodeDeniedQuery, onPacket: (p: NodeDeniedPacket) => void, signal: AbortSignal): Promise<void> {
+    const limit = q.limit ?? 100;
+    for (const p of limit > 0 ? FAKE_DENIED.slice(-limit) : FAKE_DENIED) onPacket(p);
+    if (!q.follow) return;
+    await new Promise<void>((resolve) => {
+      this.followers.add(onPacket);
+      signal.addEventListener('abort', () => (this.followers.delete(onPacket), resolve()), { once: true });
+    });
+  }
+
+  readonly followers = new Set<(p: NodeDeniedPacket) => void>();
+
+  /** Sends a packet to every follower. */
+  push(p: NodeDeniedPacket): void {
+    for (const f of this.followers) f(p);
   }
 
   async routes(q: NodeRouteQuery): Promise<NodeRouteRow[]> {

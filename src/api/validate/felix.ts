@@ -68,4 +68,8 @@ export const felixConfigurationSpec: ObjectSchema = obj({
     if (owner) problems.add(path, `route protocol ${v} is used by ${owner}; pick another (the default is 84)`);
   }),
   mtu: int(68, 65535),
+  logDeniedPackets: bool(),
+  logDeniedPacketsRate: int(1, 10000),
+  logDeniedPacketsBurst: int(1, 10000),
+  logDeniedPacketsGroup: int(1, 65535),
 });

@@ -1,12 +1,13 @@
 // `twillctl node status [--node NAME] [--api-socket PATH] [-o table|json]`
 // `twillctl node routes [--node NAME] [--api-socket PATH] [--learned|--advertised] [--family 4|6]
 //                       [--prefix P] [--peer ADDR] [--limit N] [-o table|json]`
-// Both ask the running twill-node over its local API (src/nodeapi), not the datastore. With no
+// `twillctl node denied [--node NAME] [--api-socket PATH] [--follow] [--limit N] [-o table|json]`
+// All ask the running twill-node over its local API (src/nodeapi), not the datastore. With no
 // agent answering they say which socket they tried and exit 1.
 
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { defaultApiSocket, defaultNodeName } from '../../nodeapi/defaults.js';
-import type { NodePeerRow, NodePeerState, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../nodeapi/types.js';
+import type { NodeDeniedPacket, NodePeerRow, NodePeerState, NodeRouteQuery, NodeRouteRow, NodeStatusReport } from '../../nodeapi/types.js';
 import type { CliContext } from '../context.js';
 import { renderTable } from '../../lib/table.js';
 
@@ -82,6 +83,37 @@ export function renderNodeRoutes(rows: readonly NodeRouteRow[]): string {
   );
 }
 
+const DENIED_HEADER = ['TIME', 'DIRECTION', 'ENDPOINT', 'SOURCE', 'DESTINATION', 'PROTOCOL', 'POLICY', 'RULE'];
+
+function hostPort(addr: string, port: number | undefined): string {
+  if (port === undefined) return addr;
+  return addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
+
+function deniedCells(p: NodeDeniedPacket): string[] {
+  return [
+    p.time.toISOString(),
+    p.direction ?? '?',
+    p.endpoint ?? p.interfaceName ?? '?',
+    hostPort(p.src, p.srcPort),
+    hostPort(p.dst, p.dstPort),
+    p.protocol,
+    p.policy,
+    p.rule !== undefined ? String(p.rule) : '-',
+  ];
+}
+
+/** The recent denied packets as a table. */
+export function renderDenied(rows: readonly NodeDeniedPacket[]): string {
+  if (rows.length === 0) return 'No denied packets logged (is FelixConfiguration logDeniedPackets true?).\n';
+  return renderTable(DENIED_HEADER, rows.map(deniedCells));
+}
+
+/** One followed packet: the table's columns, space separated. */
+export function renderDeniedLine(p: NodeDeniedPacket): string {
+  return deniedCells(p).join('  ') + '\n';
+}
+
 function targetOptions(cmd: Command): Command {
   return cmd
     .option('--node <name>', 'the node whose agent to ask (default: this host\'s name); its socket is /run/twill/<name>.sock')
@@ -119,5 +151,19 @@ export function register(program: Command, ctx: CliContext): void {
       if (o.peer) q.peer = o.peer;
       const rows = await withClient(o, (c) => c.routes(q));
       ctx.io.stdout(o.output === 'json' ? JSON.stringify(rows, null, 2) + '\n' : renderNodeRoutes(rows));
+    });
+  targetOptions(node.command('denied').description('packets policy denied, with the policy and rule that did (needs FelixConfiguration logDeniedPackets)'))
+    .option('-f, --follow', 'after the recent ones, print each new one as it is denied (one line each; JSON lines with -o json) until interrupted')
+    .option('--limit <n>', 'how many recent ones first (0 = every one the node keeps, up to 1000)', positiveInt, 100)
+    .action(async (o: Target & { output: 'table' | 'json'; follow?: boolean; limit: number }) => {
+      const json = o.output === 'json';
+      if (!o.follow) {
+        const rows: NodeDeniedPacket[] = [];
+        await withClient(o, (c) => c.denied({ limit: o.limit }, (p) => rows.push(p)));
+        ctx.io.stdout(json ? JSON.stringify(rows, null, 2) + '\n' : renderDenied(rows));
+        return;
+      }
+      if (!json) ctx.io.stdout(DENIED_HEADER.join('  ') + '\n');
+      await withClient(o, (c) => c.denied({ limit: o.limit, follow: true }, (p) => ctx.io.stdout(json ? JSON.stringify(p) + '\n' : renderDeniedLine(p))));
     });
 }

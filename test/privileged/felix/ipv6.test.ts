@@ -1,22 +1,19 @@
 // twill-node with dual-stack workloads: IPv6 routes, ip6tables policy, real ping6 / TCP over IPv6.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NetworkPolicyResource, WorkloadEndpointResource } from '../../../src/api/types.js';
-import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import type { Datastore } from '../../../src/datastore/index.js';
 import { missing, uniquePrefix } from '../../support/env.js';
-import { startEtcd, type EtcdServer } from '../../support/etcd.js';
 import { NetnsPool, ipIn, nsExec } from '../../support/netns.js';
-import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
 import { Servers, addWorkload, ping, tcp, type Workload } from '../../support/workload.js';
-import { startTwillNode, waitFor, type TwillNodeProcess } from './harness.js';
+import { ALLOW_ALL_PROFILE, startFelixHost, startTwillNode, waitFor, type FelixHost, type TwillNodeProcess } from './harness.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'ip6tables-restore', 'ipset', 'ip', 'socat', 'ping'] });
 
 describe.skipIf(reason)('twill-node with IPv6 workloads (privileged)', () => {
   const pool = new NetnsPool(uniquePrefix('f6'));
   const servers = new Servers();
-  let etcd: EtcdServer;
+  let lab: FelixHost | undefined;
   let ds: Datastore;
-  let bridge: Bridge | undefined;
   let agent: TwillNodeProcess | undefined;
   let host: string;
   let e: Workload;
@@ -30,29 +27,21 @@ describe.skipIf(reason)('twill-node with IPv6 workloads (privileged)', () => {
   });
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    ds = await openDatastore(etcd.url);
-    host = pool.create('h');
-    ipIn(host, ['link', 'set', 'lo', 'up']);
-    bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
+    lab = await startFelixHost(pool);
+    ({ ds, host } = lab);
     e = await addWorkload(pool, host, 'e', '10.66.0.1', undefined, 'fd00:66::1');
     f = await addWorkload(pool, host, 'f', '10.66.0.2', undefined, 'fd00:66::2');
     servers.tcp(f, 8080, true);
     servers.tcp(f, 9090, true);
-    await ds.create({ apiVersion: 'twill.io/v1', kind: 'Profile', metadata: { name: 'kns.default' }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } });
+    await ds.create(ALLOW_ALL_PROFILE);
     await ds.create(wep('e', e));
     await ds.create(wep('f', f));
-    agent = startTwillNode(host, 'host6', etcd.url, ['--refresh-interval', '2s']);
+    agent = startTwillNode(host, 'host6', lab.etcd.url, ['--refresh-interval', '2s']);
   });
 
   afterAll(async () => {
-    if (process.env.TW_DEBUG) process.stderr.write(`--- twill-node log ---\n${agent?.log() ?? ''}\n`);
-    await agent?.stop();
-    servers.stopAll();
-    bridge?.stop();
+    await lab?.stop(agent, servers);
     pool.cleanup();
-    await ds?.close();
-    await etcd?.destroy();
   });
 
   it('programs /128 routes and global IPv6 forwarding; workloads reach each other over IPv6', async () => {

@@ -3,32 +3,23 @@
 import { spawn } from 'node:child_process';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NetworkPolicyResource, ProfileResource, WorkloadEndpointResource } from '../../../src/api/types.js';
-import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import type { NetworkPolicyResource, WorkloadEndpointResource } from '../../../src/api/types.js';
+import type { Datastore } from '../../../src/datastore/index.js';
 import { missing, uniquePrefix } from '../../support/env.js';
-import { startEtcd, type EtcdServer } from '../../support/etcd.js';
+import type { EtcdServer } from '../../support/etcd.js';
 import { NetnsPool, ipIn, nsExec } from '../../support/netns.js';
-import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js';
 import { Servers, addWorkload, ping, tcp, udp, type Workload } from '../../support/workload.js';
-import { startTwillNode, waitFor, type TwillNodeProcess } from './harness.js';
+import { ALLOW_ALL_PROFILE, startFelixHost, startTwillNode, waitFor, workloadEndpoint as wep, type FelixHost, type TwillNodeProcess } from './harness.js';
 
 /** Run inside the host namespace: prints /readiness's body, exits 0 on 200, 1 on 503, 2 when not answering. */
 const probe = "fetch('http://127.0.0.1:19099/readiness').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.status === 200 ? 0 : 1); }, () => process.exit(2))";
 
 const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'ping'] });
 
-function wep(name: string, w: Workload, labels: Record<string, string>, node = 'host1'): WorkloadEndpointResource {
-  return {
-    apiVersion: 'twill.io/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name, namespace: 'default', labels },
-    spec: { node, interfaceName: w.iface, ipNetworks: [`${w.ip}/32`], profiles: ['kns.default'] },
-  };
-}
-
 describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real traffic)', () => {
   const pool = new NetnsPool(uniquePrefix('fx'));
   const servers = new Servers();
+  let lab: FelixHost | undefined;
   let etcd: EtcdServer;
   let ds: Datastore;
   let host: string;
@@ -36,7 +27,6 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
   let b: Workload;
   let d: Workload;
   let agent: TwillNodeProcess | undefined;
-  let bridge: Bridge | undefined;
 
   const startAgent = async (): Promise<void> => {
     agent = startTwillNode(host, 'host1', etcd.url, ['--health-port', '19099', '--refresh-interval', '2s']);
@@ -54,12 +44,8 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
   };
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    ds = await openDatastore(etcd.url);
-    host = pool.create('h');
-    ipIn(host, ['link', 'set', 'lo', 'up']);
-    // The agent runs inside the host namespace: give it etcd on that namespace's loopback.
-    bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
+    lab = await startFelixHost(pool);
+    ({ etcd, ds, host } = lab);
     a = await addWorkload(pool, host, 'a', '10.65.0.1');
     b = await addWorkload(pool, host, 'b', '10.65.0.2');
     d = await addWorkload(pool, host, 'd', '10.65.0.4');
@@ -68,26 +54,17 @@ describe.skipIf(reason)('twill-node (privileged: etcd, netns, iptables, real tra
     servers.udp(b, 5353);
     servers.udp(b, 5354);
     servers.tcp(d, 8080);
-    const allowAll: ProfileResource = {
-      apiVersion: 'twill.io/v1',
-      kind: 'Profile',
-      metadata: { name: 'kns.default' },
-      spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] },
-    };
-    await ds.create(allowAll);
+    await ds.create(ALLOW_ALL_PROFILE);
     await ds.create(wep('a', a, { role: 'client' }));
     await ds.create(wep('b', b, { role: 'server' }));
     await startAgent();
   });
 
   afterAll(async () => {
-    if (process.env.TW_DEBUG) process.stderr.write(`--- twill-node log ---\n${agent?.log() ?? ''}\n`);
-    await stopAgent();
-    servers.stopAll();
-    bridge?.stop();
+    const p = agent;
+    agent = undefined;
+    await lab?.stop(p, servers);
     pool.cleanup();
-    await ds?.close();
-    await etcd?.destroy();
   });
 
   it('programs routes and writes endpoint status; with the allow-all profile everything passes', async () => {

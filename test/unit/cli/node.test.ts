@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatSince } from '../../../src/cli/commands/node.js';
 import { startNodeApiServer, type NodeApiServer } from '../../../src/nodeapi/index.js';
-import { FAKE_PEERS, FAKE_ROUTES, FakeNodeBackend } from '../../support/node-api-fake.js';
+import { FAKE_DENIED, FAKE_PEERS, FAKE_ROUTES, FakeNodeBackend } from '../../support/node-api-fake.js';
 import { makeCli, type Cli } from './harness.js';
 
 describe('twillctl node', () => {
@@ -45,6 +45,21 @@ describe('twillctl node', () => {
       ].join('\n'),
     );
     expect(r.stdout).toMatch(/IPv6 BGP status\nPEER ADDRESS +PEER TYPE +STATE +SINCE +INFO\n2001:db8::11 +route reflector +up +\S+ +Established\n$/);
+  });
+
+  it('denied prints the recent denied packets with the policy and rule; -o json has every field', async () => {
+    const r = await cli(['node', 'denied', '--api-socket', sock]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')).toEqual([
+      'TIME                       DIRECTION   ENDPOINT    SOURCE            DESTINATION      PROTOCOL   POLICY                 RULE',
+      '2026-01-01T10:01:00.000Z   ingress     default/b   10.65.0.1:40001   10.65.0.2:9090   tcp        np/default/server-in   1',
+      '2026-01-01T10:01:01.000Z   egress      default/a   10.65.0.1         198.18.0.1       icmp       end-of-tier/default    -',
+      '',
+    ]);
+    const j = await cli(['node', 'denied', '--api-socket', sock, '-o', 'json', '--limit', '1']);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual([{ ...FAKE_DENIED[1], time: '2026-01-01T10:01:01.000Z' }]);
   });
 
   it('status -o json gives the status and every peer', async () => {

@@ -106,6 +106,34 @@ describe('FelixAgent', () => {
     expect(routes).toEqual(expect.arrayContaining(['10.65.0.1/32', '10.65.0.2/32']));
   });
 
+  it('hands each new effective config to onConfig before the dataplane applies it (the denied-packet reader binds there)', async () => {
+    const w = await world();
+    await w.ds.create(profile);
+    const seen: { logDeniedPackets: boolean | undefined; nflogInKernel: boolean }[] = [];
+    const { agent } = agentOn(w, {
+      onConfig: (c) => {
+        // Synchronously, before the apply: the kernel must not hold the config's NFLOG rules yet.
+        const rules = w.nf.iptables({ family: 4, backend: 'nft' }).saveRaw('filter');
+        void rules.then((t) => seen.push({ logDeniedPackets: c.logDeniedPackets, nflogInKernel: t.includes('NFLOG') }));
+      },
+    });
+    stops.push(() => agent.stop());
+    await agent.start();
+    await w.ds.create(wep('a', 'twa', '10.65.0.1'));
+    await until('first config seen', () => seen.length === 1);
+    await w.ds.create({ apiVersion: 'twill.io/v1', kind: 'FelixConfiguration', metadata: { name: 'default' }, spec: { logDeniedPackets: true } });
+    await until('second config seen', () => seen.length === 2);
+    await until('NFLOG programmed', async () => (await filterRules(w)).some((l) => l.includes('NFLOG')));
+    expect(seen).toEqual([
+      { logDeniedPackets: undefined, nflogInKernel: false },
+      { logDeniedPackets: true, nflogInKernel: false },
+    ]);
+    // An endpoint change is no config change.
+    await w.ds.create(wep('b', 'twb', '10.65.0.2'));
+    await agent.whenProgrammed(await agent.whenReceived(agent.generation + 1).then(() => agent.generation));
+    expect(seen.length).toBe(2);
+  });
+
   it('before the first in-sync installs only the fail-closed skeleton, which drops every workload interface', async () => {
     const w = await world();
     const { agent, dp } = agentOn(w);

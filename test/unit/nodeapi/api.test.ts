@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { NodeApiClient, NodeApiServeError, NodeApiUnreachableError, defaultApiSocket, startNodeApiServer, type NodeApiServer } from '../../../src/nodeapi/index.js';
-import { FAKE_PEERS, FAKE_ROUTES, FAKE_STATUS, FakeNodeBackend } from '../../support/node-api-fake.js';
+import type { NodeDeniedPacket } from '../../../src/nodeapi/index.js';
+import { FAKE_DENIED, FAKE_PEERS, FAKE_ROUTES, FAKE_STATUS, FakeNodeBackend } from '../../support/node-api-fake.js';
 
 describe('node API over a unix socket', () => {
   const dir = mkdtempSync(join(tmpdir(), 'twill-nodeapi-'));
@@ -39,6 +40,32 @@ describe('node API over a unix socket', () => {
     expect(await c.routes({ limit: 1 })).toEqual([FAKE_ROUTES[0]]);
     // The default limit travels as 1000; an explicit 0 as "no limit".
     expect(backend.queries.map((q) => q.limit)).toEqual([1000, 1000, 0, 1]);
+  });
+
+  it('streams denied packets: the recent ones, then with follow each new one until the caller aborts', async () => {
+    const path = join(dir, 'denied.sock');
+    const backend = new FakeNodeBackend();
+    await serve(path, backend);
+    const c = client(path);
+    const got: NodeDeniedPacket[] = [];
+    await c.denied({}, (p) => got.push(p));
+    expect(got).toEqual(FAKE_DENIED);
+    const last: NodeDeniedPacket[] = [];
+    await c.denied({ limit: 1 }, (p) => last.push(p));
+    expect(last).toEqual([FAKE_DENIED[1]]);
+
+    const followed: NodeDeniedPacket[] = [];
+    const abort = new AbortController();
+    const done = c.denied({ follow: true, limit: 1 }, (p) => followed.push(p), abort.signal);
+    await expect.poll(() => followed.length === 1 && backend.followers.size === 1).toBe(true);
+    const next = { ...FAKE_DENIED[0]!, time: new Date('2026-01-01T10:02:00Z'), srcPort: 40002 };
+    backend.push(next);
+    await expect.poll(() => followed.length).toBe(2);
+    expect(followed).toEqual([FAKE_DENIED[1], next]);
+    abort.abort();
+    await done;
+    // The server lets go of the follower once the client cancels.
+    await expect.poll(() => backend.followers.size).toBe(0);
   });
 
   it('makes the socket 0600 in a 0700 directory', async () => {
