@@ -74,7 +74,12 @@ function shortTag(name: string): string {
   return createHash('sha1').update(name).digest('hex').slice(0, 4);
 }
 
-/** A BIRD 2 config for a ToR: eBGP to its hosts (learn their blocks), to other ToRs, and the kernel. */
+/**
+ * A BIRD 2 config for a ToR: eBGP to its hosts (learn their blocks), to other ToRs, and the kernel.
+ * Graceful restart on every session and on the kernel protocol: a BIRD stopped with
+ * `birdc graceful restart` (or killed) and started with `-R` leaves the routes it installed in
+ * the kernel until its peers have re-sent theirs, so traffic through the ToR keeps flowing.
+ */
 export function birdTorConfig(t: { routerId: string; asn: number; clusterAsn: number; hosts: { name: string; addr: string }[]; peers: { name: string; addr: string; asn: number }[] }): string {
   const hostProtos = t.hosts.map(
     (h) => `protocol bgp host_${h.name.replace(/[^a-zA-Z0-9]/g, '_')} {
@@ -96,7 +101,7 @@ export function birdTorConfig(t: { routerId: string; asn: number; clusterAsn: nu
 router id ${t.routerId};
 protocol device { }
 protocol direct { ipv4; }
-protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; graceful restart on; }
 ${[...hostProtos, ...torProtos].join('\n')}
 `;
 }
