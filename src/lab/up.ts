@@ -16,6 +16,7 @@ import { PROGRAMS, checkTools } from './paths.js';
 import { addNetns, ip, isAlive, run, startDetached, type ProcRecord } from './procs.js';
 import { labDir, loadState, saveState, type LabState, type WorkloadState } from './state.js';
 import { nodeSessions } from './sessions.js';
+import { HEALTH_PORT } from './readiness.js';
 
 export class LabUpError extends TwillError {
   constructor(message: string, hint: string, cause?: unknown) {
@@ -45,7 +46,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
+/** Polls f every 250 ms until it gives a value; a timeout names what was awaited and the last error. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -181,7 +183,7 @@ class Bringup {
         startDetached(
           'node',
           h.name,
-          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--health-port', '9099'],
+          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--health-port', String(HEALTH_PORT)],
           this.log(h.name),
           h.ns,
         ),

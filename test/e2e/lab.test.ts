@@ -2,7 +2,7 @@
 // examples (real etcd, twill-node per host, BIRD ToR, workloads through twill-cni), `verify` probes
 // every pair with real TCP and UDP, and `down` leaves nothing behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
@@ -10,34 +10,9 @@ import type { PlannedWorkload } from '../../src/lab/plan.js';
 import type { LabState } from '../../src/lab/state.js';
 import { cniConfig, cniEnv } from '../../src/lab/up.js';
 import { ROOT } from '../support/bgp-peers.js';
+import { lab, leftovers, type LabStatusJson as Status, type LabVerifyJson as Verify } from '../support/lab.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'bird', 'birdc', 'socat', 'iptables-restore', 'ipset', 'nsenter', 'ping'] });
-const LAB = join(ROOT, 'dist/src/lab/main.js');
-
-interface Status {
-  name: string;
-  dir: string;
-  datastore: string;
-  hosts: { name: string; netns: string; address: string; sessions: { peerAddress: string; state: string }[] }[];
-  workloads: { name: string; namespace: string; host: string; netns: string; ips: string[]; ports: { port: number; protocol: string }[] }[];
-}
-
-interface Verify {
-  ok: boolean;
-  cells: { from: string; to: string; port: number; protocol: string; allowed: boolean }[];
-  expectations: { from: string; to: string; port: number; ok: boolean }[];
-  checks: { what: string; ok: boolean; detail: string }[];
-}
-
-function lab(args: string[], timeoutMs = 400_000): { code: number; out: string; err: string } {
-  const r = spawnSync(process.execPath, [LAB, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, TWILL_LAB_ROOT: '/run/twill-lab-e2e' } });
-  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
-}
-
-function leftovers(name: string): string[] {
-  const ns = existsSync('/run/netns') ? readdirSync('/run/netns').filter((n) => n.startsWith(`${name}-`)) : [];
-  return [...ns, ...(existsSync(`/run/twill-lab-e2e/${name}`) ? [`/run/twill-lab-e2e/${name}`] : [])];
-}
 
 const suffix = `${process.pid % 1000}`;
 
