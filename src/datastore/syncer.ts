@@ -48,6 +48,8 @@ class Syncer {
   private running: Promise<void> = Promise.resolve();
   private relisting = false;
   private degraded = false;
+  /** Kinds whose watch reported an error and has not been heard from since. */
+  private readonly outages = new Set<Kind>();
   private wake: (() => void) | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
 
@@ -130,7 +132,10 @@ class Syncer {
       this.flush();
       this.applyLists(lists);
       this.flush();
-      for (const l of lists) this.startWatch(l.kind, l.revision);
+      for (const l of lists) {
+        this.outages.delete(l.kind);
+        this.startWatch(l.kind, l.revision);
+      }
       if (this.dirty.size === 0) {
         this.degraded = false;
         try {
@@ -202,7 +207,7 @@ class Syncer {
       case 'modified':
         this.clearCorrupt(kind, keyPath(keyOf(ev.resource)));
         this.set(keyPath(keyOf(ev.resource)), ev.resource);
-        this.recovered();
+        this.recovered(kind);
         this.scheduleFlush();
         break;
       case 'deleted': {
@@ -212,12 +217,16 @@ class Syncer {
           this.remove(path, ev.key);
           this.scheduleFlush();
         }
-        this.recovered();
+        this.recovered(kind);
         break;
       }
       case 'error':
+        this.outages.add(kind);
         this.degraded = true;
         this.status('error', errorMessage(ev.error));
+        break;
+      case 'reconnected':
+        this.recovered(kind);
         break;
       case 'resync': {
         const w = this.watches.get(kind);
@@ -250,8 +259,10 @@ class Syncer {
     }
   }
 
-  private recovered(): void {
-    if (this.degraded && !this.relisting) {
+  /** A kind's watch is live again (it reconnected, or delivered a change): in sync once every kind's is. */
+  private recovered(kind: Kind): void {
+    this.outages.delete(kind);
+    if (this.degraded && !this.relisting && this.outages.size === 0) {
       this.degraded = false;
       this.status('in-sync');
     }

@@ -52,7 +52,9 @@ export type WatchEvent =
   /** The requested start revision was compacted (or the stream broke past recovery): re-list. */
   | { type: 'resync'; reason: string }
   /** A non-fatal problem (e.g. lost connection, reconnecting). */
-  | { type: 'error'; error: Error };
+  | { type: 'error'; error: Error }
+  /** Live again after an `error`: the watch resumed where it left off, nothing was missed. */
+  | { type: 'reconnected' };
 
 export interface WatchOptions {
   /** Only this kind. Absent: every kind. */

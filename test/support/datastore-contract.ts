@@ -37,7 +37,7 @@ export class EventLog {
     this.events.push(ev);
   };
   changes(): WatchEvent[] {
-    return this.events.filter((e) => e.type !== 'error');
+    return this.events.filter((e) => e.type !== 'error' && e.type !== 'reconnected');
   }
   async until(cond: (evs: WatchEvent[]) => boolean, what: string, limitMs = 15_000): Promise<void> {
     const deadline = Date.now() + limitMs;
@@ -61,6 +61,8 @@ export function describeEvent(e: WatchEvent): string {
       return `resync (${e.reason})`;
     case 'error':
       return `error (${e.error.message})`;
+    case 'reconnected':
+      return 'reconnected';
   }
 }
 

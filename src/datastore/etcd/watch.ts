@@ -93,7 +93,11 @@ export class EtcdWatch implements Watcher {
     }
     if (res.created) {
       this.backoffMs = 100;
-      this.outage = false;
+      if (this.outage) {
+        this.outage = false;
+        this.emit({ type: 'reconnected' });
+        if (this.closed) return;
+      }
       if (this.delivered === undefined && this.startedAfter === undefined) this.startedAfter = Number(res.header.revision);
       return;
     }

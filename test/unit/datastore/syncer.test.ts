@@ -53,8 +53,12 @@ class Breakable implements Datastore {
   resync(kind?: Kind): void {
     for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'resync', reason: 'test' });
   }
-  error(): void {
-    for (const e of [...this.live]) e.handler({ type: 'error', error: new UnreachableError(this.location) });
+  error(kind?: Kind): void {
+    for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'error', error: new UnreachableError(this.location) });
+  }
+  /** Tells current watches they are live again after an error. */
+  reconnected(kind?: Kind): void {
+    for (const e of [...this.live]) if (kind === undefined || e.kind === kind) e.handler({ type: 'reconnected' });
   }
   close = (): Promise<void> => this.inner.close();
 }
@@ -193,6 +197,21 @@ describe('startSyncer', () => {
     await ds.create(pool('p'));
     await c.until(() => c.log.includes('set p'), 'event');
     expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'in-sync']);
+    await s.stop();
+    await ds.close();
+  });
+
+  it('is in sync again once every watch that failed has reconnected, with no change made meanwhile', async () => {
+    const ds = new Breakable(await openDatastore('memory:'));
+    const c = new Consumer();
+    const s = startSyncer(ds, ['IPPool', 'NetworkSet'], c);
+    await c.until(() => c.inSync === 1, 'in-sync');
+    ds.error();
+    ds.reconnected('IPPool');
+    expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'error']);
+    ds.reconnected('NetworkSet');
+    expect(c.statuses).toEqual(['connecting', 'in-sync', 'error', 'error', 'in-sync']);
+    expect(c.inSync).toBe(1);
     await s.stop();
     await ds.close();
   });
