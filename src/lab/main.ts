@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('status')
-    .description('hosts, routers, sessions, workloads')
+    .description('hosts (agent, sessions, readiness and why not), routers, workloads')
     .option('--name <name>', 'lab name (default: the one lab that is up)')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (o: { name?: string; output: string }) => {
@@ -109,6 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   const printed = (r: ControlResult): void => say(`${r.part}: ${r.action}${r.pid !== undefined ? ` (pid ${r.pid})` : ''}`);
   program
     .command('stop')
+    .summary('stop one process of the lab (a host\'s twill-node, tor-RACK, etcd): gracefully, or --kill')
     .description('stop one process of a running lab: gracefully (twill-node: SIGTERM, kernel state kept; BIRD: birdc graceful restart, kernel routes kept; etcd: SIGTERM), or as a crash with --kill')
     .argument('<part>', partHelp)
     .option('--kill', 'SIGKILL: a crash, nothing cleaned up')
@@ -118,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('start')
+    .summary('start a stopped process again; returns once it is back')
     .description('start a stopped process of a running lab again (BIRD in graceful-restart recovery, -R); returns once it is back: a node ready with its sessions Established, a ToR\'s sessions Established, etcd healthy')
     .argument('<part>', partHelp)
     .option('--timeout <seconds>', 'how long to wait for it to be back', '120')
@@ -127,6 +129,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('restart')
+    .summary('stop (gracefully, or --kill) and start again; returns once it is back')
     .description('stop (gracefully, or --kill) and start again one process of a running lab; returns once it is back')
     .argument('<part>', partHelp)
     .option('--kill', 'stop it with SIGKILL (a crash) instead of gracefully')
@@ -163,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
   twill-lab exec client -- nc -w1 -v ${ip('zones/db1')} 5432     # … but not the backend
   twillctl --datastore ${st.datastore} policy explain --from zones/web1 --to zones/db1 --port 5432
   twillctl node status --api-socket ${st.dir}/h1.sock    # h1's BGP sessions
+  twill-lab stop h3 --kill; twill-lab start h3             # crash h3's agent: traffic keeps flowing
+  twill-lab restart tor-r1                                 # the ToR's BIRD: graceful restart holds its routes
   twill-lab down                                           # leaves nothing behind`);
     });
   try {
