@@ -46,7 +46,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls f every 250 ms until it gives a value; a timeout names what was awaited and the last error. */
+/** Polls f every 250 ms until it gives a value; a timeout names what was awaited and the last error; a LabUpError thrown by f ends the wait at once. */
 export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
@@ -55,6 +55,7 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
       const v = await f();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
+      if (e instanceof LabUpError) throw e; // a verdict (e.g. a process exited), not a try that failed
       last = errorMessage(e);
     }
     if (Date.now() > deadline) throw new LabUpError(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`, 'look at the logs in the lab directory (twill-lab status shows it); then "twill-lab down"');
