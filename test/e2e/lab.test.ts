@@ -22,7 +22,7 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     for (const n of up) lab(['down', '--name', n]);
   });
 
-  it('zones: up, every expectation and prediction holds on live traffic, a workload added to the running lab is reachable from another host as soon as its ADD returns, a host agent killed drops no connection between the others, down leaves nothing', async () => {
+  it('zones: up, every expectation and prediction holds on live traffic, a workload added to the running lab is reachable from another host as soon as its ADD returns, down leaves nothing (faults: lab-faults.test.ts)', async () => {
     const name = `ez${suffix}`;
     up.push(name);
     const u = lab(['up', '--example', 'zones', '--name', name]);
@@ -92,29 +92,6 @@ describe.skipIf(reason)('twill-lab (e2e: the examples on a whole cluster, real t
     } finally {
       spawnSync('ip', ['netns', 'del', added.ns]);
     }
-
-    // Traffic between h1 and h2 keeps flowing while h3's agent is killed (SIGKILL): a new TCP
-    // connection from web1 (h1) to web2 (h2) on 443 every 200 ms, none may fail.
-    const web1 = st.workloads.find((w) => w.name === 'web1')!;
-    const web2 = st.workloads.find((w) => w.name === 'web2')!;
-    const state = JSON.parse(readFileSync(join(st.dir, 'state.json'), 'utf8')) as { procs: { role: string; name: string; pid: number }[] };
-    let ok = 0;
-    let failed = 0;
-    const deadline = Date.now() + 5000;
-    let killed = false;
-    while (Date.now() < deadline) {
-      if (!killed && Date.now() > deadline - 4000) {
-        spawnSync('kill', ['-KILL', String(state.procs.find((p) => p.role === 'node' && p.name === 'h3')!.pid)]);
-        killed = true;
-      }
-      const r = spawnSync('ip', ['netns', 'exec', web1.netns, 'socat', '-T', '1', '-', `TCP:${web2.ips[0]}:443,connect-timeout=1`], { input: '', encoding: 'utf8', timeout: 3000 });
-      if (r.stdout.trim() === 'zones/web2') ok++;
-      else failed++;
-      await new Promise((r2) => setTimeout(r2, 200));
-    }
-    expect(killed).toBe(true);
-    expect(ok).toBeGreaterThan(10);
-    expect(failed).toBe(0);
 
     const d = lab(['down', '--name', name]);
     expect(d.code, d.err).toBe(0);
