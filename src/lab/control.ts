@@ -80,8 +80,8 @@ export async function labStop(name: string, part: string, o: ControlOptions = {}
   }
   if (p.role === 'tor') {
     // Keeps BIRD's kernel routes and tells its peers to hold its routes (graceful restart).
-    spawnSync('birdc', ['-s', birdCtl(s, p), 'graceful', 'restart'], { encoding: 'utf8', timeout: 10_000 });
-    if (!(await gone(p, 10_000))) await stopProc(p);
+    const r = spawnSync('birdc', ['-s', birdCtl(s, p), 'graceful', 'restart'], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0 || !(await gone(p, 10_000))) await stopProc(p); // no control socket: SIGTERM (BIRD then removes its routes)
   } else {
     await stopProc(p, 10_000);
   }
