@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // twill-lab: a whole Twill cluster on one machine (as root). validate / up / status / verify /
-// exec / down / demo. Exit codes: 0 ok, 1 failed (verify disagrees, up failed), 2 usage or a bad model.
+// exec / stop / start / restart / down / demo. Exit codes: 0 ok, 1 failed (verify disagrees, up failed), 2 usage or a bad model.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { TwillError, errorMessage } from '../errors.js';
 import { EXIT_FAILED, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
 import { LabModelError, parseModel, type LabModel } from './model.js';
+import { labRestart, labStart, labStop, type ControlResult } from './control.js';
 import { labDown } from './down.js';
 import { labUp } from './up.js';
 import { loadState, resolveLabName, LabStateError } from './state.js';
@@ -62,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
     });
   program
     .command('status')
-    .description('hosts, routers, sessions, workloads')
+    .description('hosts (agent, sessions, readiness and why not), routers, workloads')
     .option('--name <name>', 'lab name (default: the one lab that is up)')
     .option('-o, --output <format>', 'table or json', 'table')
     .action(async (o: { name?: string; output: string }) => {
@@ -99,6 +100,44 @@ export async function main(argv: string[]): Promise<number> {
       const r = spawnSync('nsenter', [`--net=/run/netns/${ns}`, '--', ...cmd], { stdio: 'inherit' });
       code = r.status ?? 1;
     });
+  const seconds = (v: string): number => {
+    const n = Number(v);
+    if (!(Number.isFinite(n) && n > 0)) throw new TwillError('LabUsage', `--timeout ${v} is not a number of seconds`, { hint: 'e.g. --timeout 60' });
+    return n;
+  };
+  const partHelp = 'a host (its twill-node), tor-RACK (its BIRD) or etcd';
+  const printed = (r: ControlResult): void => say(`${r.part}: ${r.action}${r.pid !== undefined ? ` (pid ${r.pid})` : ''}`);
+  program
+    .command('stop')
+    .summary('stop one process of the lab (a host\'s twill-node, tor-RACK, etcd): gracefully, or --kill')
+    .description('stop one process of a running lab: gracefully (twill-node: SIGTERM, kernel state kept; BIRD: birdc graceful restart, kernel routes kept; etcd: SIGTERM), or as a crash with --kill')
+    .argument('<part>', partHelp)
+    .option('--kill', 'SIGKILL: a crash, nothing cleaned up')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (part: string, o: { kill?: boolean; name?: string }) => {
+      printed(await labStop(resolveLabName(o.name), part, { kill: o.kill === true }));
+    });
+  program
+    .command('start')
+    .summary('start a stopped process again; returns once it is back')
+    .description('start a stopped process of a running lab again (BIRD in graceful-restart recovery, -R); returns once it is back: a node ready with its sessions Established, a ToR\'s sessions Established, etcd healthy')
+    .argument('<part>', partHelp)
+    .option('--timeout <seconds>', 'how long to wait for it to be back', '120')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (part: string, o: { timeout: string; name?: string }) => {
+      printed(await labStart(resolveLabName(o.name), part, { timeoutS: seconds(o.timeout) }));
+    });
+  program
+    .command('restart')
+    .summary('stop (gracefully, or --kill) and start again; returns once it is back')
+    .description('stop (gracefully, or --kill) and start again one process of a running lab; returns once it is back')
+    .argument('<part>', partHelp)
+    .option('--kill', 'stop it with SIGKILL (a crash) instead of gracefully')
+    .option('--timeout <seconds>', 'how long to wait for it to be back', '120')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (part: string, o: { kill?: boolean; timeout: string; name?: string }) => {
+      for (const r of await labRestart(resolveLabName(o.name), part, { kill: o.kill === true, timeoutS: seconds(o.timeout) })) printed(r);
+    });
   program
     .command('down')
     .description('take a lab down: processes, namespaces, files')
@@ -127,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
   twill-lab exec client -- nc -w1 -v ${ip('zones/db1')} 5432     # … but not the backend
   twillctl --datastore ${st.datastore} policy explain --from zones/web1 --to zones/db1 --port 5432
   twillctl node status --api-socket ${st.dir}/h1.sock    # h1's BGP sessions
+  twill-lab stop h3 --kill; twill-lab start h3             # crash h3's agent: traffic keeps flowing
+  twill-lab restart tor-r1                                 # the ToR's BIRD: graceful restart holds its routes
   twill-lab down                                           # leaves nothing behind`);
     });
   try {

@@ -2,6 +2,7 @@
 // node's local API. The JSON form is for scripts and tests.
 import { join } from 'node:path';
 import { isAlive } from './procs.js';
+import { hostReadiness } from './readiness.js';
 import { nodeSessions, type SessionRow } from './sessions.js';
 import { loadState, LabStateError } from './state.js';
 import { torProcName, torSessions, type TorSession } from './tor.js';
@@ -12,7 +13,18 @@ export interface LabStatus {
   ready: boolean;
   /** etcd URL usable with `twillctl --datastore` from the machine's own namespace. */
   datastore: string | undefined;
-  hosts: { name: string; netns: string; address: string; rack: string; agent: 'running' | 'stopped'; apiSocket: string; sessions: SessionRow[] }[];
+  hosts: {
+    name: string;
+    netns: string;
+    address: string;
+    rack: string;
+    agent: 'running' | 'stopped';
+    apiSocket: string;
+    sessions: SessionRow[];
+    /** The agent's /readiness: ready, or why not (e.g. the datastore is unreachable). */
+    ready: boolean;
+    reasons: string[];
+  }[];
   tors: { rack: string; netns: string; address: string; asn: number; router: 'bird' | 'frr'; daemon: 'running' | 'stopped'; sessions: TorSession[] }[];
   outside: { name: string; netns: string; address: string }[];
   workloads: { name: string; namespace: string; host: string; netns: string; ips: string[]; labels: Record<string, string>; ports: { name?: string; port: number; protocol: string }[] }[];
@@ -31,7 +43,8 @@ export async function labStatus(name: string): Promise<LabStatus> {
       s.plan.hosts.map(async (h) => {
         const apiSocket = join(s.dir, `${h.name}.sock`);
         const up = running('node', h.name);
-        return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: up ? (await nodeSessions(apiSocket)).peers : [] } as const;
+        const [sessions, r] = up ? await Promise.all([nodeSessions(apiSocket), hostReadiness(h.ns)]) : [undefined, { ready: false, reasons: ['twill-node is not running'] }];
+        return { name: h.name, netns: h.ns, address: h.addr, rack: h.rack, agent: up ? 'running' : 'stopped', apiSocket, sessions: sessions?.peers ?? [], ready: r.ready, reasons: r.reasons } as const;
       }),
     ),
     tors: await Promise.all(
@@ -60,10 +73,11 @@ export function formatStatus(st: LabStatus): string {
   const out: string[] = [];
   out.push(`lab ${st.name}${st.ready ? '' : ' (not ready)'} — datastore ${st.datastore ?? '-'} — ${st.dir}`);
   out.push('');
-  out.push('HOST        NETNS                 ADDRESS          AGENT     SESSIONS');
+  out.push('HOST        NETNS                 ADDRESS          AGENT     SESSIONS           READY');
   for (const h of st.hosts) {
     const est = h.sessions.filter((x) => x.state === 'Established').length;
-    out.push(`${h.name.padEnd(12)}${h.netns.padEnd(22)}${h.address.padEnd(17)}${h.agent.padEnd(10)}${est}/${h.sessions.length} Established`);
+    const ready = h.ready ? 'yes' : `no: ${h.reasons.join('; ').split('\n')[0]}`;
+    out.push(`${h.name.padEnd(12)}${h.netns.padEnd(22)}${h.address.padEnd(17)}${h.agent.padEnd(10)}${`${est}/${h.sessions.length} Established`.padEnd(19)}${ready}`);
   }
   for (const t of st.tors) {
     const est = t.sessions.filter((x) => x.state === 'Established').length;

@@ -49,7 +49,7 @@ export function birdTorConfig(t: TorConfigInput): string {
 router id ${t.routerId};
 protocol device { }
 protocol direct { ipv4; }
-protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; }
+protocol kernel { ipv4 { import none; export where source = RTS_BGP; }; merge paths on; graceful restart on; }
 ${protos.join('\n')}
 `;
 }

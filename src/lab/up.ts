@@ -17,6 +17,7 @@ import { addNetns, ip, isAlive, run, startDetached, type ProcRecord } from './pr
 import { labDir, loadState, saveState, type LabState, type WorkloadState } from './state.js';
 import { nodeSessions } from './sessions.js';
 import { isEstablished, startTor, torProcName, torSessions, torTools } from './tor.js';
+import { HEALTH_PORT } from './readiness.js';
 
 export class LabUpError extends TwillError {
   constructor(message: string, hint: string, cause?: unknown) {
@@ -46,7 +47,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
+/** Polls f every 250 ms until it gives a value; a timeout names what was awaited and the last error; a LabUpError thrown by f ends the wait at once. */
+export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
@@ -54,6 +56,7 @@ async function until<T>(what: string, f: () => Promise<T | undefined | false> | 
       const v = await f();
       if (v !== undefined && v !== false) return v;
     } catch (e) {
+      if (e instanceof LabUpError) throw e; // a verdict (e.g. a process exited), not a try that failed
       last = errorMessage(e);
     }
     if (Date.now() > deadline) throw new LabUpError(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}`, 'look at the logs in the lab directory (twill-lab status shows it); then "twill-lab down"');
@@ -176,7 +179,7 @@ class Bringup {
         startDetached(
           'node',
           h.name,
-          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--health-port', '9099'],
+          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--health-port', String(HEALTH_PORT)],
           this.log(h.name),
           h.ns,
         ),

@@ -11,6 +11,7 @@ import type { Expectation } from './model.js';
 import { PROGRAMS } from './paths.js';
 import type { ProbeResult, ProbeTarget } from './probe.js';
 import { isAlive } from './procs.js';
+import { hostReadiness } from './readiness.js';
 import { nodeKernel, nodeSessions } from './sessions.js';
 import type { LabState } from './state.js';
 import { isEstablished, torProcName, torSessions } from './tor.js';
@@ -116,6 +117,8 @@ export async function checkHosts(s: LabState): Promise<Check[]> {
     checks.push({ what: `${p.role} ${p.name} running`, ok: isAlive(p), detail: isAlive(p) ? `pid ${p.pid}` : `not running (log: ${p.log})` });
   }
   for (const h of s.plan.hosts) {
+    const r = await hostReadiness(h.ns);
+    checks.push({ what: `${h.name} ready`, ok: r.ready, detail: r.ready ? 'ready' : r.reasons.join('; ') });
     const st = await nodeSessions(join(s.dir, `${h.name}.sock`));
     const down = st.peers.filter((p) => p.state !== 'Established');
     checks.push({

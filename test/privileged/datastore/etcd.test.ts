@@ -151,6 +151,29 @@ describe.skipIf(skip)('etcd backend', () => {
     }
   });
 
+  it('a syncer says in-sync again once etcd is back, with no change made meanwhile (its watches reconnected)', { timeout: 60_000 }, async () => {
+    const ds = await fresh();
+    const statuses: string[] = [];
+    const syncer = startSyncer(ds, ['IPPool', 'NetworkSet'], { onUpdates: () => undefined, onInSync: () => undefined, onStatus: (st) => statuses.push(st) });
+    const until = async (cond: () => boolean, what: string): Promise<void> => {
+      const deadline = Date.now() + 20_000;
+      while (!cond()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${statuses.join(', ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    };
+    try {
+      await until(() => statuses.includes('in-sync'), 'in-sync');
+      await server.stop();
+      await until(() => statuses[statuses.length - 1] === 'error', 'an error status');
+      await server.start();
+      await until(() => statuses[statuses.length - 1] === 'in-sync', 'in-sync again');
+    } finally {
+      await syncer.stop();
+      await ds.close();
+    }
+  });
+
   it('a syncer keeps its consumer in step across an etcd restart', { timeout: 60_000 }, async () => {
     const ds = await fresh();
     await ds.create(pool('s1'));

@@ -81,4 +81,11 @@ describe('lab plan', () => {
     expect(kns?.spec).toMatchObject({ labelsToApply: { env: 'demo' } });
     expect(p.outside[0]).toMatchObject({ addr: '198.19.101.1', gateway: '198.19.101.254' });
   });
+
+  it('has the ToR hold its kernel routes across a graceful restart of BIRD (kernel protocol and every session)', () => {
+    const conf = planLab(model).tors[0]!.config;
+    expect(conf).toMatch(/protocol kernel \{[^\n]*graceful restart on;/);
+    expect(conf.match(/protocol bgp/g)).toHaveLength(3);
+    expect(conf.match(/graceful restart on;/g)).toHaveLength(4);
+  });
 });
