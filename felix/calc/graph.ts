@@ -580,7 +580,7 @@ export class CalcGraph {
       const m6: string[] = [];
       for (const n of req.nets) {
         const c = canonNet(n);
-        (c.family === 4 ? m4 : m6).push(c.member);
+        (c.family === 4 ? m4 : m6).push(...c.setMembers);
       }
       members = { members4: [...new Set(m4)].sort(), members6: [...new Set(m6)].sort() };
     } else {
