@@ -93,6 +93,7 @@ interface AffinityInfo {
 
 export class CalcGraph {
   readonly nodeName: string;
+  private readonly onlyEndpoint: { namespace: string; name: string } | undefined;
   private readonly fallbackPrefix: string | undefined;
 
   // ---- inputs
@@ -148,6 +149,7 @@ export class CalcGraph {
 
   constructor(opts: CalcOptions) {
     this.nodeName = opts.nodeName;
+    this.onlyEndpoint = opts.onlyEndpoint;
     this.fallbackPrefix = opts.interfacePrefix;
     this.config = effectiveConfig(this.fallbackPrefix, undefined, undefined);
     const nsLabels = (ns: string): Labels => this.namespaceLabels(ns);
@@ -322,7 +324,9 @@ export class CalcGraph {
   // ---- endpoints
 
   private isLocal(w: WepInfo | undefined): boolean {
-    return w !== undefined && w.node === this.nodeName && w.interfaceName !== '';
+    if (w === undefined || w.node !== this.nodeName || w.interfaceName === '') return false;
+    const only = this.onlyEndpoint;
+    return only === undefined || (w.namespace === only.namespace && w.name === only.name);
   }
 
   private effectiveLabels(w: WepInfo): Record<string, string> {

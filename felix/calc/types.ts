@@ -30,6 +30,12 @@ export interface CalcOptions {
    * prefix (config.interfacePrefix) is what the dispatch chains match on.
    */
   interfacePrefix?: string;
+  /**
+   * Only this endpoint of the host is local (policy explain). Its policies, profiles and sets
+   * are exactly the host's for it, without the work for the host's other endpoints. Default:
+   * every endpoint on nodeName.
+   */
+  onlyEndpoint?: { namespace: string; name: string };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // Why would a packet pass or be dropped? From the datastore's resources alone: calc computes each
-// endpoint's host view exactly as that host's agent does, and evaluate.ts walks its chains. The
+// endpoint's host view exactly as that host's agent does (for that endpoint only: calc's
+// onlyEndpoint), and evaluate.ts walks its chains. The
 // source's egress side and the destination's ingress side are judged apart; the packet passes when
 // both allow it (an address with no endpoint is outside the cluster: no side of ours there).
 import type { GlobalNetworkPolicyResource, Kind, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
@@ -88,14 +89,16 @@ export class Explainer {
     }
   }
 
-  private stateOf(node: string): DesiredState {
-    let s = this.graphs.get(node);
+  /** The host's desired state as far as endpoint namespace/name is concerned (calc for that endpoint only). */
+  private stateOf(node: string, namespace: string, name: string): DesiredState {
+    const key = `${node}\0${namespace}\0${name}`;
+    let s = this.graphs.get(key);
     if (!s) {
-      const g = new CalcGraph({ nodeName: node });
+      const g = new CalcGraph({ nodeName: node, onlyEndpoint: { namespace, name } });
       g.apply(this.resources.map((resource) => ({ type: 'set' as const, resource })));
       g.flush();
       s = g.snapshot();
-      this.graphs.set(node, s);
+      this.graphs.set(key, s);
     }
     return s;
   }
@@ -129,7 +132,14 @@ export class Explainer {
   }
 
   private endpointState(w: WorkloadEndpointResource): { state: DesiredState; ep: EndpointState } {
-    const state = this.stateOf(w.spec.node);
+    // calc runs for this endpoint alone: an endpoint of the same host claiming the same interface
+    // with a smaller namespace/name would win it on the host (see felix/README.md).
+    const key = (r: WorkloadEndpointResource): string => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+    const winner = this.weps.find((o) => o.r.spec.node === w.spec.node && o.r.spec.interfaceName === w.spec.interfaceName && key(o.r) < key(w));
+    if (winner) {
+      throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner.r)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
+    }
+    const state = this.stateOf(w.spec.node, w.metadata.namespace ?? 'default', w.metadata.name);
     const ep = [...state.endpoints.values()].find((e) => e.namespace === (w.metadata.namespace ?? 'default') && e.name === w.metadata.name);
     if (!ep) throw new ExplainInputError(`endpoint ${w.metadata.namespace}/${w.metadata.name} is not programmable on node ${w.spec.node} (see "twillctl get workloadendpoints")`, 'check its interfaceName and addresses');
     return { state, ep };
