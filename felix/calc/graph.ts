@@ -93,7 +93,8 @@ interface AffinityInfo {
 
 export class CalcGraph {
   readonly nodeName: string;
-  private readonly onlyEndpoint: { namespace: string; name: string } | undefined;
+  /** "namespace/name" of CalcOptions.onlyEndpoints. */
+  private readonly onlyEndpoints: ReadonlySet<string> | undefined;
   private readonly fallbackPrefix: string | undefined;
 
   // ---- inputs
@@ -149,7 +150,7 @@ export class CalcGraph {
 
   constructor(opts: CalcOptions) {
     this.nodeName = opts.nodeName;
-    this.onlyEndpoint = opts.onlyEndpoint;
+    this.onlyEndpoints = opts.onlyEndpoints && new Set(opts.onlyEndpoints.map((e) => wepKey(e.namespace, e.name)));
     this.fallbackPrefix = opts.interfacePrefix;
     this.config = effectiveConfig(this.fallbackPrefix, undefined, undefined);
     const nsLabels = (ns: string): Labels => this.namespaceLabels(ns);
@@ -324,9 +325,8 @@ export class CalcGraph {
   // ---- endpoints
 
   private isLocal(w: WepInfo | undefined): boolean {
-    if (w === undefined || w.node !== this.nodeName || w.interfaceName === '') return false;
-    const only = this.onlyEndpoint;
-    return only === undefined || (w.namespace === only.namespace && w.name === only.name);
+    if (w === undefined || w.interfaceName === '') return false;
+    return this.onlyEndpoints === undefined ? w.node === this.nodeName : this.onlyEndpoints.has(w.key);
   }
 
   private effectiveLabels(w: WepInfo): Record<string, string> {

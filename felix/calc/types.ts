@@ -31,11 +31,13 @@ export interface CalcOptions {
    */
   interfacePrefix?: string;
   /**
-   * Only this endpoint of the host is local (policy explain). Its policies, profiles and sets
-   * are exactly the host's for it, without the work for the host's other endpoints. Default:
-   * every endpoint on nodeName.
+   * Only these endpoints are local, on whichever node each runs (policy explain): the policies,
+   * profiles and sets of each are exactly what its own host computes for it, without the work for
+   * the hosts' other endpoints; nodeName then only picks the FelixConfiguration overlay and the
+   * routes. Endpoints listed here must have distinct interface names. Default: every endpoint on
+   * nodeName.
    */
-  onlyEndpoint?: { namespace: string; name: string };
+  onlyEndpoints?: readonly { namespace: string; name: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------
