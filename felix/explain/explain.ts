@@ -1,6 +1,6 @@
 // Why would a packet pass or be dropped? From the datastore's resources alone: calc computes each
-// endpoint's host view exactly as that host's agent does (for those endpoints only: calc's
-// onlyEndpoints), and evaluate.ts walks its chains. The
+// endpoint's host view exactly as that host's agent does (whole hosts, or only the endpoints of
+// the question: ExplainerOptions.scope), and evaluate.ts walks its chains. The
 // source's egress side and the destination's ingress side are judged apart; the packet passes when
 // both allow it (an address with no endpoint is outside the cluster: no side of ours there).
 import type { GlobalNetworkPolicyResource, Kind, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
@@ -74,13 +74,25 @@ function wepIps(r: WorkloadEndpointResource): string[] {
   return (r.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
 }
 
+export interface ExplainerOptions {
+  /**
+   * What one calc run covers. 'hosts' (default): a whole host, once per host, reused by every
+   * question (many questions: the lab's verify matrix). 'endpoints': only the endpoints of the
+   * question (one question: twillctl policy explain; much less work on a big cluster).
+   */
+  scope?: 'hosts' | 'endpoints';
+}
+
 /** Explains flows over one snapshot of the datastore (calc runs once per node asked about). */
 export class Explainer {
   private readonly weps: WepRef[];
   private readonly graphs = new Map<string, DesiredState>();
   private readonly byId = new Map<string, Resource>();
 
-  constructor(private readonly resources: readonly Resource[]) {
+  constructor(
+    private readonly resources: readonly Resource[],
+    private readonly opts: ExplainerOptions = {},
+  ) {
     this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint').map((r) => ({ r, ips: wepIps(r) }));
     for (const r of resources) {
       if (r.kind === 'NetworkPolicy') this.byId.set(`np/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r);
@@ -90,14 +102,17 @@ export class Explainer {
   }
 
   /**
-   * The desired state of the endpoints' hosts as far as these endpoints are concerned: calc for
-   * them alone (CalcOptions.onlyEndpoints), one run for all when their interface names differ.
+   * The desired state of the endpoints' hosts as far as these endpoints are concerned: with scope
+   * 'hosts' the whole host of the first; with 'endpoints' calc for them alone
+   * (CalcOptions.onlyEndpoints), one run for all when their interface names differ.
    */
   private stateOf(weps: readonly WorkloadEndpointResource[]): DesiredState {
-    const key = weps.map((w) => `${w.spec.node}\0${w.metadata.namespace ?? 'default'}\0${w.metadata.name}`).join('\0\0');
+    const hosts = this.opts.scope !== 'endpoints';
+    const key = hosts ? weps[0]!.spec.node : weps.map((w) => `${w.spec.node}\0${w.metadata.namespace ?? 'default'}\0${w.metadata.name}`).join('\0\0');
     let s = this.graphs.get(key);
     if (!s) {
-      const g = new CalcGraph({ nodeName: weps[0]!.spec.node, onlyEndpoints: weps.map((w) => ({ namespace: w.metadata.namespace ?? 'default', name: w.metadata.name })) });
+      const nodeName = weps[0]!.spec.node;
+      const g = new CalcGraph(hosts ? { nodeName } : { nodeName, onlyEndpoints: weps.map((w) => ({ namespace: w.metadata.namespace ?? 'default', name: w.metadata.name })) });
       g.apply(this.resources.map((resource) => ({ type: 'set' as const, resource })));
       g.flush();
       s = g.snapshot();
@@ -142,7 +157,7 @@ export class Explainer {
     if (winner) {
       throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner.r)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
     }
-    const distinct = new Set(together.map((o) => o.spec.interfaceName)).size === together.length;
+    const distinct = this.opts.scope === 'endpoints' && new Set(together.map((o) => o.spec.interfaceName)).size === together.length;
     const state = this.stateOf(distinct ? together : [w]);
     const ep = [...state.endpoints.values()].find((e) => e.namespace === (w.metadata.namespace ?? 'default') && e.name === w.metadata.name);
     if (!ep) throw new ExplainInputError(`endpoint ${w.metadata.namespace}/${w.metadata.name} is not programmable on node ${w.spec.node} (see "twillctl get workloadendpoints")`, 'check its interfaceName and addresses');

@@ -87,7 +87,7 @@ export default async function explainBench(argv: string[]): Promise<void> {
       read.push(ms(t0));
       const q = question(k, a);
       t0 = performance.now();
-      new Explainer(resources).explain({ from: q.from, to: q.to, protocol: 'tcp', port: q.port });
+      new Explainer(resources, { scope: 'endpoints' }).explain({ from: q.from, to: q.to, protocol: 'tcp', port: q.port });
       explain.push(ms(t0));
       t0 = performance.now();
       spawnSync(process.execPath, ['-e', '0']);

@@ -115,20 +115,24 @@ export function expectSame(e: Explanation, r: RenderedVerdict, label: string): v
 }
 
 describe('policy explain agrees with the rendered iptables rules', () => {
+  // Whole hosts once (the lab's verify), and only the question's endpoints (twillctl).
   const x = new Explainer(cluster);
+  const one = new Explainer(cluster, { scope: 'endpoints' });
   const rendered = new RenderedCluster(cluster);
 
   it.each(ROWS)('%s → %s %s %s: %s (%s)', async (from, to, protocol, port, verdict) => {
     const flow: Flow = { from, to, protocol, ...(port !== undefined ? { port } : {}) };
     const e = x.explain(flow);
     expect(e.verdict).toBe(verdict);
-    expectSame(e, await renderedVerdict(rendered, x, flow), `${from} → ${to} ${protocol} ${port ?? ''}`);
+    const r = await renderedVerdict(rendered, x, flow);
+    expectSame(e, r, `${from} → ${to} ${protocol} ${port ?? ''}`);
+    expectSame(one.explain(flow), r, `${from} → ${to} ${protocol} ${port ?? ''} (scope endpoints)`);
   });
 
   it('on random clusters and flows too (fast-check)', async () => {
     await fc.assert(
-      fc.asyncProperty(randomCluster(), async ({ resources, flows }) => {
-        const ex = new Explainer(resources);
+      fc.asyncProperty(randomCluster(), fc.constantFrom('hosts' as const, 'endpoints' as const), async ({ resources, flows }, scope) => {
+        const ex = new Explainer(resources, { scope });
         const rc = new RenderedCluster(resources);
         for (const flow of flows) {
           const label = `${flow.from} → ${flow.to} ${flow.protocol} ${flow.port ?? ''}`;
