@@ -74,14 +74,23 @@ export function hasPortsProtocol(p: CalcProtocol | undefined): boolean {
 export interface CanonNet {
   cidr: string;
   member: string;
+  /**
+   * What a hash:net set holds for it: `[member]`, except for a /0, which ipset refuses ("The value
+   * of the CIDR parameter of the IP address is invalid"): its two /1 halves, as Calico does.
+   */
+  setMembers: string[];
   family: IpVersion;
 }
 
+const HALVES: Record<IpVersion, string[]> = { 4: ['0.0.0.0/1', '128.0.0.0/1'], 6: ['::/1', '8000::/1'] };
+
 export function canonNet(text: string): CanonNet {
   const c: Cidr = networkOf(parseCidr(text, { strict: false, allowBare: true }));
+  const member = c.prefixLength === bitsOf(c.family) ? formatIp(c) : formatCidr(c);
   return {
     cidr: formatCidr(c),
-    member: c.prefixLength === bitsOf(c.family) ? formatIp(c) : formatCidr(c),
+    member,
+    setMembers: c.prefixLength === 0 ? HALVES[c.family] : [member],
     family: c.family,
   };
 }

@@ -93,6 +93,8 @@ interface AffinityInfo {
 
 export class CalcGraph {
   readonly nodeName: string;
+  /** "namespace/name" of CalcOptions.onlyEndpoints. */
+  private readonly onlyEndpoints: ReadonlySet<string> | undefined;
   private readonly fallbackPrefix: string | undefined;
 
   // ---- inputs
@@ -148,6 +150,7 @@ export class CalcGraph {
 
   constructor(opts: CalcOptions) {
     this.nodeName = opts.nodeName;
+    this.onlyEndpoints = opts.onlyEndpoints && new Set(opts.onlyEndpoints.map((e) => wepKey(e.namespace, e.name)));
     this.fallbackPrefix = opts.interfacePrefix;
     this.config = effectiveConfig(this.fallbackPrefix, undefined, undefined);
     const nsLabels = (ns: string): Labels => this.namespaceLabels(ns);
@@ -322,7 +325,8 @@ export class CalcGraph {
   // ---- endpoints
 
   private isLocal(w: WepInfo | undefined): boolean {
-    return w !== undefined && w.node === this.nodeName && w.interfaceName !== '';
+    if (w === undefined || w.interfaceName === '') return false;
+    return this.onlyEndpoints === undefined ? w.node === this.nodeName : this.onlyEndpoints.has(w.key);
   }
 
   private effectiveLabels(w: WepInfo): Record<string, string> {
@@ -580,7 +584,7 @@ export class CalcGraph {
       const m6: string[] = [];
       for (const n of req.nets) {
         const c = canonNet(n);
-        (c.family === 4 ? m4 : m6).push(c.member);
+        (c.family === 4 ? m4 : m6).push(...c.setMembers);
       }
       members = { members4: [...new Set(m4)].sort(), members6: [...new Set(m6)].sort() };
     } else {

@@ -107,7 +107,7 @@ export function parseNetSet(r: NetworkSetResource | GlobalNetworkSetResource, pr
   for (const text of r.spec?.nets ?? []) {
     try {
       const n = canonNet(text);
-      (n.family === 4 ? members4 : members6).push(n.member);
+      (n.family === 4 ? members4 : members6).push(...n.setMembers);
     } catch (e) {
       problems.push(`nets: ${e instanceof Error ? e.message : String(e)} (net ignored)`);
     }

@@ -30,6 +30,14 @@ export interface CalcOptions {
    * prefix (config.interfacePrefix) is what the dispatch chains match on.
    */
   interfacePrefix?: string;
+  /**
+   * Only these endpoints are local, on whichever node each runs (policy explain): the policies,
+   * profiles and sets of each are exactly what its own host computes for it, without the work for
+   * the hosts' other endpoints; nodeName then only picks the FelixConfiguration overlay and the
+   * routes. Endpoints listed here must have distinct interface names. Default: every endpoint on
+   * nodeName.
+   */
+  onlyEndpoints?: readonly { namespace: string; name: string }[];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,11 @@ export interface Packet {
   protocol: FlowProtocol;
   /** Destination port (tcp/udp/sctp). */
   dstPort?: number;
-  /** Source port, when known; a rule that needs one does not match without it. */
+  /**
+   * Source port, when known. Unknown, it is taken as an ephemeral port no rule names: a rule
+   * that needs one of its `ports` does not match, one that excludes `notPorts` does (as the
+   * kernel does for every real client, whose source port is ephemeral).
+   */
   srcPort?: number;
 }
 
@@ -100,8 +104,9 @@ function entityMatches(e: CalcEntityMatch, ip: IpAddr, port: number | undefined,
     const ok = inRanges(port, e.ports) || e.namedPortSetIds.some((id) => sets.has(id, ip, protocol, port));
     if (!ok) return false;
   }
-  if (e.notPorts.length > 0 && (port === undefined || inRanges(port, e.notPorts))) return false;
-  if (e.notNamedPortSetIds.some((id) => port === undefined || sets.has(id, ip, protocol, port))) return false;
+  // An unknown port is in no list (see Packet.srcPort).
+  if (inRanges(port, e.notPorts)) return false;
+  if (port !== undefined && e.notNamedPortSetIds.some((id) => sets.has(id, ip, protocol, port))) return false;
   return true;
 }
 

@@ -1,5 +1,6 @@
 // Why would a packet pass or be dropped? From the datastore's resources alone: calc computes each
-// endpoint's host view exactly as that host's agent does, and evaluate.ts walks its chains. The
+// endpoint's host view exactly as that host's agent does (whole hosts, or only the endpoints of
+// the question: ExplainerOptions.scope), and evaluate.ts walks its chains. The
 // source's egress side and the destination's ingress side are judged apart; the packet passes when
 // both allow it (an address with no endpoint is outside the cluster: no side of ours there).
 import type { GlobalNetworkPolicyResource, Kind, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
@@ -73,13 +74,25 @@ function wepIps(r: WorkloadEndpointResource): string[] {
   return (r.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
 }
 
+export interface ExplainerOptions {
+  /**
+   * What one calc run covers. 'hosts' (default): a whole host, once per host, reused by every
+   * question (many questions: the lab's verify matrix). 'endpoints': only the endpoints of the
+   * question (one question: twillctl policy explain; much less work on a big cluster).
+   */
+  scope?: 'hosts' | 'endpoints';
+}
+
 /** Explains flows over one snapshot of the datastore (calc runs once per node asked about). */
 export class Explainer {
   private readonly weps: WepRef[];
   private readonly graphs = new Map<string, DesiredState>();
   private readonly byId = new Map<string, Resource>();
 
-  constructor(private readonly resources: readonly Resource[]) {
+  constructor(
+    private readonly resources: readonly Resource[],
+    private readonly opts: ExplainerOptions = {},
+  ) {
     this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint').map((r) => ({ r, ips: wepIps(r) }));
     for (const r of resources) {
       if (r.kind === 'NetworkPolicy') this.byId.set(`np/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r);
@@ -88,14 +101,22 @@ export class Explainer {
     }
   }
 
-  private stateOf(node: string): DesiredState {
-    let s = this.graphs.get(node);
+  /**
+   * The desired state of the endpoints' hosts as far as these endpoints are concerned: with scope
+   * 'hosts' the whole host of the first; with 'endpoints' calc for them alone
+   * (CalcOptions.onlyEndpoints), one run for all when their interface names differ.
+   */
+  private stateOf(weps: readonly WorkloadEndpointResource[]): DesiredState {
+    const hosts = this.opts.scope !== 'endpoints';
+    const key = hosts ? weps[0]!.spec.node : weps.map((w) => `${w.spec.node}\0${w.metadata.namespace ?? 'default'}\0${w.metadata.name}`).join('\0\0');
+    let s = this.graphs.get(key);
     if (!s) {
-      const g = new CalcGraph({ nodeName: node });
+      const nodeName = weps[0]!.spec.node;
+      const g = new CalcGraph(hosts ? { nodeName } : { nodeName, onlyEndpoints: weps.map((w) => ({ namespace: w.metadata.namespace ?? 'default', name: w.metadata.name })) });
       g.apply(this.resources.map((resource) => ({ type: 'set' as const, resource })));
       g.flush();
       s = g.snapshot();
-      this.graphs.set(node, s);
+      this.graphs.set(key, s);
     }
     return s;
   }
@@ -128,8 +149,16 @@ export class Explainer {
     return { party: { ref, ip: slash < 0 && (ref.includes('.') || ref.includes(':')) ? ref : ip, endpoint: { namespace: w.r.metadata.namespace ?? 'default', name: w.r.metadata.name, node: w.r.spec.node, labels: { ...(w.r.metadata.labels ?? {}) } } }, wep: w.r };
   }
 
-  private endpointState(w: WorkloadEndpointResource): { state: DesiredState; ep: EndpointState } {
-    const state = this.stateOf(w.spec.node);
+  private endpointState(w: WorkloadEndpointResource, together: readonly WorkloadEndpointResource[]): { state: DesiredState; ep: EndpointState } {
+    // calc runs for this endpoint alone: an endpoint of the same host claiming the same interface
+    // with a smaller namespace/name would win it on the host (see felix/README.md).
+    const key = (r: WorkloadEndpointResource): string => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
+    const winner = this.weps.find((o) => o.r.spec.node === w.spec.node && o.r.spec.interfaceName === w.spec.interfaceName && key(o.r) < key(w));
+    if (winner) {
+      throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner.r)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
+    }
+    const distinct = this.opts.scope === 'endpoints' && new Set(together.map((o) => o.spec.interfaceName)).size === together.length;
+    const state = this.stateOf(distinct ? together : [w]);
     const ep = [...state.endpoints.values()].find((e) => e.namespace === (w.metadata.namespace ?? 'default') && e.name === w.metadata.name);
     if (!ep) throw new ExplainInputError(`endpoint ${w.metadata.namespace}/${w.metadata.name} is not programmable on node ${w.spec.node} (see "twillctl get workloadendpoints")`, 'check its interfaceName and addresses');
     return { state, ep };
@@ -180,13 +209,15 @@ export class Explainer {
     }
     const packet: Packet = { src: from.party.ip, dst: to.party.ip, protocol: req.protocol, ...(req.port !== undefined ? { dstPort: req.port } : {}) };
     const out: Explanation = { verdict: 'allow', packet, from: from.party, to: to.party };
+    // One calc run for both sides when it can (most of explain's time is calc reading everything).
+    const together = [from.wep, to.wep].filter((w): w is WorkloadEndpointResource => w !== undefined && w.spec.interfaceName !== '');
     if (from.wep) {
-      const { state, ep } = this.endpointState(from.wep);
+      const { state, ep } = this.endpointState(from.wep, together);
       if (out.from.endpoint) out.from.endpoint.labels = { ...ep.labels };
       out.egress = this.describe(evaluateEndpoint(state, ep, 'egress', packet));
     }
     if (to.wep) {
-      const { state, ep } = this.endpointState(to.wep);
+      const { state, ep } = this.endpointState(to.wep, together);
       if (out.to.endpoint) out.to.endpoint.labels = { ...ep.labels };
       out.ingress = this.describe(evaluateEndpoint(state, ep, 'ingress', packet));
     }

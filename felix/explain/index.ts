@@ -1,3 +1,3 @@
 // Policy explain: felix's verdict for one packet, from the datastore alone.
-export { EXPLAIN_KINDS, Explainer, ExplainInputError, type ExplainRequest, type Explanation, type ExplainedSide, type ExplainedStep, type Party } from './explain.js';
+export { EXPLAIN_KINDS, Explainer, ExplainInputError, type ExplainerOptions, type ExplainRequest, type Explanation, type ExplainedSide, type ExplainedStep, type Party } from './explain.js';
 export { evaluateEndpoint, ruleMatches, setLookup, type FlowProtocol, type Packet, type SideVerdict } from './evaluate.js';

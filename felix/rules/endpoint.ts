@@ -3,7 +3,7 @@
 //   accept replies (conntrack ESTABLISHED,RELATED), drop INVALID, clear the accept/pass marks;
 //   per tier: clear pass, jump to each policy (skipped once pass is set), return as soon as the
 //   accept mark is set; drop at the end of the tier unless a policy passed;
-//   then the profiles in order (return when one accepts); then drop.
+//   then the profiles in order (pass mark cleared before each, return when one accepts); then drop.
 // With denied-packet logging on, each of those drops is preceded by a rate-limited NFLOG naming
 // the tier / the endpoint (deny-log.ts).
 
@@ -45,10 +45,15 @@ export function endpointDirectionChain(ep: EndpointState, dir: 'to' | 'from', ma
     if (denyLog) b.add(`${tierEnd} ${nflogTarget(denyLogId({ kind: 'end-of-tier', tier: tier[0]!.tier, interfaceName: iface, direction }), denyLog)}`);
     b.add(`${tierEnd} -j DROP`);
   }
-  for (const id of ep.profileIds) {
+  const tierCount = tiers(refs).length;
+  ep.profileIds.forEach((id, i) => {
+    // A Pass of the last tier or of the previous profile leaves the pass mark set, and a profile
+    // chain RETURNs on it after each of its own Pass rules: clear it, or that profile ends at
+    // its first Pass rule whether that rule matched or not.
+    if (i > 0 || tierCount > 0) b.add(`-j MARK --set-xmark 0x0/${pass}`);
     b.add(`-j ${profileChain(id, policyDir)}`);
     b.add(`-m mark --mark ${acc} -j RETURN`);
-  }
+  });
   if (denyLog) b.add(nflogTarget(denyLogId({ kind: 'no-profile-allowed', interfaceName: iface, direction }), denyLog));
   b.add('-j DROP');
   return b.build();

@@ -6,88 +6,23 @@
 //   labelChange(b, k)   → { totalMs, restoreMs } (one change written → programmed in the kernel)
 //   rerunInNetns(ns, bench, argv)             (runs `npm run bench -- BENCH --inner ARGV` inside ns)
 //
-// The cluster: `endpoints` endpoints in 10 namespaces (the first `local` on this host, each with
-// its own veth), `policies` policies each selecting one app and referring to groups by selector.
+// The cluster (./felix-cluster.ts, shared with the explain benchmark): `endpoints` endpoints in
+// 10 namespaces (the first `local` on this host, each with its own veth), `policies` policies.
 import { execFileSync, spawnSync } from 'node:child_process';
-import type { NetworkPolicyResource, ProfileResource, Resource, WorkloadEndpointResource } from '../../src/api/types.js';
+import type { WorkloadEndpointResource } from '../../src/api/types.js';
 import { openDatastore } from '../../src/datastore/index.js';
-import type { Datastore, TxnOp } from '../../src/datastore/types.js';
+import type { Datastore } from '../../src/datastore/types.js';
 import { detectBackend, ipset, iptables } from '../../src/iptables/index.js';
 import { monitor, openNetlink, type NetlinkHandle } from '../../src/netlink/index.js';
 import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane, silentLogger, type ApplyReport } from '../../felix/dataplane/index.js';
 import { FelixAgent } from '../../felix/agent.js';
+import { APPS, endpoint, GROUPS, loadCluster, NAMESPACES, NODE, type ClusterSize } from './felix-cluster.js';
 
-export interface ClusterSize {
-  endpoints: number;
-  local: number;
-  policies: number;
-}
+export type { ClusterSize } from './felix-cluster.js';
+export { parseCounts, pct } from './stats.js';
 
-const NAMESPACES = 10;
-const APPS = 50;
-const GROUPS = 1000;
-const NODE = 'bench-host';
-
-/** `--NAME N` flags for the keys of `defaults` (positive integers); other arguments are ignored. */
-export function parseCounts<T extends Record<string, number>>(argv: readonly string[], defaults: T): T {
-  const a: Record<string, number> = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]?.replace(/^--/, '');
-    const v = Number(argv[i + 1]);
-    if (k && k in a && Number.isInteger(v) && v > 0) {
-      a[k] = v;
-      i++;
-    }
-  }
-  return a as T;
-}
-
-/** The p-th percentile (nearest rank) of xs; 0 for none. */
-export function pct(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? 0;
-}
-
-function ipOf(i: number): string {
-  return `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-}
-
-function endpoint(i: number, local: number, app = i % APPS, group = i % GROUPS): WorkloadEndpointResource {
-  const isLocal = i < local;
-  return {
-    apiVersion: 'twill.io/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { name: `wep-${i}`, namespace: `ns${i % NAMESPACES}`, labels: { app: `app-${app}`, group: `g${group}`, tier: ['frontend', 'backend', 'db'][i % 3]! } },
-    spec: {
-      node: isLocal ? NODE : `node-${1 + Math.floor(i / local)}`,
-      interfaceName: `twb${i.toString(16).padStart(5, '0')}`,
-      ipNetworks: [`${ipOf(i)}/32`],
-      profiles: [`kns.ns${i % NAMESPACES}`],
-    },
-  };
-}
-
-function policy(p: number): NetworkPolicyResource {
-  const x = p % NAMESPACES;
-  const app = x + NAMESPACES * (Math.floor(p / NAMESPACES) % (APPS / NAMESPACES));
-  return {
-    apiVersion: 'twill.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { name: `pol-${p}`, namespace: `ns${x}` },
-    spec: {
-      order: p,
-      selector: `app == 'app-${app}'`,
-      types: ['Ingress', 'Egress'],
-      ingress: [
-        { action: 'Allow', protocol: 'TCP', source: { selector: `group == 'g${p % GROUPS}'` }, destination: { ports: [80 + (p % 10), 443] } },
-        { action: 'Deny', protocol: 'UDP', source: { selector: `tier == 'db'` } },
-      ],
-      egress: [{ action: 'Allow', protocol: 'TCP', destination: { selector: `group == 'g${(p + 7) % GROUPS}'`, ports: [5432] } }],
-    },
-  };
-}
 
 /** BENCH_DEBUG=1: warnings and errors on stderr, plus per-update detail. */
 export const benchDebug = !!process.env.BENCH_DEBUG;
@@ -127,14 +62,7 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
     await nl.linkSetUp(name, true);
   }
   const ds = await openDatastore('memory:');
-  const objs: Resource[] = [];
-  for (let n = 0; n < NAMESPACES; n++) {
-    const prof: ProfileResource = { apiVersion: 'twill.io/v1', kind: 'Profile', metadata: { name: `kns.ns${n}`, labels: {} }, spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } };
-    objs.push(prof);
-  }
-  for (let i = 0; i < size.endpoints; i++) objs.push(endpoint(i, size.local));
-  for (let p = 0; p < size.policies; p++) objs.push(policy(p));
-  for (let i = 0; i < objs.length; i += 100) await ds.txn(objs.slice(i, i + 100).map((resource): TxnOp => ({ op: 'create', resource })));
+  await loadCluster(ds, size);
 
   const backend = (await detectBackend()).backend;
   const reports: ApplyReport[] = [];

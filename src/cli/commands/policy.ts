@@ -58,7 +58,8 @@ export function register(program: Command, ctx: CliContext): void {
       }
       let e: Explanation;
       try {
-        e = new Explainer(resources).explain({ from: o.from, to: o.to, protocol, ...(port !== undefined ? { port } : {}) });
+        // One question: calc for its two endpoints only, not their whole hosts.
+        e = new Explainer(resources, { scope: 'endpoints' }).explain({ from: o.from, to: o.to, protocol, ...(port !== undefined ? { port } : {}) });
       } catch (err) {
         if (err instanceof ExplainInputError) throw new CliExit(2, errorMessage(err));
         throw err;

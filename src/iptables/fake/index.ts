@@ -3,9 +3,11 @@
 import type { Family, Ipset, Iptables, IptablesBackend } from '../types.js';
 import { FakeIpset, FakeIpsetState } from './fake-ipset.js';
 import { FakeIptables, FakeIptablesState } from './fake-iptables.js';
+import type { EvalRuleSet, EvalSet } from './evaluate.js';
 
 export { FakeIptables, FakeIptablesState } from './fake-iptables.js';
 export { FakeIpset, FakeIpsetState } from './fake-ipset.js';
+export { evaluatePacket, IptablesEvalError, RuleSetEvaluator, type CtState, type EvalPacket, type EvalResult, type EvalRuleSet, type EvalSet, type EvalStep } from './evaluate.js';
 
 export class FakeNetfilter {
   private readonly tables = new Map<string, FakeIptablesState>();
@@ -35,6 +37,26 @@ export class FakeNetfilter {
       },
       this.netns,
     );
+  }
+
+  /**
+   * What the packet evaluator (evaluate.ts) walks: one table of one (backend, family) as it
+   * stands — every chain with its rules in iptables-save's form, the built-in policies — and the
+   * sets of that family.
+   */
+  ruleSet(o: { family: Family; backend?: IptablesBackend; table?: string }): EvalRuleSet {
+    const t = this.tableState({ family: o.family, backend: o.backend ?? 'nft' }).tables.get(o.table ?? 'filter');
+    const chains = new Map<string, string[]>();
+    const policies = new Map<string, string>();
+    for (const c of t?.values() ?? []) {
+      chains.set(c.name, c.rules.map((r) => r.spec));
+      if (c.builtin) policies.set(c.name, c.policy ?? 'ACCEPT');
+    }
+    const sets = new Map<string, EvalSet>();
+    for (const [name, s] of this.ipsetState.sets) {
+      if ((s.family === 'inet6' ? 6 : 4) === o.family) sets.set(name, { type: s.type, members: s.members });
+    }
+    return { family: o.family, chains, policies, sets };
   }
 
   ipset(): FakeIpset {

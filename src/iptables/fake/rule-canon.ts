@@ -85,7 +85,8 @@ interface Target {
   opts: string[];
 }
 
-const BASIC: Record<string, 's' | 'd' | 'i' | 'o' | 'p' | 'f'> = {
+/** The basic (module-less) options and their long forms. */
+export const BASIC: Readonly<Record<string, 's' | 'd' | 'i' | 'o' | 'p' | 'f'>> = {
   '-s': 's', '--source': 's', '--src': 's',
   '-d': 'd', '--destination': 'd', '--dst': 'd',
   '-i': 'i', '--in-interface': 'i',

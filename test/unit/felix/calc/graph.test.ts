@@ -278,6 +278,27 @@ describe('rule selectors → ipsets', () => {
     expect(nets.members6).toEqual(['fd00::/64']);
     expect(setOf(s, r.source.notNetSetId).members4).toEqual(['10.1.2.0/24']);
   });
+
+  it('a /0 in a set (nets, notNets, a network set) becomes its two /1 halves: ipset refuses a zero prefix', () => {
+    const { s } = run([
+      set(wep('a', { ips: ['10.0.0.1/32'] })),
+      set(gnetset('anywhere', ['0.0.0.0/0', '::/0'], { kind: 'any' })),
+      set(
+        np('p', {
+          ingress: [
+            { action: 'Allow', source: { nets: ['10.1.0.0/16', '0.0.0.0/0'], notNets: ['::/0'] } },
+            { action: 'Allow', source: { selector: 'kind == "any"', namespaceSelector: 'global()' } },
+          ],
+        }),
+      ),
+    ]);
+    const [r0, r1] = s.policies.get('np/default/p')!.ingress!;
+    expect(r0!.source.nets).toEqual(['0.0.0.0/0', '10.1.0.0/16']);
+    expect(setOf(s, r0!.source.netSetId).members4).toEqual(['0.0.0.0/1', '10.1.0.0/16', '128.0.0.0/1']);
+    expect(setOf(s, r0!.source.notNetSetId).members6).toEqual(['8000::/1', '::/1']);
+    const any = setOf(s, r1!.source.selectorSetId);
+    expect([any.members4, any.members6]).toEqual([['0.0.0.0/1', '128.0.0.0/1'], ['8000::/1', '::/1']]);
+  });
 });
 
 describe('named ports', () => {

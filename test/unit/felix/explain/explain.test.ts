@@ -58,6 +58,12 @@ describe('policy explain (felix semantics, from the datastore alone)', () => {
     expect(p.verdict).toBe('allow');
   });
 
+  it('an endpoint that loses its interface to another endpoint of its host is not explained as if programmed', () => {
+    const y = new Explainer([...zones, wep('aaa', { ns: 'zones', node: 'h1', iface: 'twweb', ips: ['10.70.0.9/32'], profiles: ['kns.zones'] })]);
+    expect(() => y.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp', port: 8080 })).toThrow(/zones\/aaa claims the same interface twweb/);
+    expect(y.explain({ from: 'zones/aaa', to: 'zones/app', protocol: 'tcp', port: 8080 }).verdict).toBe('deny');
+  });
+
   it('errors name the problem', () => {
     expect(() => x.explain({ from: 'zones/nope', to: 'zones/app', protocol: 'tcp', port: 1 })).toThrow(ExplainInputError);
     expect(() => x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp' })).toThrow(/needs a destination port/);

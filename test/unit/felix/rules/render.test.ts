@@ -164,6 +164,7 @@ describe('endpoint chains', () => {
       `-m mark --mark 0x0/0x20000 -j ${pi('np/default/second')}`,
       '-m mark --mark 0x10000/0x10000 -j RETURN',
       '-m mark --mark 0x0/0x20000 -j DROP',
+      '-j MARK --set-xmark 0x0/0x20000',
       `-j ${profileChain('prof/prof1', 'in')}`,
       '-m mark --mark 0x10000/0x10000 -j RETURN',
       '-j DROP',
