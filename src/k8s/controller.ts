@@ -1,8 +1,10 @@
 // The controller: informers on Namespaces, Pods and NetworkPolicies feed a keyed work queue
 // whose workers reconcile one object at a time into the datastore (reconcile.ts); a datastore
 // syncer keeps the WorkloadEndpoints in view, so a pod's endpoint written by twill-cni after the
-// pod appeared gets its labels at once. Only the lease holder runs any of it (lease.ts): a
-// standby replica watches nothing and writes nothing. Started leading:
+// pod appeared gets its labels at once; the same syncer keeps the controller's own objects
+// (knp.default.*, kns.*) in view, so a write needs no read first, and one changed behind the
+// controller's back is put back. Only the lease holder runs any of it (lease.ts): a standby
+// replica watches nothing and writes nothing. Started leading:
 //
 //   1. start the informers and the endpoint syncer; wait until every list has been delivered;
 //   2. enqueue what the datastore holds under the controller's names (knp.default.*, kns.*) —
@@ -12,7 +14,7 @@
 // Losing the lease stops all of it (standby again, trying to re-acquire).
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { NetworkPolicyResource, WorkloadEndpointResource } from '../api/types.js';
+import { formatKey, keyOf, type Resource, type ResourceKey, type WorkloadEndpointResource } from '../api/types.js';
 import { startSyncer } from '../datastore/syncer.js';
 import type { Datastore } from '../datastore/types.js';
 import { errorMessage } from '../errors.js';
@@ -21,7 +23,7 @@ import { PodGc, type PodGcResult } from './gc.js';
 import { Informer, NAMESPACES, NETWORK_POLICIES, PODS, type InformerEvent, type KubeItem } from './informers.js';
 import { LeaderElector } from './lease.js';
 import type { ControllerMetrics } from './metrics.js';
-import { syncNamespace, syncNetworkPolicy, syncPod, type Outcome, type Rejection } from './reconcile.js';
+import { syncNamespace, syncNetworkPolicy, syncPod, type Current, type Outcome, type Rejection } from './reconcile.js';
 import { WorkQueue } from './queue.js';
 import { KubeRest } from './rest.js';
 
@@ -61,10 +63,20 @@ function parseKey(s: string): Key {
   return { kind: kind as Key['kind'], namespace: namespace ?? '', name: rest.join('/') };
 }
 
+/** The queue key of the Kubernetes object a knp.default.* policy or kns.* profile stands for. */
+function ownerKey(k: ResourceKey): string {
+  return k.kind === 'NetworkPolicy'
+    ? keyText({ kind: 'np', namespace: k.namespace ?? 'default', name: k.name.slice(KNP_PREFIX.length) })
+    : keyText({ kind: 'ns', namespace: '', name: k.name.slice(KNS_PREFIX.length) });
+}
+
 /** A running sync (only while leading). */
 class Sync {
   readonly informers: { ns: Informer; pods: Informer; np: Informer };
   private readonly endpoints = new Map<string, WorkloadEndpointResource>();
+  /** The controller's own objects in the datastore (formatKey → resource), from the syncer. */
+  private readonly owned = new Map<string, Resource>();
+  readonly current: Current = (key) => this.owned.get(formatKey(key));
   private readonly byPod = new Map<string, Set<string>>();
   private endpointsInSync = false;
   private endpointWaiters: (() => void)[] = [];
@@ -91,10 +103,20 @@ class Sync {
       pods: new Informer(rest, PODS, on('pod'), o.log),
       np: new Informer(rest, NETWORK_POLICIES, on('np'), o.log),
     };
-    this.syncer = startSyncer(o.ds, ['WorkloadEndpoint'], {
+    this.syncer = startSyncer(o.ds, ['WorkloadEndpoint', 'NetworkPolicy', 'Profile'], {
       onUpdates: (events) => {
         for (const e of events) {
-          const id = `${e.type === 'set' ? (e.resource.metadata.namespace ?? 'default') : (e.key.namespace ?? 'default')}/${e.type === 'set' ? e.resource.metadata.name : e.key.name}`;
+          const key = e.type === 'set' ? keyOf(e.resource) : e.key;
+          if (key.kind !== 'WorkloadEndpoint') {
+            // Only what the controller owns (knp.default.*, kns.*): the write path's view.
+            if (!key.name.startsWith(key.kind === 'Profile' ? KNS_PREFIX : KNP_PREFIX)) continue;
+            if (e.type === 'set') this.owned.set(formatKey(key), e.resource);
+            else this.owned.delete(formatKey(key));
+            // Changed behind our back (or our own write arriving): reconcile it against the cluster again.
+            if (this.endpointsInSync) queue.add(ownerKey(key));
+            continue;
+          }
+          const id = `${key.namespace ?? 'default'}/${key.name}`;
           const old = this.endpoints.get(id);
           if (old?.spec.pod !== undefined) this.byPod.get(`${old.metadata.namespace ?? 'default'}/${old.spec.pod}`)?.delete(id);
           if (e.type === 'deleted') {
@@ -132,12 +154,7 @@ class Sync {
     // Every pod's endpoints may predate this start: reconcile them all once.
     for (const p of this.informers.pods.list()) this.queue.add(keyText({ kind: 'pod', namespace: p.metadata.namespace ?? 'default', name: p.metadata.name }));
     // Stale objects: what the datastore holds under our names; the reconcile deletes those whose original is gone.
-    const [nps, profiles] = await Promise.all([
-      o.ds.list<NetworkPolicyResource>({ kind: 'NetworkPolicy', namePrefix: KNP_PREFIX }),
-      o.ds.list({ kind: 'Profile', namePrefix: KNS_PREFIX }),
-    ]);
-    for (const p of nps.items) this.queue.add(keyText({ kind: 'np', namespace: p.metadata.namespace ?? 'default', name: p.metadata.name.slice(KNP_PREFIX.length) }));
-    for (const p of profiles.items) this.queue.add(keyText({ kind: 'ns', namespace: '', name: p.metadata.name.slice(KNS_PREFIX.length) }));
+    for (const r of this.owned.values()) this.queue.add(ownerKey(keyOf(r)));
     await this.queue.idle();
     if (this.stopped) return;
     this.synced = true;
@@ -242,11 +259,11 @@ export class KubeController {
     if (k.kind === 'np') {
       kind = 'NetworkPolicy';
       id = `NetworkPolicy ${k.namespace}/${k.name}`;
-      r = await syncNetworkPolicy(o.ds, k.namespace, k.name, s.informers.np.get(k.name, k.namespace));
+      r = await syncNetworkPolicy(o.ds, s.current, k.namespace, k.name, s.informers.np.get(k.name, k.namespace));
     } else if (k.kind === 'ns') {
       kind = 'Profile';
       id = `Namespace ${k.name}`;
-      r = await syncNamespace(o.ds, k.name, s.informers.ns.get(k.name));
+      r = await syncNamespace(o.ds, s.current, k.name, s.informers.ns.get(k.name));
     } else {
       kind = 'WorkloadEndpoint';
       id = `Pod ${k.namespace}/${k.name}`;

@@ -36,8 +36,15 @@ function convert<T>(f: () => T): Converted<T> {
   }
 }
 
-async function deleteIfPresent(ds: Datastore, key: ResourceKey): Promise<Outcome> {
-  const cur = await ds.get(key);
+/**
+ * What the datastore holds under a key, as the controller's view has it (a syncer; it may lag:
+ * every write is a compare-and-swap on its revision, so a stale view costs a retry, never a lost
+ * write).
+ */
+export type Current = (key: ResourceKey) => Resource | undefined;
+
+async function deleteIfPresent(ds: Datastore, key: ResourceKey, current: Current): Promise<Outcome> {
+  const cur = current(key);
   if (cur === undefined) return 'unchanged';
   try {
     await ds.delete(key, { revision: cur.metadata.resourceVersion ?? '' });
@@ -48,9 +55,9 @@ async function deleteIfPresent(ds: Datastore, key: ResourceKey): Promise<Outcome
   return 'deleted';
 }
 
-async function write(ds: Datastore, desired: Resource): Promise<Outcome> {
+async function write(ds: Datastore, desired: Resource, current: Current): Promise<Outcome> {
   const key: ResourceKey = { kind: desired.kind, name: desired.metadata.name, ...(desired.metadata.namespace !== undefined ? { namespace: desired.metadata.namespace } : {}) };
-  const cur = await ds.get(key);
+  const cur = current(key);
   if (cur === undefined) {
     await ds.create(desired);
     return 'created';
@@ -64,17 +71,17 @@ async function write(ds: Datastore, desired: Resource): Promise<Outcome> {
  * NetworkPolicy namespace/name → knp.default.<name>. A policy the converter refuses is a
  * Rejection and nothing is written: an earlier version that converted stays as it was.
  */
-export async function syncNetworkPolicy(ds: Datastore, namespace: string, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
-  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'NetworkPolicy', namespace, name: knpName(name) }) };
+export async function syncNetworkPolicy(ds: Datastore, current: Current, namespace: string, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
+  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'NetworkPolicy', namespace, name: knpName(name) }, current) };
   const c = convert(() => convertNetworkPolicy(obj));
-  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok) };
+  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok, current) };
 }
 
 /** Namespace name → Profile kns.<name>. */
-export async function syncNamespace(ds: Datastore, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
-  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'Profile', name: knsName(name) }) };
+export async function syncNamespace(ds: Datastore, current: Current, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
+  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'Profile', name: knsName(name) }, current) };
   const c = convert(() => convertNamespace(obj));
-  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok) };
+  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok, current) };
 }
 
 /**

@@ -17,7 +17,7 @@ import { monitor, openNetlink, type NetlinkHandle } from '../../src/netlink/inde
 import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane, silentLogger, type ApplyReport } from '../../felix/dataplane/index.js';
-import { FelixAgent } from '../../felix/agent.js';
+import { FelixAgent, type FelixAgentOptions } from '../../felix/agent.js';
 
 export interface ClusterSize {
   endpoints: number;
@@ -28,7 +28,9 @@ export interface ClusterSize {
 const NAMESPACES = 10;
 const APPS = 50;
 const GROUPS = 1000;
-const NODE = 'bench-host';
+/** The host the benchmarks program (local endpoints have spec.node = BENCH_NODE). */
+export const BENCH_NODE = 'bench-host';
+const NODE = BENCH_NODE;
 
 /** `--NAME N` flags for the keys of `defaults` (positive integers); other arguments are ignored. */
 export function parseCounts<T extends Record<string, number>>(argv: readonly string[], defaults: T): T {
@@ -136,6 +138,36 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
   for (let p = 0; p < size.policies; p++) objs.push(policy(p));
   for (let i = 0; i < objs.length; i += 100) await ds.txn(objs.slice(i, i + 100).map((resource): TxnOp => ({ op: 'create', resource })));
 
+  try {
+    const a = await startBenchAgent({ nl, ds, local: size.local });
+    return { size, agent: a.agent, ds, reports: a.reports, coldS: a.coldS, backend: a.backend, stop: async () => {
+      await a.stop();
+      nl.close();
+      await ds.close();
+    } };
+  } catch (e) {
+    nl.close();
+    await ds.close();
+    throw e;
+  }
+}
+
+export interface BenchAgent {
+  agent: FelixAgent;
+  reports: ApplyReport[];
+  coldS: number;
+  backend: string;
+  /** Stops the agent (the netlink handle and the datastore stay the caller's). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A FelixAgent for NODE on the real kernel of this process's namespace, with twill-node's
+ * production dataplane settings (one netlink monitor for links and routes), reading `ds` (or
+ * `subscribe`). Resolves once `local` endpoints are programmed. Also used by the k8s benchmark.
+ */
+export async function startBenchAgent(o: { nl: NetlinkHandle; ds: Datastore; local: number; subscribe?: FelixAgentOptions['subscribe'] }): Promise<BenchAgent> {
+  const { nl, ds } = o;
   const backend = (await detectBackend()).backend;
   const reports: ApplyReport[] = [];
   const dataplane = new Dataplane({
@@ -157,14 +189,13 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
     dataplane,
     log: benchDebug ? debugLog : silentLogger,
     writeStatus: false,
+    ...(o.subscribe ? { subscribe: o.subscribe } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await agent.stop().catch(() => undefined);
-    nl.close();
-    await ds.close();
   };
   try {
     const t0 = performance.now();
@@ -172,10 +203,10 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
     await agent.whenReceived(1);
     for (;;) {
       await agent.whenProgrammed(agent.generation);
-      if (dataplane.programmedEndpoints().size >= size.local) break;
+      if (dataplane.programmedEndpoints().size >= o.local) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    return { size, agent, ds, reports, coldS: (performance.now() - t0) / 1000, backend, stop };
+    return { agent, reports, coldS: (performance.now() - t0) / 1000, backend, stop };
   } catch (e) {
     await stop();
     throw e;

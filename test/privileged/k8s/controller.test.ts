@@ -111,6 +111,10 @@ describe.skipIf(noEtcd)('twill-kube-controllers (Kubernetes API test double + re
     });
     await until('the policy updated', async () => (await np('x', 'allow-80'))?.spec.ingress?.[0]?.protocol === 'UDP');
     expect((await np('x', 'allow-80'))?.spec.ingress?.[0]?.destination?.ports).toEqual([81]);
+    // Edited in the datastore behind the controller's back: put back as the cluster has it.
+    const edited = (await np('x', 'allow-80'))!;
+    await ds.update({ ...edited, spec: { ...edited.spec, ingress: [] } });
+    await until('the edit undone', async () => (await np('x', 'allow-80'))?.spec.ingress?.[0]?.protocol === 'UDP');
 
     // A relabelled pod relabels its endpoint; a relabelled namespace its profile.
     api.modify('Pod', 'x', 'a', (o) => (o.metadata.labels = { pod: 'a', tier: 'web' }));
