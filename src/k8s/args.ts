@@ -53,7 +53,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     .option('--identity <id>', 'this replica\'s holder identity in the Lease (default: HOSTNAME_PID)', `${hostname()}_${process.pid}`)
     .option('--gc-grace-seconds <n>', 'how long a pod must be gone (and an address unused) before IPAM garbage collection frees it', int(0, 86_400 * 7), 900)
     .option('--gc-interval-seconds <n>', 'period of the IPAM garbage collection (0 = off)', int(0, 86_400), 60)
-    .option('--workers <n>', 'objects reconciled at once', int(1, 64), 8)
+    .option('--workers <n>', 'objects reconciled at once (concurrent datastore writes)', int(1, 64), 32)
     .option('--log-level <level>', 'trace, debug, info, warn, error', env.TWILL_LOG_LEVEL ?? 'info')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

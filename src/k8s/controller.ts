@@ -23,7 +23,8 @@ import { PodGc, type PodGcResult } from './gc.js';
 import { Informer, NAMESPACES, NETWORK_POLICIES, PODS, type InformerEvent, type KubeItem } from './informers.js';
 import { LeaderElector } from './lease.js';
 import type { ControllerMetrics } from './metrics.js';
-import { syncNamespace, syncNetworkPolicy, syncPod, type Current, type Outcome, type Rejection } from './reconcile.js';
+import { TxnBatcher } from './batch.js';
+import { syncNamespace, syncNetworkPolicy, syncPod, type Current, type Outcome, type Rejection, type Writer } from './reconcile.js';
 import { WorkQueue } from './queue.js';
 import { KubeRest } from './rest.js';
 
@@ -41,7 +42,7 @@ export interface ControllerOptions {
   gcGraceMs: number;
   /** Period of the IPAM garbage collection; 0 = never on its own (tests call gcPass). */
   gcIntervalMs: number;
-  /** Reconciles in flight at once (default 8). */
+  /** Reconciles in flight at once (default 32: etcd commits concurrent writes together). */
   workers?: number;
   now?: () => number;
 }
@@ -77,6 +78,8 @@ class Sync {
   /** The controller's own objects in the datastore (formatKey → resource), from the syncer. */
   private readonly owned = new Map<string, Resource>();
   readonly current: Current = (key) => this.owned.get(formatKey(key));
+  /** Writes of concurrent reconciles, committed together (batch.ts). */
+  readonly write: Writer;
   private readonly byPod = new Map<string, Set<string>>();
   private endpointsInSync = false;
   private endpointWaiters: (() => void)[] = [];
@@ -94,6 +97,8 @@ class Sync {
   ) {
     const o = c.o;
     this.queue = queue;
+    const batcher = new TxnBatcher(o.ds);
+    this.write = (op) => batcher.write(op);
     const on = (kind: Key['kind']) => (ev: InformerEvent, obj: KubeItem) => {
       void ev;
       queue.add(keyText({ kind, namespace: kind === 'ns' ? '' : (obj.metadata.namespace ?? 'default'), name: obj.metadata.name }));
@@ -232,7 +237,7 @@ export class KubeController {
   private async lead(): Promise<void> {
     if (this.stopping) return;
     this.o.metrics.leader.set(1);
-    const queue = new WorkQueue((k) => this.reconcile(parseKey(k)), this.o.workers ?? 8, (key, e, attempt) => {
+    const queue = new WorkQueue((k) => this.reconcile(parseKey(k)), this.o.workers ?? 32, (key, e, attempt) => {
       this.lastError = `${key}: ${errorMessage(e)}`;
       this.o.metrics.errors.inc({ kind: parseKey(key).kind });
       this.o.log[attempt > 3 ? 'warn' : 'debug']({ key, attempt, err: errorMessage(e) }, 'reconcile failed; retrying');
@@ -259,15 +264,15 @@ export class KubeController {
     if (k.kind === 'np') {
       kind = 'NetworkPolicy';
       id = `NetworkPolicy ${k.namespace}/${k.name}`;
-      r = await syncNetworkPolicy(o.ds, s.current, k.namespace, k.name, s.informers.np.get(k.name, k.namespace));
+      r = await syncNetworkPolicy(s.write, s.current, k.namespace, k.name, s.informers.np.get(k.name, k.namespace));
     } else if (k.kind === 'ns') {
       kind = 'Profile';
       id = `Namespace ${k.name}`;
-      r = await syncNamespace(o.ds, s.current, k.name, s.informers.ns.get(k.name));
+      r = await syncNamespace(s.write, s.current, k.name, s.informers.ns.get(k.name));
     } else {
       kind = 'WorkloadEndpoint';
       id = `Pod ${k.namespace}/${k.name}`;
-      r = await syncPod(o.ds, k.namespace, k.name, s.informers.pods.get(k.name, k.namespace), s.podEndpoints(k.namespace, k.name));
+      r = await syncPod(s.write, k.namespace, k.name, s.informers.pods.get(k.name, k.namespace), s.podEndpoints(k.namespace, k.name));
     }
     const before = this.rejections.get(id);
     if (r.rejection) {

@@ -7,7 +7,7 @@
 // the controller only sets their labels and named ports from the pod.
 import type { Resource, WorkloadEndpointResource } from '../api/types.js';
 import { NotFoundError } from '../datastore/errors.js';
-import type { Datastore, ResourceKey } from '../datastore/types.js';
+import type { ResourceKey, TxnOp } from '../datastore/types.js';
 import { convertNamespace, convertNetworkPolicy, convertPod, KubeConvertError, knpName, knsName, podEndpoints } from '../kube/index.js';
 
 export type Outcome = 'created' | 'updated' | 'deleted' | 'unchanged' | 'rejected';
@@ -43,11 +43,14 @@ function convert<T>(f: () => T): Converted<T> {
  */
 export type Current = (key: ResourceKey) => Resource | undefined;
 
-async function deleteIfPresent(ds: Datastore, key: ResourceKey, current: Current): Promise<Outcome> {
+/** Where writes go: one op at a time, committed (batched with others, see batch.ts) or rejected with its typed error. */
+export type Writer = (op: TxnOp) => Promise<void>;
+
+async function deleteIfPresent(write: Writer, key: ResourceKey, current: Current): Promise<Outcome> {
   const cur = current(key);
   if (cur === undefined) return 'unchanged';
   try {
-    await ds.delete(key, { revision: cur.metadata.resourceVersion ?? '' });
+    await write({ op: 'delete', key, revision: cur.metadata.resourceVersion ?? '' });
   } catch (e) {
     if (e instanceof NotFoundError) return 'unchanged';
     throw e;
@@ -55,15 +58,15 @@ async function deleteIfPresent(ds: Datastore, key: ResourceKey, current: Current
   return 'deleted';
 }
 
-async function write(ds: Datastore, desired: Resource, current: Current): Promise<Outcome> {
+async function writeDesired(write: Writer, desired: Resource, current: Current): Promise<Outcome> {
   const key: ResourceKey = { kind: desired.kind, name: desired.metadata.name, ...(desired.metadata.namespace !== undefined ? { namespace: desired.metadata.namespace } : {}) };
   const cur = current(key);
   if (cur === undefined) {
-    await ds.create(desired);
+    await write({ op: 'create', resource: desired });
     return 'created';
   }
   if (sameContent(cur, desired)) return 'unchanged';
-  await ds.update({ ...desired, metadata: { ...cur.metadata, labels: desired.metadata.labels } } as Resource, { revision: cur.metadata.resourceVersion ?? '' });
+  await write({ op: 'update', resource: { ...desired, metadata: { ...cur.metadata, labels: desired.metadata.labels } } as Resource, revision: cur.metadata.resourceVersion ?? '' });
   return 'updated';
 }
 
@@ -71,17 +74,17 @@ async function write(ds: Datastore, desired: Resource, current: Current): Promis
  * NetworkPolicy namespace/name → knp.default.<name>. A policy the converter refuses is a
  * Rejection and nothing is written: an earlier version that converted stays as it was.
  */
-export async function syncNetworkPolicy(ds: Datastore, current: Current, namespace: string, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
-  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'NetworkPolicy', namespace, name: knpName(name) }, current) };
+export async function syncNetworkPolicy(write: Writer, current: Current, namespace: string, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
+  if (obj === undefined) return { outcome: await deleteIfPresent(write, { kind: 'NetworkPolicy', namespace, name: knpName(name) }, current) };
   const c = convert(() => convertNetworkPolicy(obj));
-  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok, current) };
+  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await writeDesired(write, c.ok, current) };
 }
 
 /** Namespace name → Profile kns.<name>. */
-export async function syncNamespace(ds: Datastore, current: Current, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
-  if (obj === undefined) return { outcome: await deleteIfPresent(ds, { kind: 'Profile', name: knsName(name) }, current) };
+export async function syncNamespace(write: Writer, current: Current, name: string, obj: unknown): Promise<{ outcome: Outcome; rejection?: Rejection }> {
+  if (obj === undefined) return { outcome: await deleteIfPresent(write, { kind: 'Profile', name: knsName(name) }, current) };
   const c = convert(() => convertNamespace(obj));
-  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await write(ds, c.ok, current) };
+  return 'rejection' in c ? { outcome: 'rejected', rejection: c.rejection } : { outcome: await writeDesired(write, c.ok, current) };
 }
 
 /**
@@ -89,7 +92,7 @@ export async function syncNamespace(ds: Datastore, current: Current, name: strin
  * (a pod without one, not started on a Twill host yet, is nothing to do; a gone pod's endpoint is
  * left to the IPAM garbage collection, see gc.ts).
  */
-export async function syncPod(ds: Datastore, namespace: string, name: string, obj: unknown, endpoints: readonly WorkloadEndpointResource[]): Promise<{ outcome: Outcome; rejection?: Rejection }> {
+export async function syncPod(write: Writer, namespace: string, name: string, obj: unknown, endpoints: readonly WorkloadEndpointResource[]): Promise<{ outcome: Outcome; rejection?: Rejection }> {
   if (obj === undefined) return { outcome: 'unchanged' };
   const mine = podEndpoints(namespace, name, endpoints);
   if (mine.length === 0) return { outcome: 'unchanged' };
@@ -101,7 +104,7 @@ export async function syncPod(ds: Datastore, namespace: string, name: string, ob
     const cur = mine[i] as WorkloadEndpointResource;
     if (sameContent(cur, d)) continue;
     // CAS on the revision the cache holds: a stale cache is a ConflictError, retried once the cache caught up.
-    await ds.update(d, { revision: cur.metadata.resourceVersion ?? '' });
+    await write({ op: 'update', resource: d, revision: cur.metadata.resourceVersion ?? '' });
     outcome = 'updated';
   }
   return { outcome };
