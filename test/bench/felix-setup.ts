@@ -3,6 +3,7 @@
 // this process runs in (as twill-node does), and one measured label change.
 //
 //   startPolicyAgent(a) → PolicyAgentBench   (cold start: every local endpoint programmed)
+//   startBenchAgent({nl, ds, local})         (the agent alone, on a datastore of the caller's; k8s uses it)
 //   labelChange(b, k)   → { totalMs, restoreMs } (one change written → programmed in the kernel)
 //   rerunInNetns(ns, bench, argv)             (runs `npm run bench -- BENCH --inner ARGV` inside ns)
 //
