@@ -15,7 +15,7 @@ import type { NodeArgs } from './args.js';
 import { FELIX_KINDS, FelixAgent } from '../../felix/agent.js';
 import { BGP_AGENT_KINDS } from '../../bgp/agent/index.js';
 import { startNodeBgp, type NodeBgp } from './bgp.js';
-import { startHttp } from './http.js';
+import { startHttp } from '../lib/http.js';
 import { AgentMetrics } from './metrics.js';
 import { packageVersion } from '../lib/package-info.js';
 import { defaultApiSocket } from '../nodeapi/defaults.js';

@@ -3,6 +3,7 @@
 // this process runs in (as twill-node does), and one measured label change.
 //
 //   startPolicyAgent(a) → PolicyAgentBench   (cold start: every local endpoint programmed)
+//   startBenchAgent({nl, ds, local})         (the agent alone, on a datastore of the caller's; k8s uses it)
 //   labelChange(b, k)   → { totalMs, restoreMs } (one change written → programmed in the kernel)
 //   rerunInNetns(ns, bench, argv)             (runs `npm run bench -- BENCH --inner ARGV` inside ns)
 //
@@ -17,12 +18,14 @@ import { monitor, openNetlink, type NetlinkHandle } from '../../src/netlink/inde
 import { CalcGraph } from '../../felix/calc/index.js';
 import { RuleRenderer, renderAll } from '../../felix/rules/index.js';
 import { Dataplane, silentLogger, type ApplyReport } from '../../felix/dataplane/index.js';
-import { FelixAgent } from '../../felix/agent.js';
+import { FelixAgent, type FelixAgentOptions } from '../../felix/agent.js';
 import { APPS, endpoint, GROUPS, loadCluster, NAMESPACES, NODE, type ClusterSize } from './felix-cluster.js';
 
 export type { ClusterSize } from './felix-cluster.js';
 export { parseCounts, pct } from './stats.js';
 
+/** The host the benchmarks program (local endpoints have spec.node = BENCH_NODE). */
+export const BENCH_NODE = NODE;
 
 /** BENCH_DEBUG=1: warnings and errors on stderr, plus per-update detail. */
 export const benchDebug = !!process.env.BENCH_DEBUG;
@@ -64,6 +67,36 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
   const ds = await openDatastore('memory:');
   await loadCluster(ds, size);
 
+  try {
+    const a = await startBenchAgent({ nl, ds, local: size.local });
+    return { size, agent: a.agent, ds, reports: a.reports, coldS: a.coldS, backend: a.backend, stop: async () => {
+      await a.stop();
+      nl.close();
+      await ds.close();
+    } };
+  } catch (e) {
+    nl.close();
+    await ds.close();
+    throw e;
+  }
+}
+
+export interface BenchAgent {
+  agent: FelixAgent;
+  reports: ApplyReport[];
+  coldS: number;
+  backend: string;
+  /** Stops the agent (the netlink handle and the datastore stay the caller's). */
+  stop(): Promise<void>;
+}
+
+/**
+ * A FelixAgent for NODE on the real kernel of this process's namespace, with twill-node's
+ * production dataplane settings (one netlink monitor for links and routes), reading `ds` (or
+ * `subscribe`). Resolves once `local` endpoints are programmed. Also used by the k8s benchmark.
+ */
+export async function startBenchAgent(o: { nl: NetlinkHandle; ds: Datastore; local: number; subscribe?: FelixAgentOptions['subscribe'] }): Promise<BenchAgent> {
+  const { nl, ds } = o;
   const backend = (await detectBackend()).backend;
   const reports: ApplyReport[] = [];
   const dataplane = new Dataplane({
@@ -85,14 +118,13 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
     dataplane,
     log: benchDebug ? debugLog : silentLogger,
     writeStatus: false,
+    ...(o.subscribe ? { subscribe: o.subscribe } : {}),
   });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
     stopped = true;
     await agent.stop().catch(() => undefined);
-    nl.close();
-    await ds.close();
   };
   try {
     const t0 = performance.now();
@@ -100,10 +132,10 @@ export async function startPolicyAgent(size: ClusterSize): Promise<PolicyAgentBe
     await agent.whenReceived(1);
     for (;;) {
       await agent.whenProgrammed(agent.generation);
-      if (dataplane.programmedEndpoints().size >= size.local) break;
+      if (dataplane.programmedEndpoints().size >= o.local) break;
       await new Promise((r) => setTimeout(r, 5));
     }
-    return { size, agent, ds, reports, coldS: (performance.now() - t0) / 1000, backend, stop };
+    return { agent, reports, coldS: (performance.now() - t0) / 1000, backend, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const BENCHES = ['netlink', 'bgp-codec', 'bgp', 'ipam', 'felix', 'node', 'cni', 'lab', 'explain'];
+const BENCHES = ['netlink', 'bgp-codec', 'bgp', 'ipam', 'felix', 'node', 'cni', 'lab', 'explain', 'k8s'];
 
 async function runOne(name: string, args: string[]): Promise<void> {
   const file = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import { NodeArgsError, parseNodeArgs } from '../../../src/node/args.js';
-import { startHttp } from '../../../src/node/http.js';
+import { startHttp } from '../../../src/lib/http.js';
 import { AgentMetrics } from '../../../src/node/metrics.js';
 
 describe('twill-node arguments', () => {

@@ -1,4 +1,4 @@
-// The agent's local HTTP endpoints: /liveness, /readiness (health port) and /metrics.
+// Local HTTP endpoints of a daemon: /liveness, /readiness, /health (health) and /metrics.
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
