@@ -7,7 +7,7 @@
 // - every ConfigMap key and ServiceAccount a pod names exists; RBAC subjects are ServiceAccounts
 //   that exist; the controller's role covers every API resource its source lists, watches or
 //   leases (read from src/k8s), with the verbs that needs.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -92,13 +92,6 @@ function commanderFlags(files: string[]): Set<string> {
   return flags;
 }
 
-/**
- * twill-kube-controllers lands from another branch (src/k8s, bin in package.json). Until it is on
- * this branch, its flags are the ones that branch's args.ts defines (kept in step by hand; once
- * src/k8s/args.ts is here, it is read instead and this list is unused).
- */
-const CONTROLLER_FLAGS_UNTIL_MERGED = ['--kubeconfig', '--datastore', '--etcd-ca', '--etcd-cert', '--etcd-key', '--health-port', '--health-host', '--lease-namespace', '--lease-name', '--lease-duration-seconds', '--identity', '--gc-grace-seconds', '--gc-interval-seconds', '--workers', '--log-level'];
-const controllerHere = existsSync(join(ROOT, 'src/k8s/args.ts'));
 
 /** A program a container may run: its flags, and its subcommands' flags. */
 const PROGRAMS: Record<string, { flags: Set<string>; sub?: Record<string, Set<string>> }> = {
@@ -109,14 +102,14 @@ const PROGRAMS: Record<string, { flags: Set<string>; sub?: Record<string, Set<st
       install: new Set([...readFileSync(join(ROOT, 'src/cni/install.ts'), 'utf8').match(/usage: twill-cni install ([^\\]+)/)![1]!.matchAll(/--[a-z-]+/g)].map((m) => m[0])),
     },
   },
-  'twill-kube-controllers': { flags: controllerHere ? commanderFlags(['src/k8s/args.ts']) : new Set(CONTROLLER_FLAGS_UNTIL_MERGED) },
+  'twill-kube-controllers': { flags: commanderFlags(['src/k8s/args.ts']) },
 };
 
 /** The program a command runs: a bin by name, or `NODE <copy of the tree>/dist/... ` naming a bin's file. */
 function programOf(command: string[]): { program: string; rest: string[] } | undefined {
   const [first, second, ...more] = command;
   if (first && first in PROGRAMS) {
-    if (first !== 'twill-kube-controllers' || controllerHere) expect(BINS[first], `package.json bin ${first}`).toBeDefined();
+    expect(BINS[first], `package.json bin ${first}`).toBeDefined();
     return { program: first, rest: command.slice(1) };
   }
   if (first && /\/node$/.test(first) && second) {
@@ -227,14 +220,10 @@ describe('manifests/k8s', () => {
         .flatMap((r) => r.rules);
     const can = (rules: Rule[], group: string, resource: string, verb: string, name?: string): boolean =>
       rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb) && (!r.resourceNames || (name !== undefined && r.resourceNames.includes(name))));
-    // What the controller talks to, read from its source when it is on this branch.
+    // What the controller talks to, read from its source.
     const watched: { group: string; resource: string }[] = [];
-    if (controllerHere) {
-      for (const f of readdirSync(join(ROOT, 'src/k8s')).filter((x) => x.endsWith('.ts') && x !== 'lease.ts')) {
-        for (const m of readFileSync(join(ROOT, 'src/k8s', f), 'utf8').matchAll(/'\/(?:api\/v1|apis\/([a-z0-9.-]+)\/v[0-9a-z]+)\/([a-z]+)'/g)) watched.push({ group: m[1] ?? '', resource: m[2]! });
-      }
-    } else {
-      watched.push({ group: '', resource: 'namespaces' }, { group: '', resource: 'pods' }, { group: 'networking.k8s.io', resource: 'networkpolicies' });
+    for (const f of readdirSync(join(ROOT, 'src/k8s')).filter((x) => x.endsWith('.ts') && x !== 'lease.ts')) {
+      for (const m of readFileSync(join(ROOT, 'src/k8s', f), 'utf8').matchAll(/'\/(?:api\/v1|apis\/([a-z0-9.-]+)\/v[0-9a-z]+)\/([a-z]+)'/g)) watched.push({ group: m[1] ?? '', resource: m[2]! });
     }
     expect(watched.map((w) => w.resource).sort()).toEqual(expect.arrayContaining(['namespaces', 'networkpolicies', 'pods']));
     const cluster = rulesFor('ClusterRoleBinding');
