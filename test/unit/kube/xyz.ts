@@ -4,10 +4,8 @@
 import type { Resource, WorkloadEndpointResource } from '../../../src/api/types.js';
 import { convertNamespace } from '../../../src/kube/index.js';
 
-export const NAMESPACES = ['x', 'y', 'z'] as const;
-export const PODS = ['a', 'b', 'c'] as const;
-/** "x/a", "x/b", … in matrix order. */
-export const ALL = NAMESPACES.flatMap((n) => PODS.map((p) => `${n}/${p}`));
+import { ALL, NAMESPACES, PODS } from '../../support/netpol-cases.js';
+
 
 export function podIp(id: string): string {
   const [n, p] = id.split('/') as [string, string];
