@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.js';
+import { NodeIpamGc } from './ipam-gc.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
@@ -156,6 +157,8 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     });
   }
   await agent.start();
+  const ipamGc = new NodeIpamGc(ds, log, { nodeName: args.nodeName, intervalMs: args.ipamGcIntervalMs, graceMs: args.ipamGcGraceMs });
+  ipamGc.start();
   return {
     agent,
     bgp,
@@ -167,6 +170,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     api,
     apiSocket: apiServer?.socketPath,
     stop: async () => {
+      await ipamGc.stop();
       await apiServer?.close();
       await identity.heartbeat.stop();
       await agent.stop();
