@@ -62,6 +62,8 @@ interface HostState {
   running: boolean;
   /** The host's blocks by name (undefined until loaded). */
   blocks: Map<string, IPAMBlockResource> | undefined;
+  /** The revision the host's BlockAffinity objects were listed at (guards a block claim). */
+  affinityRevision?: string;
 }
 
 interface WorkBlock {
@@ -238,7 +240,8 @@ export class Allocator {
   }
 
   private async loadHostBlocks(host: HostState): Promise<void> {
-    const { items } = await this.ds.list<BlockAffinityResource>({ kind: 'BlockAffinity', namePrefix: `${host.node}-` });
+    const { items, revision } = await this.ds.list<BlockAffinityResource>({ kind: 'BlockAffinity', namePrefix: `${host.node}-` });
+    host.affinityRevision = revision;
     const mine = items.filter((a) => a.spec.node === host.node && a.spec.state !== 'pendingDeletion');
     const blocks = await Promise.all(
       mine.map((a) => this.ds.get<IPAMBlockResource>({ kind: 'IPAMBlock', name: blockName(a.spec.cidr) })),
@@ -461,12 +464,22 @@ export class Allocator {
           spec: { node, cidr: text, state: 'confirmed' },
         };
         try {
-          const [stored] = await this.ds.txn([
-            { op: 'create', resource: block },
-            { op: 'upsert', resource: affinity },
-          ]);
+          // Guarded by the host's affinities as last read: had another process of this host
+          // claimed a block since, this claim fails (GuardConflictError) and the batch starts
+          // over with that block — a host never claims two blocks where one suffices, nor goes
+          // past maxBlocksPerHost.
+          const guard = host.affinityRevision !== undefined ? { guards: [{ kind: 'BlockAffinity' as const, namePrefix: `${node}-`, revision: host.affinityRevision }] } : {};
+          const [stored] = await this.ds.txn(
+            [
+              { op: 'create', resource: block },
+              { op: 'upsert', resource: affinity },
+            ],
+            guard,
+          );
           const b = stored as IPAMBlockResource;
           (host.blocks ??= new Map()).set(b.metadata.name, b);
+          // The guard held: nothing else changed the host's affinities before this write.
+          if (b.metadata.resourceVersion !== undefined) host.affinityRevision = b.metadata.resourceVersion;
           return b;
         } catch (e) {
           if (!(e instanceof AlreadyExistsError)) throw e;

@@ -1,5 +1,5 @@
-// IPAM garbage collection: one pass, run periodically by twill-kube-controllers (tests drive it
-// with their own clock).
+// IPAM garbage collection: one pass, run periodically by twill-kube-controllers, and by twill-node
+// for its own host's leaked addresses (`node`; src/node/ipam-gc.ts). Tests drive it with their own clock.
 //
 // - An allocation no workload endpoint uses is released once it has been seen unused for the grace
 //   period (the first sighting is remembered in `state`; a restarted collector starts the grace
@@ -15,6 +15,7 @@ import { parseCidr } from '../src/api/cidr.js';
 import type { IPAMBlockResource } from '../src/api/types.js';
 import type { Datastore, TxnOp } from '../src/datastore/types.js';
 import { inUseCount } from './block.js';
+import { ALLOCATION_NODE_ATTR } from './host-routes.js';
 import { affinityHost, affinityName } from './names.js';
 import { releaseIps } from './release.js';
 import { isCasFailure } from './retry.js';
@@ -36,6 +37,11 @@ export function newGcState(): GcState {
 export interface GcOptions {
   /** How long an allocation must stay without a workload endpoint before it is released (default 15 min). */
   graceMs?: number;
+  /**
+   * Only this host's leaked addresses (allocations made for it, attribute `node`): what twill-node
+   * collects for itself. Blocks and affinities are then left alone (the cluster-wide pass does them).
+   */
+  node?: string;
 }
 
 export const DEFAULT_GC_GRACE_MS = 15 * 60_000;
@@ -64,6 +70,7 @@ export async function gcPass(ds: Datastore, state: GcState, now: number, opts: G
   const due: { ip: string; handleID: string | undefined; sequence: number; block: string }[] = [];
   for (const a of allAllocations(s)) {
     if (used.has(a.ip)) continue;
+    if (opts.node !== undefined && a.attrs[ALLOCATION_NODE_ATTR] !== opts.node) continue;
     const key = `${a.ip}#${a.handleID ?? ''}#${a.sequence}`;
     seen.add(key);
     const since = state.unusedSince.get(key) ?? now;
@@ -86,6 +93,8 @@ export async function gcPass(ds: Datastore, state: GcState, now: number, opts: G
       }
     });
   }
+
+  if (opts.node !== undefined) return result;
 
   // 2. Empty blocks. A host that exists keeps one block per family (its lowest one when all are empty).
   const keep = new Set<string>();

@@ -5,7 +5,7 @@
 import { compareIp, formatIp, parseIp, type IpAddr, type IpFamily } from '../../src/api/cidr.js';
 import { parseSelector, type Selector } from '../../src/api/selector/index.js';
 import type { BGPPeerResource, BGPPeerSpec } from '../../src/api/types.js';
-import type { FamilyName, NeighborConfig } from '../server/types.js';
+import type { FamilyName, MaxPrefixesConfig, NeighborConfig } from '../server/types.js';
 import { isAsn, seconds, type ClusterBgp, type NodeBgp } from './cluster.js';
 import type { RoutePlan } from './routes.js';
 import type { PeerInfo, PeerType } from './types.js';
@@ -34,6 +34,7 @@ interface SessionOptions {
   holdTime?: number;
   restartTime?: number;
   ttlSecurity?: number;
+  maxPrefixes?: MaxPrefixesConfig;
 }
 
 function family(f: IpFamily): FamilyName {
@@ -99,6 +100,30 @@ function sessionOptions(spec: BGPPeerSpec, what: string, problems: string[]): Se
     if (Number.isInteger(spec.ttlSecurity) && spec.ttlSecurity >= 1 && spec.ttlSecurity <= 254) o.ttlSecurity = spec.ttlSecurity;
     else problems.push(`${what}: ttlSecurity ${JSON.stringify(spec.ttlSecurity)} must be 1..254 hops; the session is not opened`);
     if (o.ttlSecurity === undefined) return null;
+  }
+  const mp = spec.maxPrefixes;
+  if (mp !== undefined) {
+    // Written behind validation's back, a bad value must not stop the whole speaker: each is checked.
+    const m: MaxPrefixesConfig = {};
+    const limit = (v: unknown, f: string): number | undefined => {
+      if (v === undefined) return undefined;
+      if (Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 0xffffffff) return v as number;
+      problems.push(`${what}: maxPrefixes.${f} ${JSON.stringify(v)} must be a positive integer; it is ignored`);
+      return undefined;
+    };
+    const v4 = limit(mp.ipv4, 'ipv4');
+    const v6 = limit(mp.ipv6, 'ipv6');
+    if (v4 !== undefined) m.ipv4 = v4;
+    if (v6 !== undefined) m.ipv6 = v6;
+    if (mp.action === 'warn' || mp.action === 'stop' || mp.action === 'reset') m.action = mp.action;
+    else if (mp.action !== undefined) problems.push(`${what}: maxPrefixes.action ${JSON.stringify(mp.action)} must be warn, stop or reset; reset is used`);
+    if (mp.restartAfter !== undefined) {
+      const ra = seconds(mp.restartAfter, `${what}: maxPrefixes.restartAfter`, problems);
+      if (ra !== undefined && ra >= 1 && (m.action ?? 'reset') === 'reset') m.restartAfter = ra;
+    }
+    // Validation requires a family limit; a stored peer without one gets none (nothing to enforce).
+    if (m.ipv4 !== undefined || m.ipv6 !== undefined) o.maxPrefixes = m;
+    else problems.push(`${what}: maxPrefixes sets no ipv4 or ipv6 limit; no limit is applied`);
   }
   return o;
 }
@@ -200,6 +225,7 @@ class PeerSet {
     if (o.holdTime !== undefined) n.holdTime = o.holdTime;
     if (o.keepalive !== undefined) n.keepalive = o.keepalive;
     if (o.ttlSecurity !== undefined) n.ttlSecurity = o.ttlSecurity;
+    if (o.maxPrefixes !== undefined) n.maxPrefixes = o.maxPrefixes;
     if (o.restartTime !== undefined) n.gracefulRestart = { restartTime: o.restartTime };
     const info: PeerInfo = { type, resource };
     if (how.peer !== undefined) info.node = how.peer.name;

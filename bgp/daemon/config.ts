@@ -7,6 +7,7 @@ import { formatIpv4, formatIpv6, parseIpv4, parseIpv6 } from '../packet/index.js
 import type {
   BackoffConfig,
   FamilyName,
+  MaxPrefixesAction,
   NeighborConfig,
   OriginateConfig,
   PrefixPolicy,
@@ -426,17 +427,30 @@ class ConfigParser {
             out.maxPrefixes = r.integer(f, 1, MAX_U32);
             break;
           }
-          const mm = r.map(f, ['limit', 'restartAfter']);
+          const mm = r.map(f, ['limit', 'ipv4', 'ipv6', 'action', 'restartAfter']);
           if (!mm) break;
-          const lf = mm.get('limit');
-          if (!lf) {
-            r.problem(f, 'missing limit (the most prefixes accepted from this neighbour)');
+          const num = (k: string): number | undefined => {
+            const x = mm.get(k);
+            return x ? r.integer(x, 1, MAX_U32) : undefined;
+          };
+          const limit = num('limit');
+          const ipv4 = num('ipv4');
+          const ipv6 = num('ipv6');
+          if (!mm.has('limit') && !mm.has('ipv4') && !mm.has('ipv6')) {
+            r.problem(f, 'missing limit, ipv4 or ipv6 (the most prefixes accepted from this neighbour: both families together, or per family)');
             break;
           }
-          const limit = r.integer(lf, 1, MAX_U32);
+          const af = mm.get('action');
+          const actionText = af ? r.string(af) : undefined;
+          let action: MaxPrefixesAction | undefined;
+          if (actionText !== undefined) {
+            if (actionText === 'warn' || actionText === 'stop' || actionText === 'reset') action = actionText;
+            else r.problem(af!, `action ${JSON.stringify(actionText)} must be warn, stop or reset`);
+          }
           const ra = mm.get('restartAfter');
           const restartAfter = ra ? r.seconds(ra, 1, 86400) : undefined;
-          if (limit !== undefined) out.maxPrefixes = stripUndefined({ limit, restartAfter });
+          if (ra && action !== undefined && action !== 'reset') r.problem(ra, `restartAfter is for action reset (action is ${action})`);
+          out.maxPrefixes = stripUndefined({ limit, ipv4, ipv6, action, restartAfter });
           break;
         }
       }

@@ -9,7 +9,9 @@
 //   DelayOpen); ConnectRetry doubles with each consecutive failure, up to a maximum.
 // - A passive peer (PassiveTcpEstablishment) waits in Active without a ConnectRetry timer.
 // - Any error that ends the session goes to Idle and restarts automatically after IdleHold,
-//   unless the machine was stopped by ManualStop.
+//   unless the machine was stopped by ManualStop. While in that Idle hold the host refuses the
+//   peer's connections (CEASE 6/5); a peer refused that way (6/5 before its OPEN) counts a failed
+//   connection attempt and waits in Active, so two damping peers still meet.
 import { CeaseSubcode, ErrorCode, OpenSubcode } from '../packet/constants.js';
 import { connectRetryTime, idleHoldTime, negotiateTimers } from './timing.js';
 import type { FsmAction, FsmConfig, FsmData, FsmEvent, FsmState, FsmStep, Notification, OpenSummary } from './types.js';
@@ -149,11 +151,25 @@ function openSent(cfg: FsmConfig, d: FsmData, ev: FsmEvent): FsmStep {
     }
     case 'TcpConnectionFails':
       return toIdle(cfg, d, { reason: ev.reason ?? 'the peer closed the connection before its OPEN' });
+    case 'NotifMsg':
+      // The peer refuses connections while in its own Idle hold: retry as after a failed connect
+      // and accept its connection meanwhile (Active), so two damping peers still meet.
+      if (ev.refused) return refusedAttempt(cfg, d, ev.reason);
+      return common(cfg, d, ev, FsmSubcode.OPEN_SENT);
     case 'DataReceived':
       return same(d);
     default:
       return common(cfg, d, ev, FsmSubcode.OPEN_SENT);
   }
+}
+
+function refusedAttempt(cfg: FsmConfig, d: FsmData, reason: string): FsmStep {
+  const failures = d.connectFailures + 1;
+  const retry: FsmAction[] = cfg.passive ? [] : [{ type: 'start-timer', timer: 'connectRetry', seconds: connectRetryTime(cfg, failures) }];
+  return {
+    data: { ...d, state: 'Active', connectFailures: failures, connectRetryCounter: d.connectRetryCounter + 1, lastError: reason, peer: undefined },
+    actions: [...ALL_TIMERS, { type: 'drop' }, ...retry],
+  };
 }
 
 function openConfirm(cfg: FsmConfig, d: FsmData, ev: FsmEvent): FsmStep {

@@ -74,7 +74,11 @@ export type FsmEvent =
   | { readonly type: 'OpenCollisionDump' }
   /** Events 24/25. */
   | { readonly type: 'NotifMsgVerErr'; readonly reason: string }
-  | { readonly type: 'NotifMsg'; readonly reason: string }
+  /**
+   * `refused`: the NOTIFICATION is CEASE / Connection Rejected (6/5) before the peer's OPEN — the
+   * peer refuses connections for now (its Idle hold): a failed connection attempt, not a flap.
+   */
+  | { readonly type: 'NotifMsg'; readonly reason: string; readonly refused?: boolean }
   | { readonly type: 'KeepAliveMsg' }
   /**
    * Bytes arrived from the peer (their messages may wait in the work queue): restarts the hold

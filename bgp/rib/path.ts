@@ -31,6 +31,8 @@ export class Path {
 export class Source {
   /** Prefixes this source currently offers (its Adj-RIB-In), accepted or not. */
   received = 0;
+  /** Of those, IPv6 ones (the rest are IPv4). */
+  receivedV6 = 0;
   /** Of those, accepted by import policy. */
   accepted = 0;
   /** False once the session is gone (its routes are being flushed, or kept stale). */
@@ -63,17 +65,19 @@ export class Source {
     return p;
   }
 
-  /** Records that one more prefix points at `p`. */
-  retain(p: Path): void {
+  /** Records that one more prefix (IPv6 when `v6`) points at `p`. */
+  retain(p: Path, v6: boolean): void {
     p.refs++;
     this.received++;
+    if (v6) this.receivedV6++;
     if (p.accepted) this.accepted++;
   }
 
-  /** Records that one prefix no longer points at `p`. */
-  release(p: Path): void {
+  /** Records that one prefix (IPv6 when `v6`) no longer points at `p`. */
+  release(p: Path, v6: boolean): void {
     p.refs--;
     this.received--;
+    if (v6) this.receivedV6--;
     if (p.accepted) this.accepted--;
     this.discardIfUnused(p);
   }

@@ -4,12 +4,15 @@
 // (bgp/server/queue.ts), so there is one writer. Long operations (flushing a source, re-applying
 // a policy) are generators doing a bounded amount of work per step, so the caller can yield to
 // the event loop between steps.
-import type { Prefix } from '../packet/index.js';
+import { AFI_IPV4, type Prefix } from '../packet/index.js';
 import { AttrStore, type AttrSet } from './attr-set.js';
 import type { DecisionOptions } from './decision.js';
 import { LocRib } from './loc-rib.js';
 import { Source, type Path, type SourceKind, type SourcePeer } from './path.js';
 import type { CompiledPolicy } from './policy.js';
+
+/** Whether a prefix new to a source may enter its Adj-RIB-In (a prefix limit); called in order. */
+export type Admit = (p: Prefix) => boolean;
 
 export class Rib {
   readonly store: AttrStore;
@@ -33,8 +36,9 @@ export class Rib {
    * our AS (loop) or the import policy rejects it; rejected ones are kept, marked, so a policy
    * change can accept them later without asking the peer again.
    */
-  announce(src: Source, prefixes: readonly Prefix[], set: AttrSet, policy: CompiledPolicy, replaces?: readonly Source[]): void {
-    if (!src.alive) return;
+  announce(src: Source, prefixes: readonly Prefix[], set: AttrSet, policy: CompiledPolicy, replaces?: readonly Source[], admit?: Admit): number {
+    if (!src.alive) return 0;
+    let refused = 0;
     const loc = this.loc;
     const allAccepted = !set.loop && policy.constant && policy.defaultAccept;
     const noneAccepted = set.loop || (policy.constant && !policy.defaultAccept);
@@ -42,23 +46,30 @@ export class Rib {
     const pathNo = allAccepted ? undefined : src.path(set, false);
     for (let i = 0; i < prefixes.length; i++) {
       const p = prefixes[i]!;
+      // A limit (maxPrefixes, action stop): a prefix new to this source may be refused.
+      if (admit && !loc.pathOf(p, src) && !admit(p)) {
+        refused++;
+        continue;
+      }
       const accepted = allAccepted || (!noneAccepted && policy.accepts(p));
       const path = accepted ? pathYes! : pathNo!;
       // Graceful restart: the new session's path replaces the stale one of the old session.
       if (replaces) for (const r of replaces) if (r.received > 0) this.dropFrom(r, p);
       const old = loc.set(p, path);
       if (old === path) continue;
-      src.retain(path);
-      if (old) src.release(old);
+      const v6 = p.afi !== AFI_IPV4;
+      src.retain(path, v6);
+      if (old) src.release(old, v6);
     }
     // An interned path nobody points at (e.g. every prefix was already there) is dropped.
     if (pathYes) src.discardIfUnused(pathYes);
     if (pathNo) src.discardIfUnused(pathNo);
+    return refused;
   }
 
   private dropFrom(src: Source, p: Prefix): void {
     const old = this.loc.delete(p, src);
-    if (old) src.release(old);
+    if (old) src.release(old, p.afi !== AFI_IPV4);
   }
 
   /** `src` withdraws `prefixes`; returns how many it actually had. */
@@ -66,10 +77,11 @@ export class Rib {
     let n = 0;
     for (let i = 0; i < prefixes.length; i++) {
       if (replaces) for (const r of replaces) if (r.received > 0) this.dropFrom(r, prefixes[i]!);
-      const old = this.loc.delete(prefixes[i]!, src);
+      const p = prefixes[i]!;
+      const old = this.loc.delete(p, src);
       if (!old) continue;
       n++;
-      src.release(old);
+      src.release(old, p.afi !== AFI_IPV4);
     }
     return n;
   }
@@ -96,7 +108,7 @@ export class Rib {
       if (src.received === 0) return;
       if (Array.isArray(e) ? e.some((x) => x.source === src) : e.source === src) {
         const old = this.loc.delete(p, src);
-        if (old) src.release(old);
+        if (old) src.release(old, p.afi !== AFI_IPV4);
       }
       if (++n % batch === 0) yield;
     }
@@ -110,9 +122,10 @@ export class Rib {
       const accepted = !old.attrs.loop && policy.accepts(p);
       if (accepted !== old.accepted) {
         const path = src.path(old.attrs, accepted);
-        src.retain(path);
+        const v6 = p.afi !== AFI_IPV4;
+        src.retain(path, v6);
         this.loc.set(p, path);
-        src.release(old);
+        src.release(old, v6);
       }
       if (++n % batch === 0) yield;
     }

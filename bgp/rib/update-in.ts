@@ -11,11 +11,13 @@ import type { CodecContext, DecodeResult, Prefix, UpdateMessage } from '../packe
 import { receivedKey } from './attr-set.js';
 import type { Source } from './path.js';
 import type { CompiledPolicy } from './policy.js';
-import type { Rib } from './rib.js';
+import type { Admit, Rib } from './rib.js';
 
 export interface UpdateApplied {
   /** Set when the UPDATE was treated as a withdrawal: how many prefixes were actually removed. */
   readonly treatedAsWithdraw: { readonly announced: number; readonly removed: number } | undefined;
+  /** Announced prefixes new to the peer that `admit` refused (a prefix limit). */
+  readonly refused: number;
 }
 
 /** The session's source for an ADD-PATH path id (made on first use). */
@@ -28,6 +30,7 @@ export function applyUpdate(
   policy: CompiledPolicy,
   ctx: CodecContext,
   replaces?: readonly Source[],
+  admit?: Admit,
 ): UpdateApplied {
   const m = r.message;
   const rep = replaces && replaces.length > 0 ? replaces : undefined;
@@ -44,17 +47,18 @@ export function applyUpdate(
   if (r.treatAsWithdraw) {
     let removed = withdraw(m.nlri);
     if (reach) removed += withdraw(reach.nlri);
-    return { treatedAsWithdraw: { announced: m.nlri.length + (reach?.nlri.length ?? 0), removed } };
+    return { treatedAsWithdraw: { announced: m.nlri.length + (reach?.nlri.length ?? 0), removed }, refused: 0 };
   }
-  if (m.nlri.length === 0 && (!reach || reach.nlri.length === 0)) return { treatedAsWithdraw: undefined };
+  if (m.nlri.length === 0 && (!reach || reach.nlri.length === 0)) return { treatedAsWithdraw: undefined, refused: 0 };
   const tag = `${ctx.fourOctetAs ? 4 : 2}${ctx.ebgp ? 'e' : 'i'}`;
   const raw = m.rawAttrs ?? Buffer.alloc(0);
+  let refused = 0;
   const announce = (ps: readonly Prefix[], set: ReturnType<Rib['store']['intern']>): void => {
     if (typeof src !== 'function') {
-      rib.announce(src, ps, set, policy, rep);
+      refused += rib.announce(src, ps, set, policy, rep, admit);
       return;
     }
-    for (const [id, list] of byPathId(ps)) rib.announce(src(id), list, set, policy, rep);
+    for (const [id, list] of byPathId(ps)) refused += rib.announce(src(id), list, set, policy, rep, admit);
   };
   if (m.nlri.length > 0) {
     const set = rib.store.intern(receivedKey(raw, tag, undefined), () => m.attrs);
@@ -64,7 +68,7 @@ export function applyUpdate(
     const set = rib.store.intern(receivedKey(raw, tag, reach.nextHop), () => ({ ...m.attrs, nextHop: reach.nextHop }));
     announce(reach.nlri, set);
   }
-  return { treatedAsWithdraw: undefined };
+  return { treatedAsWithdraw: undefined, refused };
 }
 
 function byPathId(ps: readonly Prefix[]): Map<number, Prefix[]> {

@@ -4,7 +4,7 @@ import { AFI_IPV4, formatIpv4, formatIpv6, parseIpv4, parseIpv6, parsePrefix, ty
 import type { FsmConfig } from '../fsm/types.js';
 import { ACCEPT_ALL, REJECT_ALL_RFC8212, compilePolicy, PolicyError, type CompiledPolicy } from '../rib/policy.js';
 import type { OpenSettings } from '../session/open.js';
-import type { LocalPath, NeighborConfig, SpeakerConfig } from './types.js';
+import type { LocalPath, MaxPrefixesAction, MaxPrefixesConfig, MaxPrefixesScope, NeighborConfig, SpeakerConfig } from './types.js';
 
 export class SpeakerConfigError extends TwillError {
   constructor(message: string, hint?: string) {
@@ -32,11 +32,18 @@ export interface ResolvedNeighbor {
   readonly password: string | undefined;
   /** GTSM hops (RFC 5082), undefined = off. */
   readonly ttlSecurity: number | undefined;
-  readonly maxPrefixes: { readonly limit: number; readonly restartAfter: number | undefined } | undefined;
+  readonly maxPrefixes: ResolvedMaxPrefixes | undefined;
   /** Graceful restart with this neighbour (our advertised restart time), undefined = off. */
   readonly gracefulRestart: { readonly restartTime: number } | undefined;
   /** ADD-PATH send: paths per prefix we send (0 = no ADD-PATH send, Infinity = all). */
   readonly addPathSend: number;
+}
+
+export interface ResolvedMaxPrefixes {
+  /** The limits set, by scope ('total' = both families together). */
+  readonly limits: readonly { readonly scope: MaxPrefixesScope; readonly limit: number }[];
+  readonly action: MaxPrefixesAction;
+  readonly restartAfter: number | undefined;
 }
 
 export interface ResolvedConfig {
@@ -224,13 +231,7 @@ export function resolveConfig(cfg: SpeakerConfig): ResolvedConfig {
     if (n.ttlSecurity !== undefined && !(Number.isInteger(n.ttlSecurity) && n.ttlSecurity >= 1 && n.ttlSecurity <= 254)) {
       fail(`${w}: ttlSecurity ${JSON.stringify(n.ttlSecurity)} must be 1..254 hops`, 'use 1 for a directly connected peer');
     }
-    let maxPrefixes: ResolvedNeighbor['maxPrefixes'];
-    if (n.maxPrefixes !== undefined) {
-      const mp = typeof n.maxPrefixes === 'number' ? { limit: n.maxPrefixes } : n.maxPrefixes;
-      if (!(Number.isInteger(mp.limit) && mp.limit >= 1)) fail(`${w}: maxPrefixes ${JSON.stringify(mp.limit)} must be a positive integer`);
-      const ra = seconds(mp.restartAfter, `${w}: maxPrefixes.restartAfter`, 0.01);
-      maxPrefixes = { limit: mp.limit, restartAfter: ra };
-    }
+    const maxPrefixes = n.maxPrefixes === undefined ? undefined : resolveMaxPrefixes(n.maxPrefixes, w);
     const ap = n.addPath;
     const addPathSend = !ap?.send ? 0 : ap.send === true ? Infinity : ap.send;
     if (ap?.send !== undefined && typeof ap.send === 'number' && !(Number.isInteger(ap.send) && ap.send >= 1)) fail(`${w}: addPath.send must be true, false or a number of paths >= 1`);
@@ -271,4 +272,23 @@ export function resolveConfig(cfg: SpeakerConfig): ResolvedConfig {
 
 export function familyOf(p: Prefix): 4 | 6 {
   return p.afi === AFI_IPV4 ? 4 : 6;
+}
+
+const MAX_PREFIX_ACTIONS: readonly MaxPrefixesAction[] = ['warn', 'stop', 'reset'];
+
+function resolveMaxPrefixes(v: number | MaxPrefixesConfig, w: string): ResolvedMaxPrefixes {
+  const mp: MaxPrefixesConfig = typeof v === 'number' ? { limit: v } : v;
+  const limits: { scope: MaxPrefixesScope; limit: number }[] = [];
+  for (const [key, scope] of [['limit', 'total'], ['ipv4', 'ipv4'], ['ipv6', 'ipv6']] as const) {
+    const x = mp[key];
+    if (x === undefined) continue;
+    if (!(Number.isInteger(x) && x >= 1 && x <= 0xffffffff)) fail(`${w}: maxPrefixes${typeof v === 'number' ? '' : `.${key}`} ${JSON.stringify(x)} must be a positive integer`);
+    limits.push({ scope, limit: x });
+  }
+  if (limits.length === 0) fail(`${w}: maxPrefixes needs a limit`, 'set limit (both families together), ipv4 and/or ipv6');
+  const action = mp.action ?? 'reset';
+  if (!MAX_PREFIX_ACTIONS.includes(action)) fail(`${w}: maxPrefixes.action ${JSON.stringify(action)} must be one of ${MAX_PREFIX_ACTIONS.join(', ')}`);
+  const restartAfter = seconds(mp.restartAfter, `${w}: maxPrefixes.restartAfter`, 0.01);
+  if (restartAfter !== undefined && action !== 'reset') fail(`${w}: maxPrefixes.restartAfter is for action reset (action is ${action})`);
+  return { limits, action, restartAfter };
 }

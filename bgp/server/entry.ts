@@ -3,6 +3,7 @@ import type { AdjRibOut } from '../rib/export.js';
 import type { Source } from '../rib/path.js';
 import type { Peer } from '../session/peer.js';
 import type { ResolvedNeighbor } from './config.js';
+import type { MaxPrefixesScope } from './types.js';
 
 export interface PeerEntry {
   neighbor: ResolvedNeighbor;
@@ -20,6 +21,11 @@ export interface PeerEntry {
   /** Why the session was stopped by a limit (maxPrefixes), for status. */
   limitError: string | undefined;
   limitTimer: NodeJS.Timeout | undefined;
+  /** maxPrefixes scopes currently over their limit (reported once per crossing). */
+  limitOver: Set<MaxPrefixesScope>;
+  /** Times a maxPrefixes limit was crossed, and prefixes refused by action stop (life of the entry). */
+  limitExceeded: number;
+  limitRefused: number;
   /** What was sent on the current Established session (undefined otherwise). */
   out: AdjRibOut | undefined;
 }

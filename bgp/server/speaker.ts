@@ -21,6 +21,7 @@ import { AdjRibOut } from '../rib/export.js';
 import type { Source } from '../rib/path.js';
 import { Rib } from '../rib/rib.js';
 import { applyUpdate } from '../rib/update-in.js';
+import { admitUnderLimits, limitChanges, scopeText } from './limits.js';
 import { normalizeAddress, rejectConnection } from '../session/connection.js';
 import { Peer, type PeerHost } from '../session/peer.js';
 import {
@@ -29,6 +30,7 @@ import {
   resolveConfig,
   SpeakerConfigError,
   type ResolvedConfig,
+  type ResolvedMaxPrefixes,
   type ResolvedNeighbor,
 } from './config.js';
 import type { PeerEntry } from './entry.js';
@@ -457,6 +459,9 @@ export class BgpSpeaker implements BgpSpeakerApi {
       eorPending: new Set(),
       limitError: undefined,
       limitTimer: undefined,
+      limitOver: new Set(),
+      limitExceeded: 0,
+      limitRefused: 0,
       out: undefined,
     };
     this.peers.set(n.address, e);
@@ -522,6 +527,7 @@ export class BgpSpeaker implements BgpSpeakerApi {
     if (!e || e.peer !== peer || !peer.data.peer) return;
     e.sources = new Map();
     e.limitError = undefined;
+    e.limitOver.clear();
     e.source = this.sourceOf(e, 0);
     e.eorPending = new Set(peer.negotiated?.capabilities.families ?? []);
     // Restarting role: the R bit is for the first session after our restart only.
@@ -686,9 +692,10 @@ export class BgpSpeaker implements BgpSpeakerApi {
       return;
     }
     const addPath = ctx.addPath.ipv4.receive || ctx.addPath.ipv6.receive;
-    const done = applyUpdate(this.rib, addPath ? (id) => this.sourceOf(e, id) : src, r, e.neighbor.importPolicy, ctx, e.staleSources);
-    const limit = e.neighbor.maxPrefixes;
-    if (limit) this.checkLimit(e, limit, r.message.mpReach?.afi ?? AFI_IPV4);
+    const mp = e.neighbor.maxPrefixes;
+    const admit = mp?.action === 'stop' ? admitUnderLimits(e, mp) : undefined;
+    const done = applyUpdate(this.rib, addPath ? (id) => this.sourceOf(e, id) : src, r, e.neighbor.importPolicy, ctx, e.staleSources, admit);
+    if (mp) this.checkLimits(e, mp, done.refused, r.message.mpReach?.afi ?? AFI_IPV4);
     const t = done.treatedAsWithdraw;
     if (t) {
       const why = r.issues.map((i) => i.detail).join('; ');
@@ -705,26 +712,42 @@ export class BgpSpeaker implements BgpSpeakerApi {
     this.emit({ type: 'end-of-rib', peer: e.neighbor.address, family });
   }
 
-  /** RFC 4486: more prefixes than allowed → CEASE / Maximum Number of Prefixes Reached (6/1), data AFI, SAFI, limit. */
-  private checkLimit(e: PeerEntry, limit: NonNullable<ResolvedNeighbor['maxPrefixes']>, afi: number): void {
-    let n = 0;
-    for (const x of e.sources.values()) n += x.received;
-    if (n <= limit.limit || e.limitError) return;
-    const why = `maximum prefixes ${limit.limit} exceeded (received ${n})`;
+  /**
+   * maxPrefixes after an UPDATE: warn and stop report each crossing once (log, event, counter);
+   * reset sends CEASE / Maximum Number of Prefixes Reached (6/1, RFC 4486: data AFI, SAFI, limit).
+   */
+  private checkLimits(e: PeerEntry, mp: ResolvedMaxPrefixes, refused: number, updateAfi: number): void {
+    e.limitRefused += refused;
+    if (e.limitError) return;
+    const addr = e.neighbor.address;
+    const { crossed, cleared } = limitChanges(e, mp, refused, e.limitOver);
+    for (const c of cleared) {
+      if (mp.action === 'stop') this.log.info({ peer: addr, scope: c.scope, limit: c.limit, received: c.received }, `${addr}: ${scopeText(c.scope)} under the limit ${c.limit} again (${c.received}): new ones are accepted`);
+    }
+    for (const c of crossed) {
+      e.limitExceeded++;
+      this.emit({ type: 'max-prefixes', peer: addr, scope: c.scope, limit: c.limit, received: c.received, action: mp.action });
+      const fields = { peer: addr, scope: c.scope, limit: c.limit, received: c.received, action: mp.action };
+      if (mp.action === 'warn') this.log.warn(fields, `${addr}: ${scopeText(c.scope)} ${c.received} over the limit ${c.limit} (maxPrefixes action warn: kept)`);
+      else if (mp.action === 'stop') this.log.warn(fields, `${addr}: ${scopeText(c.scope)} at the limit ${c.limit}: new ones are refused until fewer are announced (maxPrefixes action stop)`);
+    }
+    const first = crossed[0];
+    if (mp.action !== 'reset' || !first) return;
+    const why = `maximum ${scopeText(first.scope)} ${first.limit} exceeded (received ${first.received})`;
     e.limitError = why;
-    this.log.warn({ peer: e.neighbor.address, limit: limit.limit, received: n }, `${e.neighbor.address}: ${why}; session stopped${limit.restartAfter ? `, restarting in ${limit.restartAfter} s` : ''}`);
+    this.log.warn({ peer: addr, scope: first.scope, limit: first.limit, received: first.received }, `${addr}: ${why}; session stopped${mp.restartAfter ? `, restarting in ${mp.restartAfter} s` : ''}`);
     const data = Buffer.alloc(7);
-    data.writeUInt16BE(afi, 0);
+    data.writeUInt16BE(first.scope === 'ipv4' ? AFI_IPV4 : first.scope === 'ipv6' ? AFI_IPV6 : updateAfi, 0);
     data[2] = SAFI_UNICAST;
-    data.writeUInt32BE(limit.limit >>> 0, 3);
+    data.writeUInt32BE(first.limit >>> 0, 3);
     const peer = e.peer;
     void peer.stop(CeaseSubcode.MAX_PREFIXES, why, data).then(() => {
       e.limitError = why;
-      if (limit.restartAfter !== undefined && this.started && this.peers.get(e.neighbor.address) === e) {
+      if (mp.restartAfter !== undefined && this.started && this.peers.get(addr) === e) {
         e.limitTimer = setTimeout(() => {
           e.limitTimer = undefined;
-          if (this.started && this.peers.get(e.neighbor.address) === e) peer.start();
-        }, limit.restartAfter * 1000);
+          if (this.started && this.peers.get(addr) === e) peer.start();
+        }, mp.restartAfter * 1000);
       }
     });
   }

@@ -89,10 +89,34 @@ export interface NeighborConfig {
   /** GTSM (RFC 5082): the peer is at most this many hops away; we send TTL 255 and accept TTL >= 256 - hops. */
   ttlSecurity?: number;
   /**
-   * At most this many prefixes from this peer; more → CEASE / Maximum Number of Prefixes Reached
-   * (RFC 4486). `restartAfter` (seconds): start the session again after that long (default: stay down).
+   * At most this many prefixes from this peer (a number: over both families together), or limits
+   * per family with what to do over them (see MaxPrefixesConfig; default action `reset`: CEASE /
+   * Maximum Number of Prefixes Reached, RFC 4486).
    */
-  maxPrefixes?: number | { limit: number; restartAfter?: number };
+  maxPrefixes?: number | MaxPrefixesConfig;
+}
+
+/** Which count a maxPrefixes limit applies to. */
+export type MaxPrefixesScope = 'ipv4' | 'ipv6' | 'total';
+
+/** What to do when a peer sends more prefixes than allowed. */
+export type MaxPrefixesAction = 'warn' | 'stop' | 'reset';
+
+export interface MaxPrefixesConfig {
+  /** Over both families together (the older shape). At least one of limit / ipv4 / ipv6. */
+  limit?: number;
+  /** IPv4 unicast prefixes. */
+  ipv4?: number;
+  /** IPv6 unicast prefixes. */
+  ipv6?: number;
+  /**
+   * `warn`: log and count once each time a limit is crossed, keep everything; `stop`: keep the
+   * session, refuse new prefixes of that family (with a warning) while at the limit, accept again
+   * once under it; `reset` (default): CEASE 6/1 and stay down (or restart after `restartAfter`).
+   */
+  action?: MaxPrefixesAction;
+  /** `reset` only: start the session again after this many seconds (default: stay down). */
+  restartAfter?: number;
 }
 
 /** Graceful restart (RFC 4724), both roles. */
@@ -197,6 +221,8 @@ export interface PeerStatus {
   staleRoutes?: boolean;
   /** End-of-RIB received for every negotiated family on the current session. */
   endOfRibReceived?: boolean;
+  /** maxPrefixes configured: prefixes received per family, times a limit was crossed, prefixes refused (action stop). */
+  maxPrefixes?: { action: MaxPrefixesAction; received: { ipv4: number; ipv6: number }; exceeded: number; refused: number; over: MaxPrefixesScope[] };
   messages: { sent: MessageCounters; received: MessageCounters };
 }
 
@@ -316,6 +342,8 @@ export type SpeakerEvent =
   | { type: 'update-error'; peer: string; handling: string; message: string; withdrawn: number }
   /** The peer sent End-of-RIB for a family (RFC 4724): its initial table (or refresh) is complete. */
   | { type: 'end-of-rib'; peer: string; family: FamilyName }
+  /** A maxPrefixes limit was crossed (`scope` 'total' = both families together). */
+  | { type: 'max-prefixes'; peer: string; scope: MaxPrefixesScope; limit: number; received: number; action: MaxPrefixesAction }
   /** Loc-RIB best paths changed (`count` prefixes); the details go to onBestChanged() listeners. */
   | { type: 'best-changed'; count: number }
   | { type: 'error'; message: string };

@@ -9,6 +9,7 @@ import type { Rib } from '../rib/rib.js';
 import { attrsView, pathView } from '../rib/view.js';
 import { parsePrefixText, SpeakerConfigError } from './config.js';
 import type { PeerEntry } from './entry.js';
+import { prefixCounts } from './limits.js';
 import type { BestChange, BestNextHop, PeerStatus, RouteQuery, RouteView } from './types.js';
 
 function sum(e: PeerEntry, f: (s: Source) => number): number {
@@ -51,6 +52,11 @@ export function peerStatus(e: PeerEntry): PeerStatus {
   if (n.rrClient) s.routeReflectorClient = true;
   if (e.staleSources.length > 0) s.staleRoutes = true;
   if (p.state === 'Established' && e.eorPending.size === 0) s.endOfRibReceived = true;
+  const mp = n.maxPrefixes;
+  if (mp) {
+    const c = prefixCounts(e);
+    s.maxPrefixes = { action: mp.action, received: { ipv4: c.ipv4, ipv6: c.ipv6 }, exceeded: e.limitExceeded, refused: e.limitRefused, over: [...e.limitOver] };
+  }
   return s;
 }
 

@@ -222,9 +222,9 @@ export class Peer {
       this.lastError = 'the peer restarted (graceful restart)';
       this.dispatch({ type: 'TcpConnectionFails', reason: this.lastError });
     }
-    // Idle only because of the Idle hold (damping our own restarts): the peer is ready now, so
-    // start at once rather than refuse it (two peers refusing each other in turn never meet).
-    if (this.data.state === 'Idle' && this.data.autoRestart && !this.disposed) this.dispatch({ type: 'IdleHoldTimerExpires' });
+    // Idle (also during the Idle hold that damps a flapping peer): refused with CEASE 6/5, as BIRD
+    // and FRR do — accepting would end the damping at once. A Twill peer refused that way waits in
+    // Active (fsm.ts), so it accepts our connection when our hold ends.
     const st = this.data.state;
     if (this.disposed || st === 'Idle' || st === 'Established' || this.candidate) {
       rejectConnection(socket);
@@ -630,7 +630,7 @@ export class Peer {
         this.host.onNotification(this, 'received', m, text);
         const reason = `the peer sent NOTIFICATION ${text}`;
         if (m.code === ErrorCode.OPEN_MESSAGE && m.subcode === OpenSubcode.UNSUPPORTED_VERSION) this.dispatch({ type: 'NotifMsgVerErr', reason });
-        else this.dispatch({ type: 'NotifMsg', reason });
+        else this.dispatch({ type: 'NotifMsg', reason, refused: m.code === ErrorCode.CEASE && m.subcode === CeaseSubcode.CONNECTION_REJECTED && this.state === 'OpenSent' });
         return;
       }
       case 'route-refresh':

@@ -230,6 +230,17 @@ export interface BGPPeerSpec {
   sourceAddress?: 'UseNodeIP' | 'None';
   keepOriginalNextHop?: boolean;
   ttlSecurity?: number;
+  /** Twill: at most this many prefixes per family from the peer, and what to do over the limit. */
+  maxPrefixes?: BGPPeerMaxPrefixes;
+}
+
+export interface BGPPeerMaxPrefixes {
+  ipv4?: number;
+  ipv6?: number;
+  /** warn: log and count; stop: keep the session, refuse new prefixes at the limit; reset (default): close it (CEASE 6/1). */
+  action?: 'warn' | 'stop' | 'reset';
+  /** reset only: open the session again after this long (e.g. "5m"); absent = stay down. */
+  restartAfter?: string;
 }
 export type BGPPeerResource = ResourceOf<'BGPPeer', BGPPeerSpec>;
 

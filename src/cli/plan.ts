@@ -5,8 +5,8 @@
 // plans again) rather than being overwritten blindly.
 
 import { formatKey, type IPPoolResource, type Resource, type ResourceKey } from '../api/types.js';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../datastore/errors.js';
-import type { Datastore, TxnOp } from '../datastore/types.js';
+import { AlreadyExistsError, ConflictError, GuardConflictError, NotFoundError } from '../datastore/errors.js';
+import type { Datastore, TxnGuard, TxnOp } from '../datastore/types.js';
 import { checkPoolOverlap } from '../../ipam/pools.js';
 import { TwillError } from '../errors.js';
 import { isPool, poolOverlapProblems } from './checks.js';
@@ -29,6 +29,8 @@ export interface PlannedWrite {
   source?: string;
   outcome: Outcome;
   op?: TxnOp;
+  /** What a check of this write read (IPPool overlap): the write fails if it changed meanwhile. */
+  guard?: TxnGuard;
 }
 
 export interface PlanOptions {
@@ -186,7 +188,10 @@ async function crossObjectProblems(ds: Datastore, plan: readonly PlannedWrite[])
     }
   }
   if (written.length === 0) return [];
-  const stored = (await ds.list<IPPoolResource>({ kind: 'IPPool' })).items;
+  const { items: stored, revision } = await ds.list<IPPoolResource>({ kind: 'IPPool' });
+  // The overlap check holds only for the pools read here: a pool created or changed before our
+  // transaction fails it (GuardConflictError), and apply plans again from a fresh read.
+  for (const p of plan) if ((p.op?.op === 'create' || p.op?.op === 'update') && isPool(p.op.resource)) p.guard = { kind: 'IPPool', revision };
   const problems: InputProblem[] = poolOverlapProblems(stored, written, deleted);
   if (problems.length > 0) return problems;
   // IPAM's own rules for a pool that changes (e.g. no new CIDR or block size while blocks of it
@@ -210,7 +215,8 @@ async function crossObjectProblems(ds: Datastore, plan: readonly PlannedWrite[])
 /** Writes the plan in one transaction (nothing when every object is unchanged). */
 export async function executePlan(ds: Datastore, plan: readonly PlannedWrite[]): Promise<void> {
   const ops = plan.flatMap((p) => (p.op ? [p.op] : []));
-  if (ops.length > 0) await ds.txn(ops);
+  const guards = plan.flatMap((p) => (p.guard ? [p.guard] : [])).slice(0, 1);
+  if (ops.length > 0) await ds.txn(ops, guards.length > 0 ? { guards } : {});
 }
 
 /**
@@ -232,8 +238,9 @@ export async function planAndWrite(
       await executePlan(ds, plan);
       return plan;
     } catch (e) {
+      // A guard (a pool check's read went stale) is re-checked in every mode, create too.
       const raced = e instanceof ConflictError || e instanceof AlreadyExistsError || e instanceof NotFoundError;
-      if (!raced || !retryable || attempt >= APPLY_ATTEMPTS) throw e;
+      if (!raced || !(retryable || e instanceof GuardConflictError) || attempt >= APPLY_ATTEMPTS) throw e;
     }
   }
 }

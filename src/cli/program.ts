@@ -76,6 +76,9 @@ function applyInherited(cmd: Command, io: CliIo): void {
   for (const sub of cmd.commands) applyInherited(sub, io);
 }
 
+/** How long twillctl waits for another process to release a file datastore. */
+const FILE_LOCK_WAIT_MS = 10_000;
+
 export interface RunOptions {
   /** How to open the datastore (default: openDatastore). Tests wrap it to interpose on calls. */
   openDatastore?: (url: string, opts: DatastoreOptions) => Promise<Datastore>;
@@ -97,7 +100,9 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
     openStore: () => {
       if (!store) {
         const g = globals();
+        // A file store is held by one process at a time: wait for a concurrent twillctl to finish.
         store = open(ctx.datastoreUrl(), {
+          lockWaitMs: FILE_LOCK_WAIT_MS,
           ...(g.etcdCa !== undefined ? { etcdCa: g.etcdCa } : {}),
           ...(g.etcdCert !== undefined ? { etcdCert: g.etcdCert } : {}),
           ...(g.etcdKey !== undefined ? { etcdKey: g.etcdKey } : {}),

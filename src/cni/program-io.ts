@@ -15,7 +15,7 @@ export async function openStore(url: string, tls: StoreTlsFiles): Promise<Datast
     case 'memory':
       return (await import('../datastore/memory.js')).openMemoryDatastore();
     case 'file':
-      return (await import('../datastore/file/open.js')).openFileDatastore(p.path);
+      return (await import('../datastore/file/open.js')).openFileDatastore(p.path, { lockWaitMs: 10_000 }); // concurrent ADD/DEL wait their turn
     case 'etcd': {
       const timeoutMs = Number(process.env.TWILL_DATASTORE_TIMEOUT_MS ?? '') || 5000;
       return (await import('../datastore/etcd/open.js')).openEtcdDatastore({ endpoints: p.endpoints, ...tls, timeoutMs });

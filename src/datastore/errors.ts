@@ -1,4 +1,4 @@
-import { formatKey, type ResourceKey } from '../api/types.js';
+import { formatKey, type Kind, type ResourceKey } from '../api/types.js';
 import { TwillError } from '../errors.js';
 
 export class NotFoundError extends TwillError {
@@ -27,6 +27,13 @@ export class ConflictError extends TwillError {
       `${formatKey(key)} was modified concurrently (expected revision ${expected ?? '<none>'}, found ${actual ?? '<none>'})`,
       { hint: 'read it again and retry the change' },
     );
+  }
+}
+
+/** A transaction guard failed: objects it covers changed after the revision a check was made at. */
+export class GuardConflictError extends ConflictError {
+  constructor(readonly guard: { kind: Kind; namePrefix?: string; revision: string }) {
+    super({ kind: guard.kind, name: `${guard.namePrefix ?? ''}*` }, guard.revision, 'newer');
   }
 }
 

@@ -21,6 +21,8 @@ export interface DatastoreOptions {
   etcdKey?: string;
   /** ms, default 5000 */
   timeoutMs?: number;
+  /** file: how long to wait for another process to release the file (ms; default 0: InUseError at once). */
+  lockWaitMs?: number;
 }
 
 export async function openDatastore(url: string, opts: DatastoreOptions = {}): Promise<Datastore> {
@@ -29,7 +31,7 @@ export async function openDatastore(url: string, opts: DatastoreOptions = {}): P
     case 'memory':
       return openMemoryDatastore();
     case 'file':
-      return openFileDatastore(parsed.path);
+      return openFileDatastore(parsed.path, opts.lockWaitMs !== undefined ? { lockWaitMs: opts.lockWaitMs } : {});
     case 'etcd': {
       // Loaded on demand: etcd3 and gRPC take ~0.5 s to load, which file: and memory: users
       // (twillctl on a laptop, the CNI plugin's tests) should not pay.

@@ -46,6 +46,22 @@ export type TxnOp =
   | { op: 'upsert'; resource: Resource }
   | { op: 'delete'; key: ResourceKey; revision?: string };
 
+/**
+ * A transaction guard: no object of `kind` (whose name starts with `namePrefix`, when given) was
+ * created or modified after `revision` (a list's revision). Deletions do not count. The
+ * transaction fails with GuardConflictError otherwise — how a check made on a list (no pool
+ * overlaps, this host holds no new block) stays true until the write.
+ */
+export interface TxnGuard {
+  kind: Kind;
+  namePrefix?: string;
+  revision: string;
+}
+
+export interface TxnOptions {
+  guards?: readonly TxnGuard[];
+}
+
 export type WatchEvent =
   | { type: 'added' | 'modified'; resource: Resource; revision: string }
   | { type: 'deleted'; key: ResourceKey; previous?: Resource; revision: string }
@@ -82,7 +98,7 @@ export interface Datastore {
   /** Fails with NotFoundError, or ConflictError when opts.revision does not match. Returns the deleted object. */
   delete(key: ResourceKey, opts?: WriteOptions): Promise<Resource>;
   /** All ops or none. Returns the resulting objects (for deletes, the deleted object). */
-  txn(ops: TxnOp[]): Promise<Resource[]>;
+  txn(ops: TxnOp[], opts?: TxnOptions): Promise<Resource[]>;
   /** Ordered change events. The handler is called one event at a time. */
   watch(opts: WatchOptions, handler: (ev: WatchEvent) => void): Watcher;
   close(): Promise<void>;

@@ -32,6 +32,9 @@ export interface NodeArgs {
   ip6Autodetection?: string;
   /** The local API's unix socket; '' = off. Default /run/twill/<node-name>.sock. */
   apiSocket?: string;
+  /** IPAM garbage collection of this host's leaked addresses: pass period (0 = off) and grace, ms. */
+  ipamGcIntervalMs: number;
+  ipamGcGraceMs: number;
 }
 
 export class NodeArgsError extends TwillError {
@@ -74,6 +77,8 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     .option('--ip-autodetection <method>', 'how to find the IPv4 address: first-found, interface=REGEX, skip-interface=REGEX, can-reach=ADDR, cidr=CIDR[,CIDR]; default: the Node resource\'s address, else the only candidate')
     .option('--ip6-autodetection <method>', 'the same for IPv6 (default: none unless the Node resource has one)')
     .option('--api-socket <path>', 'unix socket of the local API (twillctl node status); "" = off', undefined)
+    .option('--ipam-gc-interval <duration>', 'how often to release addresses of this node that no workload endpoint uses (0 = never)', durationMs, 60_000)
+    .option('--ipam-gc-grace <duration>', 'how long such an address stays unused before it is released', durationMs, 15 * 60_000)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   cmd.parse(argv, { from: 'user' });
@@ -96,6 +101,8 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ipAutodetection?: string;
     ip6Autodetection?: string;
     apiSocket?: string;
+    ipamGcInterval: number;
+    ipamGcGrace: number;
   }>();
   if (!o.nodeName) throw new NodeArgsError('no node name: pass --node-name NAME (or set TWILL_NODE_NAME)');
   for (const [flag, v] of [['--ip-autodetection', o.ipAutodetection], ['--ip6-autodetection', o.ip6Autodetection]] as const) {
@@ -133,5 +140,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...(o.ipAutodetection ? { ipAutodetection: o.ipAutodetection } : {}),
     ...(o.ip6Autodetection ? { ip6Autodetection: o.ip6Autodetection } : {}),
     ...(o.apiSocket !== undefined ? { apiSocket: o.apiSocket } : {}),
+    ipamGcIntervalMs: o.ipamGcInterval,
+    ipamGcGraceMs: o.ipamGcGrace,
   };
 }

@@ -9,7 +9,9 @@ const PEER_STATES: readonly PeerState[] = ['Idle', 'Connect', 'Active', 'OpenSen
 /**
  * BGP metrics from the speaker's peer list (call observePeers from a periodic poll):
  * twill_bgp_sessions{state}, twill_bgp_prefixes_received / _accepted / _advertised{peer},
- * twill_bgp_updates_received_total / _sent_total{peer}. A peer that disappears loses its series.
+ * twill_bgp_updates_received_total / _sent_total{peer}, and for peers with maxPrefixes
+ * twill_bgp_max_prefixes_exceeded_total{peer} (limit crossings) and
+ * twill_bgp_prefixes_refused_total{peer} (action stop). A peer that disappears loses its series.
  */
 export class BgpMetrics {
   private readonly sessions: Gauge;
@@ -18,8 +20,10 @@ export class BgpMetrics {
   private readonly advertised: Gauge;
   private readonly updatesIn: Counter;
   private readonly updatesOut: Counter;
-  /** Last seen UPDATE counts per peer, to turn the speaker's totals into counter increments. */
-  private readonly last = new Map<string, { in: number; out: number }>();
+  private readonly limitExceeded: Counter;
+  private readonly limitRefused: Counter;
+  /** Last seen totals per peer, to turn the speaker's totals into counter increments. */
+  private readonly last = new Map<string, { in: number; out: number; exceeded: number; refused: number }>();
 
   constructor(registry: Registry) {
     const r = [registry];
@@ -29,6 +33,8 @@ export class BgpMetrics {
     this.advertised = new Gauge({ name: 'twill_bgp_prefixes_advertised', help: 'Prefixes currently advertised to the peer', labelNames: ['peer'], registers: r });
     this.updatesIn = new Counter({ name: 'twill_bgp_updates_received_total', help: 'UPDATE messages received from the peer', labelNames: ['peer'], registers: r });
     this.updatesOut = new Counter({ name: 'twill_bgp_updates_sent_total', help: 'UPDATE messages sent to the peer', labelNames: ['peer'], registers: r });
+    this.limitExceeded = new Counter({ name: 'twill_bgp_max_prefixes_exceeded_total', help: 'Times the peer crossed a maxPrefixes limit', labelNames: ['peer'], registers: r });
+    this.limitRefused = new Counter({ name: 'twill_bgp_prefixes_refused_total', help: 'Prefixes refused from the peer at its maxPrefixes limit (action stop)', labelNames: ['peer'], registers: r });
     for (const st of PEER_STATES) this.sessions.set({ state: st }, 0);
   }
 
@@ -42,16 +48,21 @@ export class BgpMetrics {
       this.received.set(peer, p.receivedPrefixes);
       this.accepted.set(peer, p.acceptedPrefixes);
       this.advertised.set(peer, p.advertisedPrefixes);
-      const prev = this.last.get(p.address) ?? { in: 0, out: 0 };
-      const now = { in: p.messages.received.update, out: p.messages.sent.update };
+      const prev = this.last.get(p.address) ?? { in: 0, out: 0, exceeded: 0, refused: 0 };
+      const now = { in: p.messages.received.update, out: p.messages.sent.update, exceeded: p.maxPrefixes?.exceeded ?? 0, refused: p.maxPrefixes?.refused ?? 0 };
       // A count lower than last time means the speaker's counter started again: count it all.
-      this.updatesIn.inc(peer, now.in >= prev.in ? now.in - prev.in : now.in);
-      this.updatesOut.inc(peer, now.out >= prev.out ? now.out - prev.out : now.out);
+      const grow = (c: Counter, was: number, is: number): void => c.inc(peer, is >= was ? is - was : is);
+      grow(this.updatesIn, prev.in, now.in);
+      grow(this.updatesOut, prev.out, now.out);
+      if (p.maxPrefixes) {
+        grow(this.limitExceeded, prev.exceeded, now.exceeded);
+        grow(this.limitRefused, prev.refused, now.refused);
+      }
       this.last.set(p.address, now);
     }
     for (const [state, n] of byState) this.sessions.set({ state }, n);
     for (const gone of [...this.last.keys()].filter((a) => !seen.has(a))) {
-      for (const m of [this.received, this.accepted, this.advertised, this.updatesIn, this.updatesOut]) m.remove({ peer: gone });
+      for (const m of [this.received, this.accepted, this.advertised, this.updatesIn, this.updatesOut, this.limitExceeded, this.limitRefused]) m.remove({ peer: gone });
       this.last.delete(gone);
     }
   }

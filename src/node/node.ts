@@ -4,6 +4,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { createLogger } from '../lib/logger.js';
+import { NodeIpamGc } from './ipam-gc.js';
 import { UnreachableError, openDatastore, startSharedSyncer, type Datastore, type SyncConsumer, type SyncerCallbacks } from '../datastore/index.js';
 import { errorMessage } from '../errors.js';
 import { detectBackend, ipset, iptables } from '../iptables/index.js';
@@ -196,6 +197,8 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     });
   }
   await agent.start();
+  const ipamGc = new NodeIpamGc(ds, log, { nodeName: args.nodeName, intervalMs: args.ipamGcIntervalMs, graceMs: args.ipamGcGraceMs });
+  ipamGc.start();
   return {
     agent,
     bgp,
@@ -208,6 +211,7 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     apiSocket: apiServer?.socketPath,
     stop: async () => {
       await denied.close();
+      await ipamGc.stop();
       await apiServer?.close();
       await identity.heartbeat.stop();
       await agent.stop();

@@ -5,6 +5,7 @@ import { API_VERSION, type Resource } from '../../src/api/types.js';
 import {
   AlreadyExistsError,
   ConflictError,
+  GuardConflictError,
   InvalidKeyError,
   InvalidTxnError,
   NotFoundError,
@@ -407,6 +408,24 @@ export function datastoreContract(name: string, open: () => Promise<OpenedStore>
 
       it('an empty transaction does nothing', async () => {
         expect(await ds.txn([])).toEqual([]);
+      });
+
+      it('a guard fails the transaction when an object of its kind (and name prefix) was created or changed after its revision', async () => {
+        await ds.create(pool('g-a', '10.1.0.0/16'));
+        const { revision } = await ds.list({ kind: 'IPPool' });
+        const guard = { kind: 'IPPool' as const, namePrefix: 'g-', revision };
+        // Unchanged since: passes (an unrelated kind or name changing does not matter).
+        await ds.create(pool('other', '10.9.0.0/16'));
+        await ds.txn([{ op: 'create', resource: pool('g-b', '10.2.0.0/16') }], { guards: [guard] });
+        // g-b was created after the revision: the same guard now fails, and nothing is written.
+        const err = await rejection(ds.txn([{ op: 'create', resource: pool('g-c', '10.3.0.0/16') }], { guards: [guard] }));
+        expect(err).toBeInstanceOf(GuardConflictError);
+        expect(err).toBeInstanceOf(ConflictError);
+        expect(await ds.get({ kind: 'IPPool', name: 'g-c' })).toBeUndefined();
+        // From a fresh revision it passes again; a deletion after it does not count.
+        const fresh = (await ds.list({ kind: 'IPPool' })).revision;
+        await ds.delete({ kind: 'IPPool', name: 'g-a' });
+        await ds.txn([{ op: 'create', resource: pool('g-c', '10.3.0.0/16') }], { guards: [{ ...guard, revision: fresh }] });
       });
     });
 

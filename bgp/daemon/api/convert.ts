@@ -3,6 +3,7 @@
 import type {
   BestChange,
   FamilyName,
+  MaxPrefixesScope,
   MessageCounters,
   NegotiatedCapabilities,
   OriginName,
@@ -141,6 +142,8 @@ export function peerToMsg(p: PeerStatus): PeerMsg {
   };
   if (p.holdTime !== undefined) m.holdTime = p.holdTime;
   if (p.keepalive !== undefined) m.keepalive = p.keepalive;
+  const mp = p.maxPrefixes;
+  if (mp) m.maxPrefixes = { action: mp.action, receivedIpv4: mp.received.ipv4, receivedIpv6: mp.received.ipv6, exceeded: mp.exceeded, refused: mp.refused, over: [...mp.over] };
   return m;
 }
 
@@ -177,6 +180,12 @@ export function peerFromMsg(m: PeerMsg): PeerStatus {
   if (m.routeReflectorClient) p.routeReflectorClient = true;
   if (m.staleRoutes) p.staleRoutes = true;
   if (m.endOfRibReceived) p.endOfRibReceived = true;
+  const mp = m.maxPrefixes;
+  if (mp) {
+    const action = mp.action === 'warn' || mp.action === 'stop' ? mp.action : 'reset';
+    const over = mp.over.filter((s): s is MaxPrefixesScope => s === 'ipv4' || s === 'ipv6' || s === 'total');
+    p.maxPrefixes = { action, received: { ipv4: mp.receivedIpv4, ipv6: mp.receivedIpv6 }, exceeded: mp.exceeded, refused: mp.refused, over };
+  }
   return p;
 }
 
@@ -270,6 +279,7 @@ export function eventToMsg(e: SpeakerEvent, time: Date): EventMsg | undefined {
       return { timeUnixMs: t, updateError: { peer: e.peer, handling: e.handling, message: e.message, withdrawn: e.withdrawn } };
     case 'best-changed':
     case 'end-of-rib':
+    case 'max-prefixes':
       return undefined;
     case 'error':
       return { timeUnixMs: t, error: { message: e.message } };

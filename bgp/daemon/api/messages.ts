@@ -72,6 +72,16 @@ export interface PeerMsg {
   routeReflectorClient?: boolean;
   staleRoutes?: boolean;
   endOfRibReceived?: boolean;
+  maxPrefixes?: MaxPrefixesStatusMsg | null;
+}
+
+export interface MaxPrefixesStatusMsg {
+  action: string;
+  receivedIpv4: number;
+  receivedIpv6: number;
+  exceeded: number;
+  refused: number;
+  over: string[];
 }
 
 export interface ListPeersRequestMsg {

@@ -1,5 +1,6 @@
 // The daemon's gRPC service: a thin adapter from the TwillBgp RPCs to an ApiBackend (the daemon,
 // or a fake in tests). No state of its own beyond the open streams.
+import { chmodSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { TwillError, errorMessage } from '../../../src/errors.js';
 import { claimSocketPath, shutdownServer } from '../../../src/nodeapi/local-server.js';
@@ -168,9 +169,13 @@ async function streamRoutes(call: grpc.ServerWritableStream<ListRoutesRequestMsg
   call.end();
 }
 
-/** Refuses to take over a unix socket a live daemon still answers on; removes a stale one. */
+/**
+ * Refuses to take over a unix socket a live daemon still answers on; removes a stale one. The
+ * directory is made 0700 (the socket itself is made 0600 once bound): whoever can connect can
+ * announce routes, so the umask must not decide.
+ */
 function prepareUnixSocket(path: string): Promise<void> {
-  return claimSocketPath(path, 0o755, {
+  return claimSocketPath(path, 0o700, {
     notSocket: () => new ApiError(`${path} exists and is not a socket`, 'remove it or choose another --api path'),
     busy: () => new ApiError(`another process is serving on ${path}`, 'stop the other twill-bgp, or give this one its own --api socket'),
   });
@@ -187,6 +192,7 @@ export async function startApiServer(address: string, backend: ApiBackend): Prom
   ).catch((e: unknown) => {
     throw new ApiError(`cannot serve the API on ${address}: ${errorMessage(e)}`, 'check the --api address and that its directory is writable', e);
   });
+  if (addr.kind === 'unix') chmodSync(addr.path, 0o600);
   const bound = addr.kind === 'unix' ? address : `${addr.kind === 'tcp' && addr.host.includes(':') ? `[${addr.host}]` : addr.host}:${port}`;
   let closed = false;
   return {

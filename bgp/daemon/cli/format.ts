@@ -117,6 +117,8 @@ export function formatEvent(e: WatchEvent): string {
       return `${t} error: ${e.message}\n`;
     case 'end-of-rib':
       return `${t} peer ${e.peer}: End-of-RIB ${e.family}\n`;
+    case 'max-prefixes':
+      return `${t} peer ${e.peer}: ${e.received} ${e.scope === 'total' ? '' : `${e.scope} `}prefixes over the limit ${e.limit} (${e.action})\n`;
   }
 }
 

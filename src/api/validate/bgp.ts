@@ -88,9 +88,22 @@ export const bgpPeerSpec: ObjectSchema = obj(
     sourceAddress: str({ enum: ['UseNodeIP', 'None'] }),
     keepOriginalNextHop: bool(),
     ttlSecurity: int(0, 255),
+    maxPrefixes: obj(
+      { ipv4: int(1, 0xffffffff), ipv6: int(1, 0xffffffff), action: str({ enum: ['warn', 'stop', 'reset'] }), restartAfter: duration() },
+      { check: checkMaxPrefixes },
+    ),
   },
   { check: checkPeer },
 );
+
+function checkMaxPrefixes(spec: Record<string, unknown>, path: Path, problems: Problems): void {
+  if (spec.ipv4 === undefined && spec.ipv6 === undefined) problems.add(path, 'set ipv4 and/or ipv6: the most prefixes accepted from the peer per family');
+  if (spec.restartAfter !== undefined && spec.action !== undefined && spec.action !== 'reset') {
+    problems.add([...path, 'restartAfter'], `is for action reset (action is ${String(spec.action)})`);
+  }
+  const ms = durationMs(spec.restartAfter);
+  if (ms !== undefined && ms < 1000) problems.add([...path, 'restartAfter'], 'must be at least 1s');
+}
 
 /** Why `v` is not a community value ("65000:100" standard, "65000:1:2" large), or undefined. */
 export function communityValueProblem(v: string): string | undefined {

@@ -4,6 +4,7 @@
 
 import type { Resource, ResourceKey } from '../../api/types.js';
 import {
+  GuardConflictError,
   AlreadyExistsError,
   ClosedError,
   ConflictError,
@@ -27,7 +28,9 @@ import type {
   Datastore,
   ListOptions,
   ListResult,
+  TxnGuard,
   TxnOp,
+  TxnOptions,
   WatchEvent,
   WatchOptions,
   Watcher,
@@ -231,14 +234,18 @@ export class EmbeddedDatastore implements Datastore {
     return this.write([{ op: 'delete', key, revision: opts?.revision }]).then((r) => r[0] as Resource);
   }
 
-  txn(ops: TxnOp[]): Promise<Resource[]> {
-    return this.write(ops.map((o) => (o.op === 'update' ? { ...o, revision: casRevision(o.revision, o.resource) } : o)));
+  txn(ops: TxnOp[], opts: TxnOptions = {}): Promise<Resource[]> {
+    return this.write(
+      ops.map((o) => (o.op === 'update' ? { ...o, revision: casRevision(o.revision, o.resource) } : o)),
+      opts.guards ?? [],
+    );
   }
 
-  private write(ops: TxnOp[]): Promise<Resource[]> {
+  private write(ops: TxnOp[], guards: readonly TxnGuard[] = []): Promise<Resource[]> {
     if (!this.persister) {
       try {
         this.checkOpen();
+        this.checkGuards(guards);
         const p = this.plan(ops);
         this.commit(p);
         return Promise.resolve(this.results(p));
@@ -253,6 +260,7 @@ export class EmbeddedDatastore implements Datastore {
       return Promise.reject(err);
     }
     const run = this.tail.then(async () => {
+      this.checkGuards(guards);
       const p = this.plan(ops);
       if (p.changes.length > 0) await persister.save(this.snapshotAfter(p));
       this.commit(p);
@@ -260,6 +268,16 @@ export class EmbeddedDatastore implements Datastore {
     });
     this.tail = run.catch(() => undefined);
     return run;
+  }
+
+  /** Throws GuardConflictError when an object a guard covers changed after its revision. */
+  private checkGuards(guards: readonly TxnGuard[]): void {
+    for (const g of guards) {
+      const since = Number(g.revision);
+      for (const e of this.entries.values()) {
+        if (e.key.kind === g.kind && e.mod > since && (g.namePrefix === undefined || e.key.name.startsWith(g.namePrefix))) throw new GuardConflictError(g);
+      }
+    }
   }
 
   /** Checks every op against the current state; throws the first op's typed error. */

@@ -4,12 +4,13 @@
 // typed error of the first op that failed, at no extra round trip.
 
 import type { Etcd3, ICompare, IKeyValue, IRequestOp, IResponseHeader, ITxnResponse, KVClient } from 'etcd3';
-import type { Resource, ResourceKey } from '../../api/types.js';
+import { isNamespaced, type Resource, type ResourceKey } from '../../api/types.js';
 import {
   AlreadyExistsError,
   BackendError,
   ClosedError,
   ConflictError,
+  GuardConflictError,
   InvalidTxnError,
   NotFoundError,
 } from '../errors.js';
@@ -31,7 +32,9 @@ import type {
   ListOptions,
   ListResult,
   CorruptValue,
+  TxnGuard,
   TxnOp,
+  TxnOptions,
   WatchEvent,
   WatchOptions,
   Watcher,
@@ -47,6 +50,14 @@ const PAGE = 1000;
 const MAX_RACE_RETRIES = 50;
 
 /** The end of the key range covering every key that starts with `prefix`. */
+/** The key range a guard covers (a namespaced kind is guarded whole: names are per namespace). */
+function guardRange(g: TxnGuard): { guard: TxnGuard; start: Buffer; end: Buffer; after: number } {
+  const after = Number(g.revision);
+  if (!Number.isSafeInteger(after) || after < 0) throw new InvalidTxnError(`guard revision "${g.revision}" is not an etcd revision`);
+  const start = Buffer.from(isNamespaced(g.kind) ? listPrefix(g.kind) : listPrefix(g.kind, undefined, g.namePrefix));
+  return { guard: g, start, end: prefixEnd(start), after };
+}
+
 export function prefixEnd(prefix: Buffer): Buffer {
   const end = Buffer.from(prefix);
   for (let i = end.length - 1; i >= 0; i--) {
@@ -215,7 +226,7 @@ export class EtcdDatastore implements Datastore {
     return (await this.txn([{ op: 'delete', key, revision: opts?.revision }]))[0] as Resource;
   }
 
-  async txn(ops: TxnOp[]): Promise<Resource[]> {
+  async txn(ops: TxnOp[], opts: TxnOptions = {}): Promise<Resource[]> {
     if (this.closed) throw new ClosedError(this.location);
     if (ops.length === 0) return [];
     if (ops.length > MAX_TXN_OPS) {
@@ -228,12 +239,22 @@ export class EtcdDatastore implements Datastore {
       (p) => p.op.op === 'upsert' || (p.op.op === 'update' && (p.rev === undefined || !this.cache.lookup(p.path, p.rev))),
     );
     let state = needsRead ? await this.readKeys(prepared) : undefined;
+    const guards = (opts.guards ?? []).map((g) => guardRange(g));
     for (let attempt = 0; attempt < MAX_RACE_RETRIES; attempt++) {
       if (state) this.check(prepared, state);
       const built = this.build(prepared, state);
+      // Guards: every key in the range last modified at or before the revision (etcd compares a
+      // range key by key; an empty range passes). On failure, count what changed since.
+      for (const g of guards) {
+        built.request.compare.push({ key: g.start, range_end: g.end, target: 'Mod', result: 'Less', mod_revision: String(g.after + 1) });
+        built.request.failure.push({ request_range: { key: g.start, range_end: g.end, min_mod_revision: String(g.after + 1), count_only: true } });
+      }
       const res = await this.call(() => this.kv.txn(built.request), false);
       this.observe(res.header);
       if (res.succeeded) return this.results(prepared, built.encoded, res);
+      guards.forEach((g, j) => {
+        if (Number(res.responses[prepared.length + j]?.response_range?.count ?? 0) > 0) throw new GuardConflictError(g.guard);
+      });
       state = this.stateFrom(prepared, res);
       this.check(prepared, state);
       // Every op's own precondition holds, so a revision we pinned after the read moved: retry.

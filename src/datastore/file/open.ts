@@ -9,13 +9,18 @@ import { deserialize } from './format.js';
 import { acquireLock } from './lock.js';
 import { FilePersister, removeLeftovers } from './persist.js';
 
-export async function openFileDatastore(path: string): Promise<EmbeddedDatastore> {
+export interface FileDatastoreOptions {
+  /** How long to wait for another process to release the file (ms; default 0: InUseError at once). */
+  lockWaitMs?: number;
+}
+
+export async function openFileDatastore(path: string, opts: FileDatastoreOptions = {}): Promise<EmbeddedDatastore> {
   try {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new StorageError(path, e);
   }
-  const lock = acquireLock(`${path}.lock`, path);
+  const lock = await acquireLock(`${path}.lock`, path, opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {});
   try {
     await removeLeftovers(path);
     let initial: Snapshot | undefined;

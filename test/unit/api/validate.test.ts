@@ -231,6 +231,12 @@ const INVALID: [string, PublicKind, string, unknown, string[]][] = [
     'spec.peerSelector: set peerIP or peerSelector, not both',
     "spec.asNumber: must not be set with peerSelector: each selected node's own AS number is used",
   ]],
+  ['maxPrefixes without a family limit', 'BGPPeer', 'spec.maxPrefixes', { action: 'stop' }, [
+    'spec.maxPrefixes: set ipv4 and/or ipv6: the most prefixes accepted from the peer per family',
+  ]],
+  ['maxPrefixes restartAfter with action stop', 'BGPPeer', 'spec.maxPrefixes', { ipv4: 10, action: 'stop', restartAfter: '1m' }, [
+    'spec.maxPrefixes.restartAfter: is for action reset (action is stop)',
+  ]],
   ['node and nodeSelector', 'BGPPeer', 'spec.node', 'host-1', ['spec.nodeSelector: set node or nodeSelector, not both']],
   ['neither peerIP nor peerSelector', 'BGPPeer', 'spec.peerIP', undefined, [
     'spec: set peerIP (a router outside the cluster) or peerSelector (the nodes to peer with)',

@@ -137,4 +137,15 @@ describe('BGP metrics', () => {
     expect(await value(m, 'twill_bgp_updates_received_total', { peer: '10.0.0.2' })).toBe(12);
     expect(await m.registry.metrics()).toContain('twill_bgp_updates_sent_total{peer="10.0.0.2"} 3');
   });
+
+  it('counts maxPrefixes crossings and refused prefixes per peer', async () => {
+    const m = new AgentMetrics();
+    const a = peer('10.0.0.2', 'Established', { receivedPrefixes: 100 });
+    a.maxPrefixes = { action: 'stop', received: { ipv4: 100, ipv6: 0 }, exceeded: 1, refused: 20, over: ['ipv4'] };
+    m.bgp.observePeers([a]);
+    a.maxPrefixes = { ...a.maxPrefixes, exceeded: 2, refused: 25 };
+    m.bgp.observePeers([a]);
+    expect(await value(m, 'twill_bgp_max_prefixes_exceeded_total', { peer: '10.0.0.2' })).toBe(2);
+    expect(await value(m, 'twill_bgp_prefixes_refused_total', { peer: '10.0.0.2' })).toBe(25);
+  });
 });

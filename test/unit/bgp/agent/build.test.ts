@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../../../bgp/server/config.js';
 import type { AgentBuild } from '../../../../bgp/agent/index.js';
+import type { BGPPeerSpec } from '../../../../src/api/types.js';
 import { bgpConfig, bgpPeer, block, build, neighbor, node, pool, verdicts } from './builders.js';
 
 /** The speaker accepts the config as it is (its own checks, not ours). */
@@ -198,6 +199,16 @@ describe('BGPPeer', () => {
     const a = valid(build(rs, 'a'));
     expect(neighbor(a, 'fd00::99')).toMatchObject({ port: 1790, families: ['ipv6'], localAddress: 'fd00::1', password: 'pw', holdTime: 9, keepalive: 3, gracefulRestart: { restartTime: 300 }, ttlSecurity: 1 });
     expect(a.problems).toEqual([]);
+  });
+
+  it('maxPrefixes per family with its action reaches the neighbour; a bad action stored behind validation falls back to reset', () => {
+    const rs = [...base, bgpPeer('tor', { peerIP: '198.18.0.1', asNumber: 65100, maxPrefixes: { ipv4: 100, action: 'stop' } })];
+    const a = valid(build(rs, 'a'));
+    expect(neighbor(a, '198.18.0.1').maxPrefixes).toEqual({ ipv4: 100, action: 'stop' });
+    const bad = { ipv4: 100, action: 'explode', restartAfter: '30s' } as unknown as NonNullable<BGPPeerSpec['maxPrefixes']>;
+    const b = valid(build([...base, bgpPeer('tor', { peerIP: '198.18.0.1', asNumber: 65100, maxPrefixes: bad })], 'a'));
+    expect(neighbor(b, '198.18.0.1').maxPrefixes).toEqual({ ipv4: 100, restartAfter: 30 });
+    expect(b.problems).toEqual(['BGPPeer tor: maxPrefixes.action "explode" must be warn, stop or reset; reset is used']);
   });
 
   it('a sub-second hold time is refused, never rounded to 0 (which would turn keepalives off)', () => {

@@ -45,7 +45,7 @@ describe('config keys of the peering features', () => {
     expect(r.neighbors[0]!.gracefulRestart).toEqual({ restartTime: 90 });
     expect(r.neighbors[1]!.gracefulRestart).toBeUndefined();
     expect(r.neighbors[0]!.open.gracefulRestart).toEqual({ restartTime: 90 });
-    expect(r.neighbors[0]!.maxPrefixes).toEqual({ limit: 1000, restartAfter: undefined });
+    expect(r.neighbors[0]!.maxPrefixes).toEqual({ limits: [{ scope: 'total', limit: 1000 }], action: 'reset', restartAfter: undefined });
     expect(r.neighbors[1]!.addPathSend).toBe(2);
   });
 

@@ -253,6 +253,17 @@ describe('OpenSent', () => {
     expect(d.state).toBe('Connect');
   });
 
+  it('CEASE / Connection Rejected before the peer\'s OPEN counts a failed attempt: Active, ConnectRetry, no flap', () => {
+    const d = at('OpenSent');
+    const a = d.fire({ type: 'NotifMsg', reason: 'refused', refused: true });
+    expect(d.state).toBe('Active');
+    expect(types(a)).toContain('drop');
+    expect(d.data.flaps).toBe(0);
+    expect(d.timers.has('idleHold')).toBe(false);
+    d.advance(5);
+    expect(d.state).toBe('Connect');
+  });
+
   it('losing collision detection sends CEASE / Connection Collision Resolution (6/7) without counting a flap', () => {
     const d = at('OpenSent');
     d.fire({ type: 'OpenCollisionDump' });

@@ -222,4 +222,40 @@ describe('maxPrefixes (RFC 4486)', () => {
     // restartAfter: it comes back (and is stopped again, the peer still sends 3).
     await until(() => x.speaker.listPeers()[0]!.establishedCount >= 2, 'restarted');
   });
+
+  it('per family, action stop: the session stays, new prefixes of that family are refused at the limit, accepted again once under it', async () => {
+    const x = await make('127.0.38.3', 65402);
+    const y = await make('127.0.38.4', 65403);
+    peer(x, 65402, y, 65403, { maxPrefixes: { ipv4: 2, action: 'stop' } }, { families: ['ipv4', 'ipv6'] });
+    await established(x, y);
+    for (const p of ['10.61.0.0/24', '10.61.1.0/24', '10.61.2.0/24', '10.61.3.0/24']) y.speaker.addPath({ prefix: p });
+    const ev = await until(() => x.events.find((e) => e.type === 'max-prefixes'), 'the limit reported');
+    expect(ev).toMatchObject({ scope: 'ipv4', limit: 2, action: 'stop' });
+    await until(() => x.speaker.listPeers()[0]!.maxPrefixes?.refused === 2, 'two prefixes refused');
+    const st = x.speaker.listPeers()[0]!;
+    expect(st.state).toBe('Established');
+    expect(st.receivedPrefixes).toBe(2);
+    expect(st.maxPrefixes).toMatchObject({ action: 'stop', received: { ipv4: 2, ipv6: 0 }, exceeded: 1, over: ['ipv4'] });
+    expect(x.events.filter((e) => e.type === 'notification' && e.direction === 'sent' && e.subcode !== 7)).toEqual([]);
+    // One withdrawn: under the limit again, so a new one is accepted.
+    const kept = ['10.61.0.0/24', '10.61.1.0/24', '10.61.2.0/24', '10.61.3.0/24'].filter((p) => route(x, p));
+    y.speaker.deletePath(kept[0]!);
+    await until(() => x.speaker.listPeers()[0]!.maxPrefixes?.over.length === 0, 'under the limit');
+    y.speaker.addPath({ prefix: '10.61.9.0/24' });
+    await until(() => route(x, '10.61.9.0/24'), 'a new prefix accepted again');
+    expect(x.speaker.listPeers()[0]!.receivedPrefixes).toBe(2);
+  });
+
+  it('action warn: everything is kept, the crossing is reported once', async () => {
+    const x = await make('127.0.38.5', 65404);
+    const y = await make('127.0.38.6', 65405);
+    peer(x, 65404, y, 65405, { maxPrefixes: { limit: 1, action: 'warn' } });
+    await established(x, y);
+    for (const p of ['10.62.0.0/24', '10.62.1.0/24', '10.62.2.0/24']) y.speaker.addPath({ prefix: p });
+    await until(() => route(x, '10.62.2.0/24') && route(x, '10.62.0.0/24') && route(x, '10.62.1.0/24'), 'all three routes');
+    const st = x.speaker.listPeers()[0]!;
+    expect(st.state).toBe('Established');
+    expect(st.maxPrefixes).toMatchObject({ action: 'warn', exceeded: 1, refused: 0, over: ['total'] });
+    expect(x.events.filter((e) => e.type === 'max-prefixes')).toHaveLength(1);
+  });
 });

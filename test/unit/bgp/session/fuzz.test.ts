@@ -42,10 +42,19 @@ describe('live-session fuzz', () => {
   async function session(): Promise<RawPeer> {
     if (p && !p.closed) return p;
     p?.close();
-    const q = await RawPeer.connect(SPK, speaker.port!, RAW, { asn: 65001, routerId: '10.0.0.2', holdTime: 0, keepaliveEvery: 0 });
-    await q.handshake();
-    p = q;
-    return q;
+    // After a reset the speaker refuses us (CEASE 6/5) until its Idle hold ends: try again.
+    for (let attempt = 0; ; attempt++) {
+      const q = await RawPeer.connect(SPK, speaker.port!, RAW, { asn: 65001, routerId: '10.0.0.2', holdTime: 0, keepaliveEvery: 0 });
+      try {
+        await q.handshake();
+        p = q;
+        return q;
+      } catch (e) {
+        q.close();
+        if (attempt > 100 || !q.notifications().some((n) => n.code === 6 && n.subcode === 5)) throw e;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
   }
 
   let sentinelN = 0;

@@ -220,6 +220,46 @@ describe('UPDATE error handling on a live session', () => {
   });
 });
 
+describe('a flapping peer (Idle hold, DampPeerOscillations)', () => {
+  it('refuses its connections while in the Idle hold, so a peer resetting itself with malformed UPDATEs gets few sessions', async () => {
+    // Idle hold 0.2 s doubling to 0.8 s (jittered 0.75–1): about 6 sessions in 3 s at most.
+    const { speaker: s } = await speaker({}, { backoff: { idleHold: 0.2, idleHoldMax: 0.8, connectRetryMax: 0.5, stableTime: 60 } });
+    const bad = Buffer.from(update([parsePrefix('10.0.3.0/24')]));
+    bad.writeUInt16BE(bad.readUInt16BE(21) + 40, 21); // total path attribute length past the end
+    let refused = 0;
+    const end = Date.now() + 3000;
+    while (Date.now() < end) {
+      const p = await raw(s, { keepaliveEvery: 0 });
+      try {
+        await p.handshake();
+        p.send(bad);
+      } catch {
+        // closed before the session came up: refused during the Idle hold
+      }
+      await p.waitUntil(() => p.closed, 'the speaker closing the connection');
+      if (p.notifications().some((n) => n.code === 6 && n.subcode === 5)) refused++;
+      p.close();
+    }
+    const sessions = s.listPeers()[0]!.establishedCount;
+    expect(refused).toBeGreaterThan(0);
+    expect(sessions).toBeGreaterThanOrEqual(2);
+    expect(sessions).toBeLessThanOrEqual(8);
+  });
+
+  it('a peer refused with Connection Rejected (6/5) waits in Active and accepts the other side\'s connection', async () => {
+    const l = await RawPeer.listen(RAW, { asn: 65001, routerId: '10.0.0.2', holdTime: 9, keepaliveEvery: 0 });
+    cleanups.push(() => l.server.close());
+    const { speaker: s } = await speaker({ passive: false, port: l.port, localAddress: SPK }, { connectRetry: 60 });
+    const ours = await l.peer;
+    await ours.waitFor((r) => r.message.type === 'open', 'OPEN on the speaker\'s connection');
+    ours.send({ type: 'notification', code: 6, subcode: 5, data: Buffer.alloc(0) });
+    await until(() => peerState(s) === 'Active', 'Active after the refusal');
+    const p = await raw(s);
+    await p.handshake();
+    await until(() => peerState(s) === 'Established', 'Established on the peer\'s connection');
+  });
+});
+
 describe('NOTIFICATION from the peer', () => {
   it('is surfaced with its meaning and the shutdown communication', async () => {
     const { speaker: s, events } = await speaker();
