@@ -62,7 +62,13 @@ export interface LabModel {
   name: string;
   racks: LabRack[];
   hosts: LabHost[];
-  bgp: { asn: number; mesh: boolean; routeReflectors: string[] };
+  /**
+   * mesh: true — every host peers with every other (Calico's node-to-node mesh); 'rack' — only
+   * hosts of the same rack peer with each other, and other racks are reached through the ToRs
+   * (Calico's AS-per-rack design: a host never holds a route whose next hop is off its LAN);
+   * false — hosts peer with the route reflectors.
+   */
+  bgp: { asn: number; mesh: boolean | 'rack'; routeReflectors: string[] };
   pools: { cidr: string; blockSize?: number }[];
   namespaces: LabNamespace[];
   workloads: LabWorkload[];
@@ -230,14 +236,14 @@ export function parseModel(text: string, file = 'model.yaml'): LabModel {
   if (hosts.length === 0) c.add(['hosts'], 'a lab needs at least one host');
 
   // BGP.
-  const bgp = { asn: 64512, mesh: true, routeReflectors: [] as string[] };
+  const bgp: LabModel['bgp'] = { asn: 64512, mesh: true, routeReflectors: [] };
   if (root.bgp !== undefined) {
     const m = c.map(root.bgp, ['bgp']);
     if (m) {
       c.keys(m, ['bgp'], ['asn', 'mesh', 'routeReflectors']);
       if (m.asn !== undefined) bgp.asn = c.int(m.asn, ['bgp', 'asn'], 1, 4294967294) ?? bgp.asn;
       if (m.mesh !== undefined) {
-        if (typeof m.mesh !== 'boolean') c.add(['bgp', 'mesh'], 'must be true or false');
+        if (typeof m.mesh !== 'boolean' && m.mesh !== 'rack') c.add(['bgp', 'mesh'], 'must be true, false or "rack" (a mesh within each rack)');
         else bgp.mesh = m.mesh;
       }
       (c.list(m.routeReflectors, ['bgp', 'routeReflectors']) ?? []).forEach((h, i) => {

@@ -154,7 +154,7 @@ export function planLab(model: LabModel, name = model.name): LabPlan {
   model.pools.forEach((p, i) =>
     resources.push({ apiVersion: 'twill.io/v1', kind: 'IPPool', metadata: meta(`lab-pool-${i + 1}`), spec: { cidr: p.cidr, ...(p.blockSize !== undefined ? { blockSize: p.blockSize } : {}) } }),
   );
-  resources.push({ apiVersion: 'twill.io/v1', kind: 'BGPConfiguration', metadata: meta('default'), spec: { asNumber: model.bgp.asn, nodeToNodeMeshEnabled: model.bgp.mesh } });
+  resources.push({ apiVersion: 'twill.io/v1', kind: 'BGPConfiguration', metadata: meta('default'), spec: { asNumber: model.bgp.asn, nodeToNodeMeshEnabled: model.bgp.mesh === true } });
   for (const h of hosts) {
     const t = tors.find((x) => x.rack === h.rack)!;
     resources.push({ apiVersion: 'twill.io/v1', kind: 'BGPPeer', metadata: meta(`tor-${h.name}`), spec: { node: h.name, peerIP: t.addr, asNumber: t.asn } });
@@ -165,7 +165,14 @@ export function planLab(model: LabModel, name = model.name): LabPlan {
       spec: { bgp: { ipv4Address: `${h.addr}/24`, ...(h.routeReflector ? { routeReflectorClusterID: '224.0.0.1' } : {}) } },
     });
   }
-  if (!model.bgp.mesh) {
+  if (model.bgp.mesh === 'rack') {
+    // A mesh within each rack: other racks' blocks come by the default route through the ToR.
+    for (const r of [...new Set(hosts.map((h) => h.rack))]) {
+      const sel = `twill.io/rack == '${r}'`;
+      resources.push({ apiVersion: 'twill.io/v1', kind: 'BGPPeer', metadata: meta(`rack-mesh-${r}`), spec: { nodeSelector: sel, peerSelector: sel } });
+    }
+  }
+  if (model.bgp.mesh === false) {
     resources.push({ apiVersion: 'twill.io/v1', kind: 'BGPPeer', metadata: meta('peer-with-route-reflectors'), spec: { nodeSelector: 'all()', peerSelector: "route-reflector == 'true'" } });
   }
   // Each namespace is a profile kns.<ns>, as Kubernetes namespaces are: its labels are the

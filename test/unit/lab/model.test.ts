@@ -54,6 +54,7 @@ pools:
     expect(problems('hosts: [h1\n')[0]).toMatch(/YAML/);
     expect(problems('bgp: { asn: 65001 }\n').join('\n')).toMatch(/cluster's own AS 65001/);
     expect(problems('bgp: { mesh: false }\n').join('\n')).toMatch(/name at least one host in bgp.routeReflectors/);
+    expect(problems('bgp: { mesh: racks }\n').join('\n')).toMatch(/bgp.mesh: must be true, false or "rack"/);
   });
 });
 
@@ -68,6 +69,19 @@ describe('lab plan', () => {
     expect(new Set(nsA).size).toBe(nsA.length);
     const nsB = new Set([...b.hosts.map((h) => h.ns), ...b.workloads.map((w) => w.ns)]);
     expect(nsA.filter((n) => nsB.has(n))).toEqual([]);
+  });
+
+  it('with mesh: rack, meshes the hosts of each rack only (no node-to-node mesh across racks)', () => {
+    const frr = parseModel(readFileSync(join(LAB, 'zones-frr.yaml'), 'utf8'), 'zones-frr.yaml');
+    expect(frr.bgp.mesh).toBe('rack');
+    const p = planLab(frr);
+    expect(p.resources.find((r) => r.kind === 'BGPConfiguration')?.spec).toMatchObject({ nodeToNodeMeshEnabled: false });
+    const meshes = p.resources.filter((r) => r.kind === 'BGPPeer' && r.metadata.name.startsWith('rack-mesh-'));
+    expect(meshes.map((r) => [r.metadata.name, r.spec])).toEqual([
+      ['rack-mesh-r1', { nodeSelector: "twill.io/rack == 'r1'", peerSelector: "twill.io/rack == 'r1'" }],
+      ['rack-mesh-r2', { nodeSelector: "twill.io/rack == 'r2'", peerSelector: "twill.io/rack == 'r2'" }],
+    ]);
+    expect(planLab(model).resources.find((r) => r.kind === 'BGPConfiguration')?.spec).toMatchObject({ nodeToNodeMeshEnabled: true });
   });
 
   it('puts hosts and their ToR on one LAN, peers each host with its ToR, and gives namespaces their labels', () => {
