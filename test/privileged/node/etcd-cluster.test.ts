@@ -6,9 +6,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { IPPoolResource, NetworkPolicyResource, ProfileResource, Resource, WorkloadEndpointResource } from '../../../src/api/types.js';
-import { AlreadyExistsError, NotFoundError, openDatastore, type Datastore } from '../../../src/datastore/index.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, openDatastore, type Datastore } from '../../../src/datastore/index.js';
 import { EXIT_UNREACHABLE } from '../../../src/lib/exit-codes.js';
 import { missing, uniquePrefix } from '../../support/env.js';
 import { startEtcdCluster, type EtcdCluster } from '../../support/etcd-cluster.js';
@@ -136,17 +136,36 @@ describe.skipIf(reason)('twill-node on a 3-member etcd cluster over TLS (privile
     for (let k = 0; k < 600; k++) steps.push(() => ds.create(allowInto(`p-${k}`, 20_000 + k)));
     for (let k = 0; k < 300; k++) steps.push(() => ds.upsert(allowInto(`p-${k}`, 30_000 + k)));
     for (let k = 500; k < 550; k++) steps.push(() => ds.delete({ kind: 'NetworkPolicy', namespace: 'default', name: `p-${k}` }));
-    for (let g = 950; g < 1000; g++) steps.push(() => ds.upsert(wep('a', a, { role: 'client', gen: String(g === 999 ? 999 : g) })));
+    // Label changes of one object are compare-and-swap: a write that timed out during the election
+    // may still be committed later, and a blind retry would then be overwritten by its stale twin.
+    const relabel = async (gen: string): Promise<void> => {
+      for (;;) {
+        const cur = await ds.get<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint', namespace: 'default', name: 'a' });
+        if (cur?.metadata.labels?.gen === gen) return;
+        try {
+          await ds.update({ ...cur!, metadata: { ...cur!.metadata, labels: { role: 'client', gen } } });
+          return;
+        } catch (e) {
+          if (!(e instanceof ConflictError)) throw e;
+        }
+      }
+    };
+    for (let g = 950; g < 1000; g++) steps.push(() => relabel(String(g)));
     expect(steps).toHaveLength(1000);
 
     const leader = await cluster.leader();
     let killed: Promise<void> | undefined;
-    for (const [i, step] of steps.entries()) {
-      if (i === 300) killed = leader.kill();
-      await write(step);
+    try {
+      for (const [i, step] of steps.entries()) {
+        if (i === 300) killed = leader.kill();
+        await write(step);
+      }
+      await killed;
+      expect(leader.alive).toBe(false);
+    } finally {
+      await killed;
+      await leader.start();
     }
-    await killed;
-    expect(leader.alive).toBe(false);
 
     const want = [...Array.from({ length: 300 }, (_, k) => 30_000 + k), ...Array.from({ length: 200 }, (_, k) => 20_300 + k), ...Array.from({ length: 50 }, (_, k) => 20_550 + k)].sort((x, y) => x - y);
     let got: number[] = [];
@@ -158,9 +177,12 @@ describe.skipIf(reason)('twill-node on a 3-member etcd cluster over TLS (privile
     expect(tcp(a, b.ip, 8080)).toBe(false);
     expect(ready().code).toBe(0);
     expect(agent?.log()).not.toMatch(/"level":"fatal"/);
-
-    await leader.start();
   });
+
+  beforeEach(async () => {
+    // Each case starts from a whole cluster, whatever the one before left.
+    for (const m of cluster.members) await m.start();
+  }, 60_000);
 
   it('quorum lost for 30 s: the dataplane stays exactly as it was and keeps enforcing, readiness says why, a CNI ADD fails fast and leaves nothing; everything resumes', { timeout: 180_000 }, async () => {
     await waitFor('a reaches b:9090', () => tcp(a, b.ip, 9090), 30_000);
