@@ -6,15 +6,13 @@
 
 import type { Datastore } from '../datastore/types.js';
 import type { CliIo } from '../lib/cli-io.js';
+import type { EtcdTlsFiles } from '../lib/etcd-flags.js';
 
 export type { CliIo };
 
 /** Global options every command sees (set on the root command). */
-export interface GlobalOptions {
+export interface GlobalOptions extends EtcdTlsFiles {
   datastore?: string;
-  etcdCa?: string;
-  etcdCert?: string;
-  etcdKey?: string;
 }
 
 export interface CliContext {

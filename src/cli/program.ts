@@ -23,6 +23,7 @@ import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
 import { commanderExitCode } from '../lib/exit-codes.js';
+import { addEtcdTlsOptions, etcdTlsFiles } from '../lib/etcd-flags.js';
 import { packageVersion } from '../lib/package-info.js';
 
 export type { CliContext, CliIo, GlobalOptions } from './context.js';
@@ -50,10 +51,8 @@ function buildProgram(ctx: CliContext, io: CliIo): Command {
   program
     .description('Manage Twill resources: IP pools, policies, BGP peers, endpoints and more.')
     .version(packageVersion(), '--version', 'print the client version (see also: twillctl version)')
-    .option('--datastore <url>', 'datastore: etcd://host:port[,host:port], file:PATH or memory: (default: $TWILL_DATASTORE, else the local file store)')
-    .option('--etcd-ca <file>', 'CA certificate (PEM) that signed the etcd server certificate')
-    .option('--etcd-cert <file>', 'client certificate (PEM) for etcd')
-    .option('--etcd-key <file>', 'client key (PEM) for etcd')
+    .option('--datastore <url>', 'datastore: etcd://host:port[,host:port], file:PATH or memory: (default: $TWILL_DATASTORE, else the local file store)');
+  addEtcdTlsOptions(program)
     .configureOutput({
       writeOut: (s) => io.stdout(s),
       writeErr: (s) => io.stderr(s),
@@ -101,12 +100,7 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
       if (!store) {
         const g = globals();
         // A file store is held by one process at a time: wait for a concurrent twillctl to finish.
-        store = open(ctx.datastoreUrl(), {
-          lockWaitMs: FILE_LOCK_WAIT_MS,
-          ...(g.etcdCa !== undefined ? { etcdCa: g.etcdCa } : {}),
-          ...(g.etcdCert !== undefined ? { etcdCert: g.etcdCert } : {}),
-          ...(g.etcdKey !== undefined ? { etcdKey: g.etcdKey } : {}),
-        });
+        store = open(ctx.datastoreUrl(), { lockWaitMs: FILE_LOCK_WAIT_MS, ...etcdTlsFiles(g) });
       }
       return store;
     },

@@ -2,14 +2,12 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { TwillError } from '../errors.js';
+import { addEtcdTlsOptions, etcdTlsFiles, type EtcdTlsFiles } from '../lib/etcd-flags.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
 
-export interface ControllerArgs {
+export interface ControllerArgs extends EtcdTlsFiles {
   kubeconfig: string;
   datastore: string;
-  etcdCa?: string;
-  etcdCert?: string;
-  etcdKey?: string;
   /** /health, /liveness, /readiness and /metrics; 0 = off. */
   healthPort: number;
   healthHost: string;
@@ -38,13 +36,12 @@ function int(min: number, max: number) {
 }
 
 export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ControllerArgs {
-  const cmd = new Command('twill-kube-controllers')
-    .description('Keeps Twill\'s datastore in step with a Kubernetes cluster: NetworkPolicies, Namespaces, Pods; IPAM garbage collection')
-    .option('--kubeconfig <file>', 'kubeconfig of the cluster (env KUBECONFIG)', env.KUBECONFIG)
-    .option('--datastore <url>', 'datastore URL, e.g. etcd://127.0.0.1:2379 (env TWILL_DATASTORE)', env.TWILL_DATASTORE)
-    .option('--etcd-ca <file>', 'CA certificate for etcd (PEM)')
-    .option('--etcd-cert <file>', 'client certificate for etcd (PEM)')
-    .option('--etcd-key <file>', 'client key for etcd (PEM)')
+  const cmd = addEtcdTlsOptions(
+    new Command('twill-kube-controllers')
+      .description('Keeps Twill\'s datastore in step with a Kubernetes cluster: NetworkPolicies, Namespaces, Pods; IPAM garbage collection')
+      .option('--kubeconfig <file>', 'kubeconfig of the cluster (env KUBECONFIG)', env.KUBECONFIG)
+      .option('--datastore <url>', 'datastore URL, e.g. etcd://127.0.0.1:2379 (env TWILL_DATASTORE)', env.TWILL_DATASTORE),
+  )
     .option('--health-port <port>', '/health, /liveness, /readiness and /metrics port (0 = off)', int(0, 65535), 9094)
     .option('--health-host <addr>', 'address the health and metrics endpoints listen on', '127.0.0.1')
     .option('--lease-namespace <ns>', 'namespace of the leader-election Lease', 'kube-system')
@@ -58,12 +55,9 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{
+  const o = cmd.opts<EtcdTlsFiles & {
     kubeconfig?: string;
     datastore?: string;
-    etcdCa?: string;
-    etcdCert?: string;
-    etcdKey?: string;
     healthPort: number;
     healthHost: string;
     leaseNamespace: string;
@@ -82,9 +76,7 @@ export function parseControllerArgs(argv: string[], env: NodeJS.ProcessEnv = pro
   return {
     kubeconfig: o.kubeconfig,
     datastore: o.datastore,
-    ...(o.etcdCa ? { etcdCa: o.etcdCa } : {}),
-    ...(o.etcdCert ? { etcdCert: o.etcdCert } : {}),
-    ...(o.etcdKey ? { etcdKey: o.etcdKey } : {}),
+    ...etcdTlsFiles(o),
     healthPort: o.healthPort,
     healthHost: o.healthHost,
     leaseNamespace: o.leaseNamespace,

@@ -8,6 +8,7 @@ import { openDatastore } from '../datastore/index.js';
 import { errorMessage, TwillError } from '../errors.js';
 import { EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE, commanderExitCode } from '../lib/exit-codes.js';
 import { startHttp } from '../lib/http.js';
+import { etcdTlsFiles } from '../lib/etcd-flags.js';
 import { createLogger } from '../lib/logger.js';
 import { parseControllerArgs, type ControllerArgs } from './args.js';
 import { KubeController } from './controller.js';
@@ -45,11 +46,7 @@ async function main(): Promise<number> {
   const log = createLogger({ level: args.logLevel, base: { identity: args.identity } });
   let ds;
   try {
-    ds = await openDatastore(args.datastore, {
-      ...(args.etcdCa ? { etcdCa: args.etcdCa } : {}),
-      ...(args.etcdCert ? { etcdCert: args.etcdCert } : {}),
-      ...(args.etcdKey ? { etcdKey: args.etcdKey } : {}),
-    });
+    ds = await openDatastore(args.datastore, etcdTlsFiles(args));
   } catch (e) {
     process.stderr.write(`twill-kube-controllers: cannot open the datastore: ${errorMessage(e)}\n`);
     return EXIT_UNREACHABLE;

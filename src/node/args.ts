@@ -1,16 +1,14 @@
 // twill-node's command line.
 import { Command, InvalidArgumentError } from 'commander';
 import { TwillError, errorMessage } from '../errors.js';
+import { addEtcdTlsOptions, etcdTlsFiles, type EtcdTlsFiles } from '../lib/etcd-flags.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/logger.js';
 import { defaultNodeName } from '../nodeapi/defaults.js';
 import { parseAutodetectMethod } from './autodetect.js';
 
-export interface NodeArgs {
+export interface NodeArgs extends EtcdTlsFiles {
   nodeName: string;
   datastore: string;
-  etcdCa?: string;
-  etcdCert?: string;
-  etcdKey?: string;
   /** 0 = off. */
   healthPort: number;
   healthHost: string;
@@ -57,13 +55,12 @@ function durationMs(v: string): number {
 }
 
 export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): NodeArgs {
-  const cmd = new Command('twill-node')
-    .description('Twill node agent: policy and routes (felix) for the network namespace it runs in')
-    .option('--node-name <name>', 'this host\'s Node name (env TWILL_NODE_NAME; default: the host name)', env.TWILL_NODE_NAME ?? defaultNodeName())
-    .option('--datastore <url>', 'datastore URL: etcd://host:port, file:PATH, memory: (env TWILL_DATASTORE)', env.TWILL_DATASTORE)
-    .option('--etcd-ca <file>', 'CA certificate for etcd (PEM)')
-    .option('--etcd-cert <file>', 'client certificate for etcd (PEM)')
-    .option('--etcd-key <file>', 'client key for etcd (PEM)')
+  const cmd = addEtcdTlsOptions(
+    new Command('twill-node')
+      .description('Twill node agent: policy and routes (felix) for the network namespace it runs in')
+      .option('--node-name <name>', 'this host\'s Node name (env TWILL_NODE_NAME; default: the host name)', env.TWILL_NODE_NAME ?? defaultNodeName())
+      .option('--datastore <url>', 'datastore URL: etcd://host:port, file:PATH, memory: (env TWILL_DATASTORE)', env.TWILL_DATASTORE),
+  )
     .option('--health-port <port>', 'health endpoint port (0 = off)', port, 9099)
     .option('--health-host <addr>', 'address the health and metrics endpoints listen on', '127.0.0.1')
     .option('--metrics-port <port>', 'Prometheus metrics port (0 = off)', port, 0)
@@ -82,12 +79,9 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{
+  const o = cmd.opts<EtcdTlsFiles & {
     nodeName?: string;
     datastore?: string;
-    etcdCa?: string;
-    etcdCert?: string;
-    etcdKey?: string;
     healthPort: number;
     healthHost: string;
     metricsPort: number;
@@ -124,9 +118,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
   return {
     nodeName: o.nodeName,
     datastore: o.datastore,
-    ...(o.etcdCa ? { etcdCa: o.etcdCa } : {}),
-    ...(o.etcdCert ? { etcdCert: o.etcdCert } : {}),
-    ...(o.etcdKey ? { etcdKey: o.etcdKey } : {}),
+    ...etcdTlsFiles(o),
     healthPort: o.healthPort,
     healthHost: o.healthHost,
     metricsPort: o.metricsPort,

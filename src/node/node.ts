@@ -26,6 +26,7 @@ import { listInterfaces, sourceAddressFor } from './autodetect.js';
 import { establishNodeIdentity, type NodeAddresses } from './identity.js';
 import { readiness } from './readiness.js';
 import { verifyNode } from './verify.js';
+import { etcdTlsFiles } from '../lib/etcd-flags.js';
 import { DeniedPacketLog } from './denied.js';
 
 export interface RunningNode {
@@ -55,11 +56,7 @@ async function openWithRetry(args: NodeArgs, log: Logger, signal?: AbortSignal):
   let delay = 500;
   for (;;) {
     try {
-      return await openDatastore(args.datastore, {
-        ...(args.etcdCa ? { etcdCa: args.etcdCa } : {}),
-        ...(args.etcdCert ? { etcdCert: args.etcdCert } : {}),
-        ...(args.etcdKey ? { etcdKey: args.etcdKey } : {}),
-      });
+      return await openDatastore(args.datastore, etcdTlsFiles(args));
     } catch (e) {
       if (!(e instanceof UnreachableError) || signal?.aborted) throw e;
       log.warn({ err: errorMessage(e), retryMs: delay }, 'datastore unreachable; retrying');

@@ -95,14 +95,14 @@ function commanderFlags(files: string[]): Set<string> {
 
 /** A program a container may run: its flags, and its subcommands' flags. */
 const PROGRAMS: Record<string, { flags: Set<string>; sub?: Record<string, Set<string>> }> = {
-  'twill-node': { flags: commanderFlags(['src/node/args.ts']) },
+  'twill-node': { flags: commanderFlags(['src/node/args.ts', 'src/lib/etcd-flags.ts']) },
   'twill-cni': {
     flags: new Set(),
     sub: {
       install: new Set([...readFileSync(join(ROOT, 'src/cni/install.ts'), 'utf8').match(/usage: twill-cni install ([^\\]+)/)![1]!.matchAll(/--[a-z-]+/g)].map((m) => m[0])),
     },
   },
-  'twill-kube-controllers': { flags: commanderFlags(['src/k8s/args.ts']) },
+  'twill-kube-controllers': { flags: commanderFlags(['src/k8s/args.ts', 'src/lib/etcd-flags.ts']) },
 };
 
 /** The program a command runs: a bin by name, or `NODE <copy of the tree>/dist/... ` naming a bin's file. */
