@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { IPPoolResource, NetworkPolicyResource, ProfileResource, Resource, WorkloadEndpointResource } from '../../../src/api/types.js';
+import type { IPPoolResource, NetworkPolicyResource, Resource, WorkloadEndpointResource } from '../../../src/api/types.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, openDatastore, type Datastore } from '../../../src/datastore/index.js';
 import { EXIT_UNREACHABLE } from '../../../src/lib/exit-codes.js';
 import { missing, uniquePrefix } from '../../support/env.js';
@@ -17,7 +17,7 @@ import { bridgePortIntoNetns, type Bridge } from '../../support/netns-bridge.js'
 import { makePki, type TestPki } from '../../support/pki.js';
 import { Servers, addWorkload, tcp, type Workload } from '../../support/workload.js';
 import { TWILLCTL, twillCni } from '../cni/harness.js';
-import { startTwillNode, waitFor, type TwillNodeProcess } from '../felix/harness.js';
+import { ALLOW_ALL_PROFILE, startTwillNode, waitFor, workloadEndpoint, type TwillNodeProcess } from '../felix/harness.js';
 
 const reason = missing({ root: true, tools: ['etcd', 'openssl', 'iptables-restore', 'ipset', 'ip', 'socat', 'nsenter'] });
 const HEALTH = 19097;
@@ -25,15 +25,6 @@ const HEALTH = 19097;
 const probe = `fetch('http://127.0.0.1:${HEALTH}/readiness').then(async (r) => { process.stdout.write(await r.text()); process.exit(r.status === 200 ? 0 : 1); }, () => process.exit(2))`;
 
 const meta = (name: string, namespace?: string): Resource['metadata'] => ({ name, ...(namespace ? { namespace } : {}) });
-
-function wep(name: string, w: Workload, labels: Record<string, string>): WorkloadEndpointResource {
-  return {
-    apiVersion: 'twill.io/v1',
-    kind: 'WorkloadEndpoint',
-    metadata: { ...meta(name, 'default'), labels },
-    spec: { node: 'host1', interfaceName: w.iface, ipNetworks: [`${w.ip}/32`], profiles: ['kns.default'] },
-  };
-}
 
 /** Into the servers (role == 'server'): TCP `port` from anyone, or only from `source`. */
 function allowInto(name: string, port: number, source?: string): NetworkPolicyResource {
@@ -109,9 +100,8 @@ describe.skipIf(reason)('twill-node on a 3-member etcd cluster over TLS (privile
     b = await addWorkload(pool, host, 'b', '10.67.0.2');
     servers.tcp(b, 8080);
     servers.tcp(b, 9090);
-    const allowAll: ProfileResource = { apiVersion: 'twill.io/v1', kind: 'Profile', metadata: meta('kns.default'), spec: { ingress: [{ action: 'Allow' }], egress: [{ action: 'Allow' }] } };
     const ippool: IPPoolResource = { apiVersion: 'twill.io/v1', kind: 'IPPool', metadata: meta('main'), spec: { cidr: '10.68.0.0/16', blockSize: 26 } };
-    for (const r of [allowAll, ippool, wep('a', a, { role: 'client', gen: '0' }), wep('b', b, { role: 'server' }), allowInto('from-last-gen', 9090, "gen == '999'")]) await ds.create(r);
+    for (const r of [ALLOW_ALL_PROFILE, ippool, workloadEndpoint('a', a, { role: 'client', gen: '0' }), workloadEndpoint('b', b, { role: 'server' }), allowInto('from-last-gen', 9090, "gen == '999'")]) await ds.create(r);
     agent = startTwillNode(host, 'host1', cluster.url, [
       '--etcd-ca', pki.ca, '--etcd-cert', pki.client.cert, '--etcd-key', pki.client.key,
       '--health-port', String(HEALTH), '--no-bgp',
