@@ -6,6 +6,7 @@ import type { NodeApiBackend, NodeDeniedPacket, NodeDeniedQuery, NodePeerRow, No
 import { TwillError } from '../errors.js';
 import type { FelixAgentStatus } from '../../felix/agent.js';
 import type { NodeAddresses } from './identity.js';
+import { readinessReasons } from './readiness.js';
 
 /** The BGP side of the API (the speaker worker, wrapped). */
 export interface BgpApiSource {
@@ -42,6 +43,7 @@ export class TwillNodeApiBackend implements NodeApiBackend {
 
   async status(): Promise<NodeStatusReport> {
     const s = this.o.policy();
+    const r = readinessReasons(s);
     const bgp = this.bgp?.identity();
     return {
       nodeName: this.o.nodeName,
@@ -51,10 +53,11 @@ export class TwillNodeApiBackend implements NodeApiBackend {
       startedAt: this.startedAt,
       policy: {
         inSync: s.inSync,
-        ready: s.dataplane.ready,
+        ready: r.length === 0,
         localEndpoints: s.localEndpoints,
         programmedEndpoints: s.programmedEndpoints,
         failing: s.dataplane.failing.map((f) => ({ key: f.key, attempts: f.attempts, error: f.error })),
+        reasons: r,
       },
       ...(bgp ? { bgp } : {}),
     };

@@ -8,7 +8,7 @@ export interface StatusMsg {
   ipv4Address: string;
   ipv6Address: string;
   startedAtMs: number;
-  policy: { inSync: boolean; ready: boolean; localEndpoints: number; programmedEndpoints: number; failing: { key: string; attempts: number; error: string }[] } | null;
+  policy: { inSync: boolean; ready: boolean; localEndpoints: number; programmedEndpoints: number; failing: { key: string; attempts: number; error: string }[]; reasons: string[] } | null;
   bgp: { asn: number; routerId: string } | null;
 }
 
@@ -55,20 +55,20 @@ export function statusToMsg(s: NodeStatusReport): StatusMsg {
     ipv4Address: s.ipv4Address ?? '',
     ipv6Address: s.ipv6Address ?? '',
     startedAtMs: s.startedAt.getTime(),
-    policy: { ...s.policy, failing: s.policy.failing.map((f) => ({ ...f })) },
+    policy: { ...s.policy, failing: s.policy.failing.map((f) => ({ ...f })), reasons: [...s.policy.reasons] },
     bgp: s.bgp ? { ...s.bgp } : null,
   };
 }
 
 export function statusFromMsg(m: StatusMsg): NodeStatusReport {
-  const p = m.policy ?? { inSync: false, ready: false, localEndpoints: 0, programmedEndpoints: 0, failing: [] };
+  const p = m.policy ?? { inSync: false, ready: false, localEndpoints: 0, programmedEndpoints: 0, failing: [], reasons: ['the agent sent no policy status'] };
   return {
     nodeName: m.nodeName,
     version: m.version,
     ...(m.ipv4Address ? { ipv4Address: m.ipv4Address } : {}),
     ...(m.ipv6Address ? { ipv6Address: m.ipv6Address } : {}),
     startedAt: new Date(m.startedAtMs),
-    policy: { inSync: p.inSync, ready: p.ready, localEndpoints: p.localEndpoints, programmedEndpoints: p.programmedEndpoints, failing: p.failing.map((f) => ({ key: f.key, attempts: f.attempts, error: f.error })) },
+    policy: { inSync: p.inSync, ready: p.ready, localEndpoints: p.localEndpoints, programmedEndpoints: p.programmedEndpoints, failing: p.failing.map((f) => ({ key: f.key, attempts: f.attempts, error: f.error })), reasons: [...p.reasons] },
     ...(m.bgp ? { bgp: { asn: m.bgp.asn, routerId: m.bgp.routerId } } : {}),
   };
 }

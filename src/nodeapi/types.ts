@@ -21,8 +21,10 @@ export interface NodeStatusReport {
   policy: {
     /** The datastore view is complete. */
     inSync: boolean;
-    /** In sync, desired state applied, no kernel write failing 3 times in a row. */
+    /** What /readiness says: in sync, desired state applied, no kernel write failing, the datastore syncer not in error. */
     ready: boolean;
+    /** Why not ready (empty when ready), as /readiness lists them. */
+    reasons: string[];
     localEndpoints: number;
     programmedEndpoints: number;
     failing: FailingKey[];

@@ -6,7 +6,7 @@ export const FAKE_STATUS: NodeStatusReport = {
   version: '9.9.9',
   ipv4Address: '198.18.0.10/24',
   startedAt: new Date('2026-01-01T10:00:00Z'),
-  policy: { inSync: true, ready: false, localEndpoints: 3, programmedEndpoints: 2, failing: [{ key: 'route 10.65.0.3/32', attempts: 3, error: 'ENODEV' }] },
+  policy: { inSync: true, ready: false, localEndpoints: 3, programmedEndpoints: 2, failing: [{ key: 'route 10.65.0.3/32', attempts: 3, error: 'ENODEV' }], reasons: ['dataplane writes keep failing'] },
   bgp: { asn: 64512, routerId: '198.18.0.10' },
 };
 

@@ -51,7 +51,8 @@ function policyLine(s: NodeStatusReport): string {
   if (p.failing.length > 0) {
     parts.push(`${p.failing.length} kernel write(s) failing: ${p.failing.map((f) => `${f.key} (${f.attempts} attempts: ${f.error})`).join('; ')}`);
   }
-  return `Policy: ${p.ready ? 'ready' : 'NOT ready'} (${parts.join('; ')}).\n`;
+  const why = !p.ready && p.reasons.length > 0 ? `: ${p.reasons.join('; ')}` : '';
+  return `Policy: ${p.ready ? 'ready' : `NOT ready${why}`} (${parts.join('; ')}).\n`;
 }
 
 export function renderNodeStatus(s: NodeStatusReport, peers: readonly NodePeerRow[], now = new Date()): string {

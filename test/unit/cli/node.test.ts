@@ -29,7 +29,7 @@ describe('twillctl node', () => {
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 3)).toEqual([
       'twill-node is running on node host1 (version 9.9.9, IPv4 198.18.0.10/24).',
-      'Policy: NOT ready (in sync with the datastore; 2 of 3 local endpoints programmed; 1 kernel write(s) failing: route 10.65.0.3/32 (3 attempts: ENODEV)).',
+      'Policy: NOT ready: dataplane writes keep failing (in sync with the datastore; 2 of 3 local endpoints programmed; 1 kernel write(s) failing: route 10.65.0.3/32 (3 attempts: ENODEV)).',
       'BGP: AS 64512, router id 198.18.0.10.',
     ]);
     // SINCE is a time of day for today, else the date: both have one width per run.

@@ -55,6 +55,12 @@ describe('peer rows', () => {
     expect(await b.peers()).toEqual([row]);
     expect(await b.status()).toMatchObject({ nodeName: 'n1', ipv4Address: '10.0.0.1/24', policy: { ready: true }, bgp: { asn: 64512 } });
   });
+
+  it('status says NOT ready, with /readiness reasons, while the datastore syncer is in error', async () => {
+    const policy = () => ({ inSync: true, localEndpoints: 1, programmedEndpoints: 1, dataplane: { inSync: true, ready: true, failing: [] }, lastApply: undefined, syncer: { status: 'error' as const, detail: 'cannot reach the datastore' }, badObjects: [] });
+    const b = new TwillNodeApiBackend({ nodeName: 'n1', version: '1', addresses: { ipv4: '10.0.0.1/24', source: { ipv4: 'x', ipv6: 'none' } }, policy });
+    expect((await b.status()).policy).toMatchObject({ ready: false, reasons: ['datastore syncer: cannot reach the datastore'] });
+  });
 });
 
 describe('the API over a speaker', () => {
