@@ -92,6 +92,8 @@ interface RunRecord {
   midAlloc: number;
   midRelease: number;
   kills: number;
+  /** CLOCK_MONOTONIC when the leader was killed and when it answered again. */
+  leaderDown: [bigint, bigint];
   /** Host processes that ended by themselves (a crash of the IPAM code). */
   unexpected: string[];
 }
@@ -140,7 +142,7 @@ describe.skipIf(reason)('IPAM under SIGKILL from 10 hosts across an etcd leader 
 
   /** Runs the hosts for RUN_MS, killing and restarting their processes; the leader dies and returns meanwhile. */
   async function run(): Promise<RunRecord> {
-    const rec: RunRecord = { events: [], midAlloc: 0, midRelease: 0, kills: 0, unexpected: [] };
+    const rec: RunRecord = { events: [], midAlloc: 0, midRelease: 0, kills: 0, unexpected: [], leaderDown: [0n, 0n] };
     const liveOf = (host: string, slot: number): string[] => [...replay(rec.events.filter((e) => e.host === host && e.slot === slot)).survivors.keys()];
     let stopping = false;
     const t0 = Date.now();
@@ -203,8 +205,10 @@ describe.skipIf(reason)('IPAM under SIGKILL from 10 hosts across an etcd leader 
     await new Promise((r) => setTimeout(r, LEADER_KILL_AT_MS - (Date.now() - t0)));
     const leader = await cluster.leader();
     await leader.kill();
+    const down = process.hrtime.bigint();
     await new Promise((r) => setTimeout(r, LEADER_BACK_AT_MS - (Date.now() - t0)));
     await leader.start();
+    rec.leaderDown = [down, process.hrtime.bigint()];
     await new Promise((r) => setTimeout(r, Math.max(0, RUN_MS - (Date.now() - t0))));
     stopping = true;
     for (const c of children) c.kill('SIGKILL');
@@ -216,9 +220,11 @@ describe.skipIf(reason)('IPAM under SIGKILL from 10 hosts across an etcd leader 
     const rec = await run();
     const { duplicates, survivors } = replay(rec.events);
     const count = (w: string): number => rec.events.filter((e) => e.word === w).length;
+    const [down, up] = rec.leaderDown;
+    const whileDown = rec.events.filter((e) => e.word === 'ALLOC' && e.t > down && e.t < up).length;
     process.stdout.write(
       `ipam chaos: ${count('ALLOC')} allocations, ${count('REL')} releases, ${count('FAIL-ALLOC')} failed allocations, ` +
-        `${rec.kills} + ${HOSTS.length * SLOTS} kills (${rec.midAlloc} mid-allocation, ${rec.midRelease} mid-release), ${survivors.size} survivors\n`,
+        `${rec.kills} + ${HOSTS.length * SLOTS} kills (${rec.midAlloc} mid-allocation, ${rec.midRelease} mid-release), ${survivors.size} survivors, ${whileDown} allocations while the leader was dead\n`,
     );
     expect(rec.unexpected).toEqual([]);
     expect(duplicates).toEqual([]);
@@ -226,6 +232,8 @@ describe.skipIf(reason)('IPAM under SIGKILL from 10 hosts across an etcd leader 
     expect(rec.midAlloc).toBeGreaterThan(0);
     expect(rec.midRelease).toBeGreaterThan(0);
     expect(survivors.size).toBeGreaterThan(0);
+    // Allocation went on with two members of three.
+    expect(whileDown).toBeGreaterThan(0);
 
     // The survivors' endpoints exist (as their CNI ADD would have written them); GC sees the rest unused.
     for (const [handle, s] of survivors) {
