@@ -8,6 +8,7 @@ import { formatKey, type IPPoolResource, type Resource, type ResourceKey } from 
 import { AlreadyExistsError, ConflictError, GuardConflictError, NotFoundError } from '../datastore/errors.js';
 import type { Datastore, TxnGuard, TxnOp } from '../datastore/types.js';
 import { checkPoolOverlap } from '../../ipam/pools.js';
+import { backoff } from '../../ipam/retry.js';
 import { TwillError } from '../errors.js';
 import { isPool, poolOverlapProblems } from './checks.js';
 import { InputProblemsError, type InputProblem } from './problems.js';
@@ -39,7 +40,12 @@ export interface PlanOptions {
 }
 
 const MAX_PARALLEL_READS = 32;
-const APPLY_ATTEMPTS = 3;
+/**
+ * Attempts of a write whose read went stale. Each lost race means another write landed, so N
+ * writers racing for the same objects (or the same pool guard) all finish within N attempts;
+ * the jittered backoff between attempts spreads them out.
+ */
+const APPLY_ATTEMPTS = 30;
 
 function keyString(k: ResourceKey): string {
   return `${k.kind}\u0000${k.namespace ?? ''}\u0000${k.name}`;
@@ -241,6 +247,7 @@ export async function planAndWrite(
       // A guard (a pool check's read went stale) is re-checked in every mode, create too.
       const raced = e instanceof ConflictError || e instanceof AlreadyExistsError || e instanceof NotFoundError;
       if (!raced || !(retryable || e instanceof GuardConflictError) || attempt >= APPLY_ATTEMPTS) throw e;
+      await backoff(attempt);
     }
   }
 }

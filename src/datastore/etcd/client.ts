@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import { BackendError, DatastoreConfigError, UnreachableError } from '../errors.js';
 import { TwillError } from '../../errors.js';
+import { HostHealth, HostSkippedError, type HostPolicy } from './host-health.js';
 
 export interface EtcdClientOptions {
   endpoints: { host: string; port: number }[];
@@ -15,20 +16,13 @@ export interface EtcdClientOptions {
 }
 
 type FaultHandling = NonNullable<IOptions['faultHandling']>;
-type Policy = ReturnType<NonNullable<FaultHandling['host']>>;
 type Backoff = NonNullable<FaultHandling['watchBackoff']>;
 
-const noListener = (): { dispose(): void } => ({ dispose: () => undefined });
-
-/**
- * A policy that just runs the call: no circuit breaker (it would keep a restarted etcd
- * unreachable for seconds) and no blind retry (a retried write may have been applied already).
- * Twill retries where it is safe (see `call` in ./store.ts).
- */
-const passThrough: Policy = {
+/** The global policy: just runs the call (no blind retry: a retried write may have been applied). */
+const passThrough: HostPolicy = {
   _altReturn: undefined as never,
-  onSuccess: noListener,
-  onFailure: noListener,
+  onSuccess: () => ({ dispose: () => undefined }),
+  onFailure: () => ({ dispose: () => undefined }),
   execute: <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
     Promise.resolve().then(() => fn({ signal: signal ?? new AbortController().signal })),
 };
@@ -65,10 +59,14 @@ export function makeClient(o: EtcdClientOptions): Etcd3 {
       'pass both --etcd-cert and --etcd-key, or neither',
     );
   }
+  const hosts = o.endpoints.map((e) => `${tls ? 'https' : 'http'}://${e.host}:${e.port}`);
+  // Per member: skipped for a second after it could not be reached, while another one may answer
+  // (no circuit breaker: cockatiel's kept a restarted etcd "down" for 5 s, even when alone).
+  const health = new HostHealth(isUnreachable);
   const opts: IOptions = {
-    hosts: o.endpoints.map((e) => `${tls ? 'https' : 'http'}://${e.host}:${e.port}`),
+    hosts,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + o.timeoutMs }),
-    faultHandling: { host: () => passThrough, global: passThrough, watchBackoff: backoff() },
+    faultHandling: { host: (h) => health.policy(h, hosts), global: passThrough, watchBackoff: backoff() },
     grpcOptions: {
       'grpc.max_receive_message_length': 256 * 1024 * 1024,
       'grpc.max_send_message_length': 16 * 1024 * 1024,
@@ -99,7 +97,7 @@ export class CallTimeout extends Error {
 
 /** Did the call fail because etcd could not be reached (as opposed to etcd refusing it)? */
 export function isUnreachable(e: unknown): boolean {
-  if (e instanceof CallTimeout) return true;
+  if (e instanceof CallTimeout || e instanceof HostSkippedError) return true;
   if (!(e instanceof Error)) return false;
   const name = e.constructor.name;
   return (
@@ -112,6 +110,7 @@ export function isUnreachable(e: unknown): boolean {
 
 /** Did the request certainly never reach etcd (so a write may be retried safely)? */
 export function neverSent(e: unknown): boolean {
+  if (e instanceof HostSkippedError) return true;
   return e instanceof Error && /No connection established|ECONNREFUSED|failed to connect/i.test(e.message);
 }
 

@@ -47,6 +47,25 @@ describe.skipIf(skip)('IPAM checks are transactional (real etcd, concurrent writ
     }
   });
 
+  it('disjoint pools created at once: every one is stored (a lost guard race is checked again, not an error)', async () => {
+    const cli = makeCli({ datastore: etcd.url });
+    try {
+      const n = 10;
+      const yaml = (i: number): string =>
+        ['apiVersion: twill.io/v1', 'kind: IPPool', 'metadata:', `  name: many-${i}`, 'spec:', `  cidr: 10.211.${i}.0/24`, ''].join('\n');
+      const results = await Promise.all(Array.from({ length: n }, (_, i) => cli(['create', '-f', '-'], yaml(i))));
+      expect(results.filter((r) => r.code !== 0).map((r) => r.stderr)).toEqual([]);
+      const ds = await openDatastore(etcd.url);
+      try {
+        expect((await ds.list({ kind: 'IPPool' })).items.filter((p) => p.metadata.name.startsWith('many-'))).toHaveLength(n);
+      } finally {
+        await ds.close();
+      }
+    } finally {
+      cli.cleanup();
+    }
+  });
+
   it('several allocators per host claiming at once: every host gets one block, not two', async () => {
     const setup = await openDatastore(etcd.url);
     const hosts = ['h1', 'h2', 'h3', 'h4'];
