@@ -2,6 +2,7 @@
 // errors into Twill errors.
 
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Etcd3, type IOptions } from 'etcd3';
 import { BackendError, DatastoreConfigError, UnreachableError } from '../errors.js';
 import { TwillError } from '../../errors.js';
@@ -84,8 +85,28 @@ export function makeClient(o: EtcdClientOptions): Etcd3 {
     if (o.etcdKey) credentials.privateKey = readPem('client key', o.etcdKey);
     if (o.etcdCert) credentials.certChain = readPem('client certificate', o.etcdCert);
     opts.credentials = credentials;
+    if (o.endpoints.some((e) => isIP(e.host.replace(/^\[|\]$/g, '')) !== 0)) quietIpServerNameWarning();
   }
   return new Etcd3(opts);
+}
+
+let quieted = false;
+
+/**
+ * grpc-js sets the TLS server name to the target host even when that is an IP address, and Node
+ * then prints DEP0123 ("Setting the TLS ServerName to an IP address is not permitted by RFC
+ * 6066") on every program's stderr. The certificate is still checked against the IP (its SAN);
+ * only that one warning is dropped, every other warning is emitted as before.
+ */
+function quietIpServerNameWarning(): void {
+  if (quieted) return;
+  quieted = true;
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: unknown }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emit(warning, ...rest);
+  }) as typeof process.emitWarning;
 }
 
 /** Our own call timer fired (the gRPC deadline should have fired first). */

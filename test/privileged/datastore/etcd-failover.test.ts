@@ -96,6 +96,8 @@ describe.skipIf(reason)('etcd client failover: one member of three dead (privile
     const reads = await inBatches(20, 10, () => twillctl(cluster, ['get', 'ippool', 'seed', '-o', 'json']));
     expect(reads.filter((r) => r.code !== 0).map((r) => r.out)).toEqual([]);
     for (const r of reads) expect(r.out).toContain('10.70.0.0/16');
+    // TLS to an IP endpoint: no Node deprecation noise (DEP0123) on the user's terminal.
+    for (const r of reads) expect(r.out).not.toContain('DEP0123');
 
     const writes = await inBatches(10, 10, (i) => twillctl(cluster, ['create', '-f', '-'], JSON.stringify(netSet(`cli-${i}`, `10.71.${i}.0/24`))));
     expect(writes.filter((r) => r.code !== 0).map((r) => r.out)).toEqual([]);
