@@ -36,6 +36,20 @@ datastoreContract('file:', async () => {
   };
 });
 
+/** Each file content fails to open with CorruptDatastoreError naming the file and matching its pattern; the file is left untouched. */
+async function expectCorrupt(dir: string, cases: readonly (readonly [string, RegExp])[]): Promise<void> {
+  for (const [i, [content, why]] of cases.entries()) {
+    const path = join(dir, `bad${i}.json`);
+    writeFileSync(path, content);
+    const err = await openDatastore(`file:${path}`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptDatastoreError);
+    expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toMatch(why);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  }
+}
+
 // A child process that runs the real datastore code (transpiled to JS).
 const CHILD = `
 const [mode, path] = process.argv.slice(1);
@@ -234,16 +248,7 @@ describe('file: specifics', () => {
         /bad resourceVersion/,
       ],
     ];
-    for (const [i, [content, why]] of cases.entries()) {
-      const path = join(dir, `bad${i}.json`);
-      writeFileSync(path, content);
-      const err = await openDatastore(`file:${path}`).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(CorruptDatastoreError);
-      expect((err as Error).message).toContain(path);
-      expect((err as Error).message).toMatch(why);
-      expect(readFileSync(path, 'utf8')).toBe(content);
-      expect(existsSync(`${path}.lock`)).toBe(false);
-    }
+    await expectCorrupt(dir, cases);
   });
 
   it('reads a file as it writes it a line at a time, any other layout as a whole, with the same objects and the same errors', async () => {
@@ -274,13 +279,7 @@ describe('file: specifics', () => {
       [lines.map((l, i) => (i === 2 ? l.slice(0, 40) : l)).join('\n'), /not JSON/],
       [lines.map((l, i) => (i === 1 ? l.replace('"createRevision":1', '"createRevision":0') : l)).join('\n'), /item 0 \(IPPool p1\) has a bad createRevision/],
     ];
-    for (const [i, [content, why]] of cases.entries()) {
-      const bad = join(dir, `bad${i}.json`);
-      writeFileSync(bad, content);
-      const err = await openDatastore(`file:${bad}`).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(CorruptDatastoreError);
-      expect((err as Error).message).toMatch(why);
-    }
+    await expectCorrupt(dir, cases);
   });
 
   it('hands out copies: changing what a read returned changes nothing stored, before or after a write', async () => {
