@@ -65,11 +65,6 @@ export interface Explanation {
   ingress?: ExplainedSide;
 }
 
-interface WepRef {
-  r: WorkloadEndpointResource;
-  ips: string[];
-}
-
 function wepIps(r: WorkloadEndpointResource): string[] {
   return (r.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
 }
@@ -85,7 +80,7 @@ export interface ExplainerOptions {
 
 /** Explains flows over one snapshot of the datastore (calc runs once per node asked about). */
 export class Explainer {
-  private readonly weps: WepRef[];
+  private readonly weps: WorkloadEndpointResource[];
   private readonly graphs = new Map<string, DesiredState>();
   private readonly byId = new Map<string, Resource>();
 
@@ -93,7 +88,7 @@ export class Explainer {
     private readonly resources: readonly Resource[],
     private readonly opts: ExplainerOptions = {},
   ) {
-    this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint').map((r) => ({ r, ips: wepIps(r) }));
+    this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint');
     for (const r of resources) {
       if (r.kind === 'NetworkPolicy') this.byId.set(`np/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r);
       else if (r.kind === 'GlobalNetworkPolicy') this.byId.set(`gnp/${r.metadata.name}`, r);
@@ -153,11 +148,11 @@ export class Explainer {
   /** Resolves what the user named. */
   resolve(ref: string): { party: Party; wep?: WorkloadEndpointResource } {
     const slash = ref.indexOf('/');
-    let found: WepRef[] = [];
+    let found: WorkloadEndpointResource[] = [];
     if (slash > 0) {
       const ns = ref.slice(0, slash);
       const n = ref.slice(slash + 1);
-      found = this.weps.filter((w) => (w.r.metadata.namespace ?? 'default') === ns && (w.r.metadata.name === n || w.r.spec.workload === n || w.r.spec.pod === n));
+      found = this.weps.filter((w) => (w.metadata.namespace ?? 'default') === ns && (w.metadata.name === n || w.spec.workload === n || w.spec.pod === n));
     } else if (ref.includes('.') || ref.includes(':')) {
       let ip;
       try {
@@ -165,26 +160,26 @@ export class Explainer {
       } catch {
         throw new ExplainInputError(`${ref} is neither NAMESPACE/WORKLOAD, an endpoint name, nor an IP address`, 'name an endpoint as NAMESPACE/WORKLOAD (see "twillctl get workloadendpoints -A") or give an IP');
       }
-      found = this.weps.filter((w) => w.r.spec.ipNetworks?.some((n) => cidrTextHolds(n, ip)));
+      found = this.weps.filter((w) => w.spec.ipNetworks?.some((n) => cidrTextHolds(n, ip)));
       if (found.length === 0) return { party: { ref, ip: ref } };
     } else {
-      found = this.weps.filter((w) => w.r.metadata.name === ref);
+      found = this.weps.filter((w) => w.metadata.name === ref);
     }
     if (found.length === 0) throw new ExplainInputError(`no workload endpoint ${ref}`, 'list them with "twillctl get workloadendpoints -A"; name one as NAMESPACE/WORKLOAD or by its IP');
-    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.r.metadata.namespace}/${w.r.metadata.name}`).join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
+    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.metadata.namespace}/${w.metadata.name}`).join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
     const w = found[0]!;
-    const ip = w.ips[0];
+    const ip = wepIps(w)[0];
     if (ip === undefined) throw new ExplainInputError(`endpoint ${ref} has no address`, 'its CNI ADD may not have finished');
-    return { party: { ref, ip: slash < 0 && (ref.includes('.') || ref.includes(':')) ? ref : ip, endpoint: { namespace: w.r.metadata.namespace ?? 'default', name: w.r.metadata.name, node: w.r.spec.node, labels: { ...(w.r.metadata.labels ?? {}) } } }, wep: w.r };
+    return { party: { ref, ip: slash < 0 && (ref.includes('.') || ref.includes(':')) ? ref : ip, endpoint: { namespace: w.metadata.namespace ?? 'default', name: w.metadata.name, node: w.spec.node, labels: { ...(w.metadata.labels ?? {}) } } }, wep: w };
   }
 
   private endpointState(w: WorkloadEndpointResource, together: readonly WorkloadEndpointResource[], ips: readonly IpAddr[]): { state: DesiredState; ep: EndpointState } {
     // calc runs for this endpoint alone: an endpoint of the same host claiming the same interface
     // with a smaller namespace/name would win it on the host (see felix/README.md).
     const key = (r: WorkloadEndpointResource): string => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
-    const winner = this.weps.find((o) => o.r.spec.node === w.spec.node && o.r.spec.interfaceName === w.spec.interfaceName && key(o.r) < key(w));
+    const winner = this.weps.find((o) => o.spec.node === w.spec.node && o.spec.interfaceName === w.spec.interfaceName && key(o) < key(w));
     if (winner) {
-      throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner.r)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
+      throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
     }
     const distinct = this.opts.scope === 'endpoints' && new Set(together.map((o) => o.spec.interfaceName)).size === together.length;
     const state = this.stateOf(distinct ? together : [w], ips);

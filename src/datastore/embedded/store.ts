@@ -159,6 +159,8 @@ interface HistoryItem {
 export class EmbeddedDatastore implements Datastore {
   readonly location: string;
   private readonly entries = new Map<string, StoredEntry>();
+  /** The same entries by kind (a list of one kind reads only those). */
+  private readonly kinds = new Map<string, Map<string, StoredEntry>>();
   /** Loaded resources not handed out yet (EmbeddedOptions.initialResources), by path. */
   private readonly unread: Map<string, Resource>;
   private revision = 0;
@@ -178,10 +180,20 @@ export class EmbeddedDatastore implements Datastore {
     this.historyLimit = opts.historyLimit ?? 10_000;
     this.unread = opts.initial && opts.initialResources ? opts.initialResources : new Map();
     if (opts.initial) {
-      for (const e of opts.initial.entries) this.entries.set(e.path, e);
+      for (const e of opts.initial.entries) this.put(e);
       this.revision = opts.initial.revision;
       this.compacted = opts.initial.revision;
     }
+  }
+
+  private put(e: StoredEntry): void {
+    this.entries.set(e.path, e);
+    let m = this.kinds.get(e.key.kind);
+    if (m === undefined) {
+      m = new Map();
+      this.kinds.set(e.key.kind, m);
+    }
+    m.set(e.path, e);
   }
 
   /** The current store revision (as list() reports it). */
@@ -219,7 +231,7 @@ export class EmbeddedDatastore implements Datastore {
       const ns = filterNamespace(opts.kind, opts.namespace);
       const prefix = listPrefix(opts.kind, ns, opts.namePrefix);
       const items: R[] = [];
-      for (const [path, e] of this.entries) {
+      for (const [path, e] of opts.kind !== undefined ? (this.kinds.get(opts.kind) ?? []) : this.entries) {
         if (!path.startsWith(prefix)) continue;
         if (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)) continue;
         items.push(this.handOut<R>(e));
@@ -375,8 +387,11 @@ export class EmbeddedDatastore implements Datastore {
     if (p.changes.length === 0) return;
     for (const c of p.changes) {
       this.unread.delete(c.path);
-      if (c.after) this.entries.set(c.path, c.after);
-      else this.entries.delete(c.path);
+      if (c.after) this.put(c.after);
+      else {
+        this.entries.delete(c.path);
+        this.kinds.get(c.key.kind)?.delete(c.path);
+      }
     }
     this.revision = p.revision;
     for (const c of p.changes) this.history.push({ revision: p.revision, change: c });
