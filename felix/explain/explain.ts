@@ -4,7 +4,7 @@
 // source's egress side and the destination's ingress side are judged apart; the packet passes when
 // both allow it (an address with no endpoint is outside the cluster: no side of ours there).
 import type { GlobalNetworkPolicyResource, Kind, NetworkPolicyResource, ProfileResource, Resource, Rule, WorkloadEndpointResource } from '../../src/api/types.js';
-import { cidrTextHolds, parseIp, type IpAddr } from '../../src/api/cidr.js';
+import { cidrTextHolder, parseIp, type IpAddr } from '../../src/api/cidr.js';
 import { TwillError } from '../../src/errors.js';
 import { CalcGraph } from '../calc/index.js';
 import type { DesiredState, EndpointState } from '../calc/types.js';
@@ -129,6 +129,7 @@ export class Explainer {
    */
   private inputFor(weps: readonly WorkloadEndpointResource[], ips: readonly IpAddr[]): Resource[] {
     const mine = new Set<Resource>(weps);
+    const holder = cidrTextHolder(ips);
     const holds = (r: WorkloadEndpointResource): boolean => {
       const nets: unknown = r.spec?.ipNetworks;
       if (nets === undefined) return false;
@@ -136,7 +137,7 @@ export class Explainer {
       return nets.some((n: unknown) => {
         if (typeof n !== 'string') return true;
         try {
-          return ips.some((ip) => cidrTextHolds(n, ip));
+          return holder(n);
         } catch {
           return true;
         }
@@ -160,7 +161,8 @@ export class Explainer {
       } catch {
         throw new ExplainInputError(`${ref} is neither NAMESPACE/WORKLOAD, an endpoint name, nor an IP address`, 'name an endpoint as NAMESPACE/WORKLOAD (see "twillctl get workloadendpoints -A") or give an IP');
       }
-      found = this.weps.filter((w) => w.spec.ipNetworks?.some((n) => cidrTextHolds(n, ip)));
+      const holder = cidrTextHolder([ip]);
+      found = this.weps.filter((w) => w.spec.ipNetworks?.some(holder));
       if (found.length === 0) return { party: { ref, ip: ref } };
     } else {
       found = this.weps.filter((w) => w.metadata.name === ref);

@@ -210,6 +210,20 @@ export function cidrTextHolds(text: string, ip: IpAddr): boolean {
   return Math.floor(v4[0] / size) === Math.floor(Number(ip.addr) / size);
 }
 
+/** An IPv4 host prefix in canonical text ("10.0.0.1/32"; octets without leading zeros). */
+const CANONICAL_V4_HOST = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/32$/;
+
+/**
+ * A test of prefix texts against a few addresses: `holder(text)` is
+ * `ips.some((ip) => cidrTextHolds(text, ip))`, with the usual endpoint address ("a.b.c.d/32")
+ * settled by one native match and one lookup (a fresh process checking ten thousand endpoints
+ * runs little uncompiled code).
+ */
+export function cidrTextHolder(ips: readonly IpAddr[]): (text: string) => boolean {
+  const hosts = new Set(ips.filter((ip) => ip.family === 4).map((ip) => `${formatIp(ip)}/32`));
+  return (text) => hosts.has(text) || (!CANONICAL_V4_HOST.test(text) && ips.some((ip) => cidrTextHolds(text, ip)));
+}
+
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a);
 }

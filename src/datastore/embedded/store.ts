@@ -13,7 +13,6 @@ import {
 } from '../errors.js';
 import {
   casRevision,
-  compareResources,
   filterNamespace,
   keyPath,
   listPrefix,
@@ -21,6 +20,7 @@ import {
   newIdentity,
   normalizeKey,
   resourceKey,
+  sortResources,
   stamp,
   type Identity,
 } from '../keys.js';
@@ -236,8 +236,7 @@ export class EmbeddedDatastore implements Datastore {
         if (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)) continue;
         items.push(this.handOut<R>(e));
       }
-      items.sort(compareResources);
-      return Promise.resolve({ items, revision: String(this.revision) });
+      return Promise.resolve({ items: sortResources(items), revision: String(this.revision) });
     } catch (err) {
       return Promise.reject(err);
     }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import fc from 'fast-check';
 import {
-  addrAt, cidrContains, cidrsOverlap, cidrTextHolds, formatCidr, formatIp, InvalidAddressError, ordinalOf, parseCidr, parseIp, subnets,
+  addrAt, cidrContains, cidrsOverlap, cidrTextHolder, cidrTextHolds, formatCidr, formatIp, InvalidAddressError, ordinalOf, parseCidr, parseIp, subnets,
 } from '../../../src/api/cidr.js';
 
 describe('addresses', () => {
@@ -117,6 +117,29 @@ describe('cidrTextHolds', () => {
     const v4 = fc.tuple(octet, octet, octet, octet).map((o) => o.join('.'));
     const text = fc.tuple(v4, fc.option(fc.integer({ min: 0, max: 40 }))).map(([a, l]) => (l === null ? a : `${a}/${l}`));
     const ip = fc.oneof(fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.')), fc.constant('fd00::1'));
-    fc.assert(fc.property(text, ip, (t, i) => actual(t, i) === reference(t, i)), { numRuns: 2000 });
+    const viaHolder = (t: string, i: string): boolean | 'throws' => {
+      try {
+        return cidrTextHolder([parseIp(i)])(t);
+      } catch {
+        return 'throws';
+      }
+    };
+    fc.assert(fc.property(text, ip, (t, i) => actual(t, i) === reference(t, i) && viaHolder(t, i) === reference(t, i)), { numRuns: 2000 });
+  });
+
+  test('cidrTextHolder(ips)(text) is cidrTextHolds for any of them', () => {
+    const ips = ['10.0.0.5', '10.0.0.77', 'fd00::5'].map(parseIp);
+    const holder = cidrTextHolder(ips);
+    const texts = ['10.0.0.5/32', '10.0.0.5', '10.0.0.6/32', '10.0.0.77/32', '10.0.0.0/24', '10.0.1.0/24', 'fd00::5/128', 'fd00::/64', '0.0.0.0/0', '255.255.255.255/32', '10.0.0.05/32'];
+    for (const t of texts) {
+      const want = texts.indexOf(t) === texts.length - 1 ? 'throws' : ips.some((ip) => cidrTextHolds(t, ip));
+      let got: boolean | 'throws';
+      try {
+        got = holder(t);
+      } catch {
+        got = 'throws';
+      }
+      expect({ t, got }).toEqual({ t, got: want });
+    }
   });
 });
