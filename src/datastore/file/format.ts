@@ -112,25 +112,24 @@ function checkItems(path: string, revision: number, items: readonly RawItem[]): 
   const entries: StoredEntry[] = [];
   const resources = new Map<string, Resource>();
   items.forEach((item, i) => {
-    const where = `item ${i}`;
-    if (!isObject(item.resource)) throw new CorruptDatastoreError(path, `${where} has no resource`);
+    if (!isObject(item.resource)) throw new CorruptDatastoreError(path, `item ${i} has no resource`);
     const r = item.resource as unknown as Resource;
     let key;
     try {
       key = resourceKey(r);
     } catch (e) {
-      throw new CorruptDatastoreError(path, `${where}: ${e instanceof Error ? e.message : String(e)}`, e);
+      throw new CorruptDatastoreError(path, `item ${i}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
     const mod = revisionNumber(r.metadata.resourceVersion);
     const create = revisionNumber(item.createRevision);
     if (mod === undefined || mod > revision || mod === 0) {
-      throw new CorruptDatastoreError(path, `${where} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
+      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
     }
     if (create === undefined || create > mod || create === 0) {
-      throw new CorruptDatastoreError(path, `${where} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
+      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
     }
     const p = keyPath(key);
-    if (resources.has(p)) throw new CorruptDatastoreError(path, `${where} duplicates ${p}`);
+    if (resources.has(p)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${p}`);
     resources.set(p, r);
     entries.push({ key, path: p, json: item.json ?? JSON.stringify(r), mod, create });
   });
