@@ -231,9 +231,9 @@ export class EmbeddedDatastore implements Datastore {
       const ns = filterNamespace(opts.kind, opts.namespace);
       const prefix = listPrefix(opts.kind, ns, opts.namePrefix);
       const items: R[] = [];
+      const whole = opts.kind !== undefined && ns === undefined && opts.namePrefix === undefined;
       for (const [path, e] of opts.kind !== undefined ? (this.kinds.get(opts.kind) ?? []) : this.entries) {
-        if (!path.startsWith(prefix)) continue;
-        if (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)) continue;
+        if (!whole && (!path.startsWith(prefix) || (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)))) continue;
         items.push(this.handOut<R>(e));
       }
       return Promise.resolve({ items: sortResources(items), revision: String(this.revision) });
