@@ -21,17 +21,24 @@ export function profileId(name: string): string {
   return `prof/${name}`;
 }
 
+/**
+ * A policy as calc keeps it. Which endpoints it applies to is worked out at once; its rules are
+ * converted on the first read of `state`, `sets` or `problems` (conversion never throws), so calc
+ * converts only the policies that apply to one of its endpoints (and all of them when asked for
+ * its problems): one explain question on a big cluster converts tens of policies, not thousands.
+ * The resource must not change after parsePolicy (the datastore hands out copies).
+ */
 export interface ParsedPolicy {
-  id: string;
+  readonly id: string;
   /** For ordering after `order`: "<namespace>/<name>" or "<name>". */
-  sortName: string;
+  readonly sortName: string;
   /** Which endpoints it applies to (evaluated against local endpoints only). */
-  spec: MatchSpec;
-  specKey: string;
-  state: PolicyState;
+  readonly spec: MatchSpec;
+  readonly specKey: string;
+  readonly state: PolicyState;
   /** Sets its rules need (for the directions in `types` only), sorted by id. */
-  sets: SetRequest[];
-  problems: string[];
+  readonly sets: SetRequest[];
+  readonly problems: string[];
 }
 
 /** Calico's default: Egress alone with only egress rules, both with both, else Ingress. */
@@ -99,37 +106,48 @@ export function parsePolicy(r: NetworkPolicyResource | GlobalNetworkPolicyResour
   }
   const types = [...new Set(typeList)].sort() as PolicyType[];
   const scope = namespace !== undefined ? { namespace } : {};
-  const sets = new Map<string, SetRequest>();
-  const dir = (t: PolicyType, rules: typeof spec.ingress, field: string) => {
-    if (!types.includes(t)) return undefined;
-    if (broken) return [dropAllRule()];
-    const c = convertRules(rules, scope, field);
-    for (const s of c.sets) sets.set(s.id, s);
-    problems.push(...c.problems);
-    return c.rules;
+  const convert = (): { state: PolicyState; sets: SetRequest[]; problems: string[] } => {
+    const sets = new Map<string, SetRequest>();
+    const dir = (t: PolicyType, rules: typeof spec.ingress, field: string) => {
+      if (!types.includes(t)) return undefined;
+      if (broken) return [dropAllRule()];
+      const c = convertRules(rules, scope, field);
+      for (const s of c.sets) sets.set(s.id, s);
+      problems.push(...c.problems);
+      return c.rules;
+    };
+    const ingress = dir('Ingress', spec.ingress, 'ingress');
+    const egress = dir('Egress', spec.egress, 'egress');
+    const order = typeof spec.order === 'number' && Number.isFinite(spec.order) ? spec.order : undefined;
+    const state: PolicyState = {
+      id,
+      kind: r.kind,
+      name: r.metadata.name,
+      namespace,
+      tier: DEFAULT_TIER,
+      order,
+      types,
+      ingress,
+      egress,
+    };
+    return { state, sets: [...sets.keys()].sort().map((k) => sets.get(k)!), problems };
   };
-  const ingress = dir('Ingress', spec.ingress, 'ingress');
-  const egress = dir('Egress', spec.egress, 'egress');
-  const order = typeof spec.order === 'number' && Number.isFinite(spec.order) ? spec.order : undefined;
-  const state: PolicyState = {
-    id,
-    kind: r.kind,
-    name: r.metadata.name,
-    namespace,
-    tier: DEFAULT_TIER,
-    order,
-    types,
-    ingress,
-    egress,
-  };
+  let body: ReturnType<typeof convert> | undefined;
+  const converted = (): ReturnType<typeof convert> => (body ??= convert());
   return {
     id,
     sortName: namespace !== undefined ? `${namespace}/${r.metadata.name}` : r.metadata.name,
     spec: match,
     specKey: specKey(match),
-    state,
-    sets: [...sets.keys()].sort().map((k) => sets.get(k)!),
-    problems,
+    get state() {
+      return converted().state;
+    },
+    get sets() {
+      return converted().sets;
+    },
+    get problems() {
+      return converted().problems;
+    },
   };
 }
 

@@ -109,7 +109,8 @@ export class CalcGraph {
   private readonly myAffinities = new Map<string, AffinityInfo>();
   private felixGlobal: FelixConfigurationSpec | undefined;
   private felixNode: FelixConfigurationSpec | undefined;
-  private readonly problemsByObject = new Map<string, string[]>();
+  /** By object; a policy's are worked out when asked for (ParsedPolicy). */
+  private readonly problemsByObject = new Map<string, string[] | (() => string[])>();
 
   // ---- indexes
   /** Profile name → every endpoint (any node) listing it. */
@@ -229,10 +230,12 @@ export class CalcGraph {
         break;
       case 'NetworkPolicy':
       case 'GlobalNetworkPolicy': {
+        // Its problems are read when asked for: that converts its rules, which calc otherwise
+        // does only once the policy applies to one of its endpoints (see ParsedPolicy).
         const p = parsePolicy(r);
-        problems.push(...p.problems);
         this.upsertPolicy(p);
-        break;
+        this.problemsByObject.set(objKey, () => p.problems);
+        return;
       }
       case 'NetworkSet':
       case 'GlobalNetworkSet': {
@@ -765,7 +768,8 @@ export class CalcGraph {
     this.recompute();
     const out: CalcProblem[] = [];
     for (const obj of [...this.problemsByObject.keys()].sort()) {
-      for (const message of this.problemsByObject.get(obj)!) out.push({ object: obj, message });
+      const problems = this.problemsByObject.get(obj)!;
+      for (const message of typeof problems === 'function' ? problems() : problems) out.push({ object: obj, message });
     }
     for (const [iface, keys] of [...this.ifaceWeps].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
       if (keys.size > 1) {

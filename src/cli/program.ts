@@ -5,21 +5,16 @@
 // Adding a command group: write src/cli/commands/<name>.ts exporting
 //   export function register(program: Command, ctx: CliContext): void
 // (import CliContext from '../context.js', NOT from '../program.js': that would be an import
-// cycle) and add it to COMMAND_GROUPS below.
+// cycle) and add it to COMMAND_GROUPS below, with the top-level commands it registers.
+//
+// Groups are imported on demand: a command loads only its own group (and what that imports),
+// so `twillctl policy explain` does not pay for YAML, validation or IPAM. Help, an unknown
+// command or an unusual command line loads every group, and commander answers as before.
 
 import { Command } from 'commander';
 import type { DatastoreOptions } from '../datastore/index.js';
 import { datastoreUrlFromEnv } from '../datastore/url.js';
 import type { Datastore } from '../datastore/types.js';
-import * as apply from './commands/apply.js';
-import * as get from './commands/get.js';
-import * as ipam from './commands/ipam.js';
-import * as label from './commands/label.js';
-import * as policy from './commands/policy.js';
-import * as node from './commands/node.js';
-import * as verify from './commands/verify.js';
-import * as validate from './commands/validate.js';
-import * as version from './commands/version.js';
 import type { CliContext, CliIo, GlobalOptions } from './context.js';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit.js';
 import { commanderExitCode } from '../lib/exit-codes.js';
@@ -28,25 +23,47 @@ import { packageVersion } from '../lib/package-info.js';
 
 export type { CliContext, CliIo, GlobalOptions } from './context.js';
 
-interface CommandGroup {
-  register(program: Command, ctx: CliContext): void;
+export interface CommandGroup {
+  /** The top-level commands the group registers (checked by test/unit/cli/command-groups.test.ts). */
+  commands: readonly string[];
+  load(): Promise<{ register(program: Command, ctx: CliContext): void }>;
 }
 
 /** Every command group, in the order `twillctl --help` lists them. */
-const COMMAND_GROUPS: readonly CommandGroup[] = [
-  apply, // apply, create, replace, delete
-  get,
-  label,
-  validate,
-  version,
-  ipam, // ipam show / check / release (src/cli/commands/ipam.ts, owned by IPAM)
-  policy, // policy explain (felix/explain)
-  node, // node status / routes: asks the running twill-node over its local API
-  verify, // verify: each node's kernel against its agent's desired state (local API)
+export const COMMAND_GROUPS: readonly CommandGroup[] = [
+  { commands: ['apply', 'create', 'replace', 'delete'], load: () => import('./commands/apply.js') },
+  { commands: ['get'], load: () => import('./commands/get.js') },
+  { commands: ['label'], load: () => import('./commands/label.js') },
+  { commands: ['validate'], load: () => import('./commands/validate.js') },
+  { commands: ['version'], load: () => import('./commands/version.js') },
+  { commands: ['ipam'], load: () => import('./commands/ipam.js') }, // show / check / release (owned by IPAM)
+  { commands: ['policy'], load: () => import('./commands/policy.js') }, // policy explain (felix/explain)
+  { commands: ['node'], load: () => import('./commands/node.js') }, // status / routes / denied: the running twill-node's local API
+  { commands: ['verify'], load: () => import('./commands/verify.js') }, // each node's kernel against its agent's desired state
   // New command groups go here.
 ];
 
-function buildProgram(ctx: CliContext, io: CliIo): Command {
+/**
+ * The groups a command line needs: the one owning its command word (the first argument that is
+ * neither a global option nor its value), or every group when there is none or it is unknown
+ * (help, a typo: commander then lists or suggests from all of them).
+ */
+export function groupsFor(argv: readonly string[], root: Command): readonly CommandGroup[] {
+  const takesValue = new Set(root.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((f): f is string => f !== undefined)));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') break;
+    if (a.startsWith('-')) {
+      if (!a.includes('=') && takesValue.has(a)) i++;
+      continue;
+    }
+    const owner = COMMAND_GROUPS.find((g) => g.commands.includes(a));
+    return owner ? [owner] : COMMAND_GROUPS;
+  }
+  return COMMAND_GROUPS;
+}
+
+async function buildProgram(argv: readonly string[], ctx: CliContext, io: CliIo): Promise<Command> {
   const program = new Command('twillctl');
   program
     .description('Manage Twill resources: IP pools, policies, BGP peers, endpoints and more.')
@@ -60,7 +77,8 @@ function buildProgram(ctx: CliContext, io: CliIo): Command {
     })
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  for (const group of COMMAND_GROUPS) group.register(program, ctx);
+  const groups = await Promise.all(groupsFor(argv, program).map((g) => g.load()));
+  for (const group of groups) group.register(program, ctx);
   // Subcommands inherit the output and exit behaviour.
   for (const cmd of program.commands) applyInherited(cmd, io);
   return program;
@@ -105,8 +123,8 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
       return store;
     },
   };
-  program = buildProgram(ctx, io);
   try {
+    program = await buildProgram(argv, ctx, io);
     if (argv.length === 0) {
       program.outputHelp({ error: true });
       return EXIT_USAGE;

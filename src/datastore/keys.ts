@@ -19,11 +19,14 @@ export const KEY_ROOT = '/twill/v1/';
 const KINDS: ReadonlySet<string> = new Set<string>([...PUBLIC_KINDS, ...INTERNAL_KINDS]);
 export const DEFAULT_NAMESPACE = 'default';
 
-function checkSegment(what: string, label: string, value: unknown): string {
-  if (typeof value !== 'string' || value.length === 0) throw new InvalidKeyError(what, `${label} is empty`);
-  if (value.length > 253) throw new InvalidKeyError(what, `${label} is longer than 253 characters`);
-  // eslint-disable-next-line no-control-regex
-  if (/[/\u0000-\u001f\u007f]/.test(value)) throw new InvalidKeyError(what, `${label} "${value}" contains "/" or a control character`);
+// eslint-disable-next-line no-control-regex
+const BAD_SEGMENT = /[/\u0000-\u001f\u007f]/;
+
+/** `key` names the object in the error (formatted only then: a big file store checks every key). */
+function checkSegment(key: ResourceKey, label: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) throw new InvalidKeyError(formatKey(key), `${label} is empty`);
+  if (value.length > 253) throw new InvalidKeyError(formatKey(key), `${label} is longer than 253 characters`);
+  if (BAD_SEGMENT.test(value)) throw new InvalidKeyError(formatKey(key), `${label} "${value}" contains "/" or a control character`);
   return value;
 }
 
@@ -34,10 +37,9 @@ export function isKind(k: unknown): k is Kind {
 /** Checks a key and fills in the default namespace; drops a namespace given for a cluster-scoped kind. */
 export function normalizeKey(key: ResourceKey): ResourceKey {
   if (!isKind(key.kind)) throw new InvalidKeyError(`kind "${String(key.kind)}"`, 'not a Twill kind');
-  const what = formatKey(key);
-  const name = checkSegment(what, 'name', key.name);
+  const name = checkSegment(key, 'name', key.name);
   if (!isNamespaced(key.kind)) return { kind: key.kind, name };
-  const namespace = checkSegment(what, 'namespace', key.namespace ?? DEFAULT_NAMESPACE);
+  const namespace = checkSegment(key, 'namespace', key.namespace ?? DEFAULT_NAMESPACE);
   return { kind: key.kind, name, namespace };
 }
 
@@ -107,6 +109,23 @@ function cmp(a: string, b: string): number {
 /** List order: namespace, then name (plain code-unit order). */
 export function compareResources(a: Resource, b: Resource): number {
   return cmp(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || cmp(a.metadata.name, b.metadata.name);
+}
+
+/**
+ * `items` sorted as `sort(compareResources)` would (stable), but by one native sort of strings:
+ * no comparator calls, which a fresh process runs uncompiled (a list of 10 000 objects makes
+ * ~130 000 of them).
+ */
+export function sortResources<R extends Resource>(items: R[]): R[] {
+  const keys: string[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const m = items[i]!.metadata;
+    const ns = m.namespace ?? '';
+    if (typeof ns !== 'string' || typeof m.name !== 'string' || ns.includes('\0') || m.name.includes('\0')) return items.sort(compareResources);
+    keys.push(`${ns}\0${m.name}\0${String(i).padStart(10, '0')}`);
+  }
+  keys.sort();
+  return keys.map((k) => items[Number(k.slice(k.lastIndexOf('\0') + 1))]!);
 }
 
 /** Identity fields the datastore owns: set on create, kept on every later write. */

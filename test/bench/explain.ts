@@ -2,8 +2,8 @@
 //
 // `twillctl policy explain` as a user runs it: the built twillctl, spawned once per question,
 // against a file datastore holding the felix benchmark's cluster (./felix-cluster.ts: 10,000
-// endpoints on 40 nodes, 1,000 policies). Each run names two endpoints (on different nodes, so
-// calc runs for two hosts) and a port; the verdicts mix allow and deny. Prints
+// endpoints on 40 nodes, 1,000 policies). Each run names two endpoints (on different nodes) and a
+// port; twillctl runs calc for those two alone (felix/explain/README.md). Prints
 //
 //   explain endpoints=10000 policies=1000 runs=40 p50_ms=… p99_ms=… target_p50_ms=200 …
 //
@@ -13,7 +13,7 @@
 // read_ms (open the file datastore + list the kinds explain needs), explain_ms (Explainer + calc
 // + the walk), and node_ms (spawning `node -e 0`). In this cluster nothing is allowed between
 // endpoints (egress allows 5432 only, ingress 80–89 and 443 only): every question walks all 20
-// policies of each side.
+// policies of each side, so every verdict is deny.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';

@@ -13,7 +13,6 @@ import {
 } from '../errors.js';
 import {
   casRevision,
-  compareResources,
   filterNamespace,
   keyPath,
   listPrefix,
@@ -21,6 +20,7 @@ import {
   newIdentity,
   normalizeKey,
   resourceKey,
+  sortResources,
   stamp,
   type Identity,
 } from '../keys.js';
@@ -65,6 +65,12 @@ export interface EmbeddedOptions {
   persister?: Persister;
   /** Initial contents (loaded from a file). */
   initial?: Snapshot;
+  /**
+   * The initial entries' resources, already parsed from their JSON and shared with no one, by
+   * path: the first read of each hands that object out instead of parsing a copy (a one-shot
+   * reader of a big file store parses each object once, not twice).
+   */
+  initialResources?: Map<string, Resource>;
   /** How many change events are kept for watches that start in the past. Default 10000. */
   historyLimit?: number;
 }
@@ -153,6 +159,10 @@ interface HistoryItem {
 export class EmbeddedDatastore implements Datastore {
   readonly location: string;
   private readonly entries = new Map<string, StoredEntry>();
+  /** The same entries by kind (a list of one kind reads only those). */
+  private readonly kinds = new Map<string, Map<string, StoredEntry>>();
+  /** Loaded resources not handed out yet (EmbeddedOptions.initialResources), by path. */
+  private readonly unread: Map<string, Resource>;
   private revision = 0;
   /** Watches must start at or after this revision; older history is gone. */
   private compacted = 0;
@@ -168,11 +178,22 @@ export class EmbeddedDatastore implements Datastore {
     this.location = opts.location;
     this.persister = opts.persister;
     this.historyLimit = opts.historyLimit ?? 10_000;
+    this.unread = opts.initial && opts.initialResources ? opts.initialResources : new Map();
     if (opts.initial) {
-      for (const e of opts.initial.entries) this.entries.set(e.path, e);
+      for (const e of opts.initial.entries) this.put(e);
       this.revision = opts.initial.revision;
       this.compacted = opts.initial.revision;
     }
+  }
+
+  private put(e: StoredEntry): void {
+    this.entries.set(e.path, e);
+    let m = this.kinds.get(e.key.kind);
+    if (m === undefined) {
+      m = new Map();
+      this.kinds.set(e.key.kind, m);
+    }
+    m.set(e.path, e);
   }
 
   /** The current store revision (as list() reports it). */
@@ -186,11 +207,19 @@ export class EmbeddedDatastore implements Datastore {
 
   // --- reads -----------------------------------------------------------------------------------
 
+  /** A copy of the entry's resource: the loaded object on its first read, else parsed anew. */
+  private handOut<R extends Resource>(e: StoredEntry): R {
+    const r = this.unread.get(e.path);
+    if (r === undefined) return parse<R>(e.json);
+    this.unread.delete(e.path);
+    return r as R;
+  }
+
   get<R extends Resource = Resource>(key: ResourceKey): Promise<R | undefined> {
     try {
       this.checkOpen();
       const e = this.entries.get(keyPath(normalizeKey(key)));
-      return Promise.resolve(e ? parse<R>(e.json) : undefined);
+      return Promise.resolve(e ? this.handOut<R>(e) : undefined);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -202,13 +231,12 @@ export class EmbeddedDatastore implements Datastore {
       const ns = filterNamespace(opts.kind, opts.namespace);
       const prefix = listPrefix(opts.kind, ns, opts.namePrefix);
       const items: R[] = [];
-      for (const [path, e] of this.entries) {
-        if (!path.startsWith(prefix)) continue;
-        if (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)) continue;
-        items.push(parse<R>(e.json));
+      const whole = opts.kind !== undefined && ns === undefined && opts.namePrefix === undefined;
+      for (const [path, e] of opts.kind !== undefined ? (this.kinds.get(opts.kind) ?? []) : this.entries) {
+        if (!whole && (!path.startsWith(prefix) || (opts.namePrefix !== undefined && !e.key.name.startsWith(opts.namePrefix)))) continue;
+        items.push(this.handOut<R>(e));
       }
-      items.sort(compareResources);
-      return Promise.resolve({ items, revision: String(this.revision) });
+      return Promise.resolve({ items: sortResources(items), revision: String(this.revision) });
     } catch (err) {
       return Promise.reject(err);
     }
@@ -357,8 +385,12 @@ export class EmbeddedDatastore implements Datastore {
   private commit(p: Planned): void {
     if (p.changes.length === 0) return;
     for (const c of p.changes) {
-      if (c.after) this.entries.set(c.path, c.after);
-      else this.entries.delete(c.path);
+      this.unread.delete(c.path);
+      if (c.after) this.put(c.after);
+      else {
+        this.entries.delete(c.path);
+        this.kinds.get(c.key.kind)?.delete(c.path);
+      }
     }
     this.revision = p.revision;
     for (const c of p.changes) this.history.push({ revision: p.revision, change: c });

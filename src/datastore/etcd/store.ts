@@ -16,7 +16,6 @@ import {
 } from '../errors.js';
 import {
   casRevision,
-  compareResources,
   filterNamespace,
   keyPath,
   listPrefix,
@@ -25,6 +24,7 @@ import {
   normalizeKey,
   parsePath,
   resourceKey,
+  sortResources,
   type Identity,
 } from '../keys.js';
 import type {
@@ -204,8 +204,8 @@ export class EtcdDatastore implements Datastore {
       if (!res.more || !last) break;
       from = Buffer.concat([last.key, Buffer.from([0])]);
     }
-    items.sort(compareResources);
-    return corrupt.length > 0 ? { items, revision, corrupt } : { items, revision };
+    const sorted = sortResources(items);
+    return corrupt.length > 0 ? { items: sorted, revision, corrupt } : { items: sorted, revision };
   }
 
   // --- writes ----------------------------------------------------------------------------------

@@ -25,8 +25,72 @@ function revisionNumber(v: unknown): number | undefined {
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** Parses and checks a datastore file; throws CorruptDatastoreError saying what is wrong. */
-export function deserialize(path: string, text: string): Snapshot {
+/** A datastore file's contents, checked, and each entry's resource parsed once (by path). */
+export interface LoadedSnapshot extends Snapshot {
+  readonly entries: StoredEntry[];
+  /** Each entry's resource, parsed from its JSON and not shared: the store may hand it out once. */
+  readonly resources: Map<string, Resource>;
+}
+
+/** One item of the file, before its checks: where it is, its resource (parsed) and JSON text. */
+interface RawItem {
+  resource: unknown;
+  json: string | undefined;
+  createRevision: unknown;
+}
+
+/**
+ * Parses and checks a datastore file; throws CorruptDatastoreError saying what is wrong. A file
+ * as serialize() writes it is read a line at a time, each resource's JSON kept as written (no
+ * second serialisation); any other layout of the same document is read as a whole, with the same
+ * checks and the same errors.
+ */
+export function deserialize(path: string, text: string): LoadedSnapshot {
+  const lines = readLines(text);
+  if (lines !== undefined) {
+    try {
+      return checkItems(path, lines.revision, lines.items);
+    } catch {
+      // Report what the whole-document reading finds, with its item numbers and messages.
+    }
+  }
+  return deserializeDocument(path, text);
+}
+
+const HEADER = new RegExp(`^\\{"format":"${FORMAT}","version":${FORMAT_VERSION},"revision":(0|[1-9]\\d*),"items":\\[$`);
+const ITEM = /^\{"createRevision":(0|[1-9]\d*),"resource":/;
+
+/** serialize()'s layout, line by line; undefined for anything else (read as a whole document). */
+function readLines(text: string): { revision: number; items: RawItem[] } | undefined {
+  const lines = text.split('\n');
+  const head = HEADER.exec(lines[0] ?? '');
+  if (head === null || lines.at(-1) !== '' || lines.at(-2) !== ']}') return undefined;
+  const body = lines.slice(1, -2);
+  if (body.length === 1 && body[0] === '') body.pop();
+  const items: RawItem[] = [];
+  for (let i = 0; i < body.length; i++) {
+    let line = body[i]!;
+    if (i < body.length - 1) {
+      if (!line.endsWith(',')) return undefined;
+      line = line.slice(0, -1);
+    }
+    const m = ITEM.exec(line);
+    if (m === null || !line.endsWith('}')) return undefined;
+    // The line is {"createRevision":N,"resource":JSON}: valid exactly when JSON is.
+    const json = line.slice(m[0].length, -1);
+    let resource: unknown;
+    try {
+      resource = JSON.parse(json);
+    } catch {
+      return undefined;
+    }
+    items.push({ resource, json, createRevision: Number(m[1]) });
+  }
+  return { revision: Number(head[1]), items };
+}
+
+/** The whole document at once: any layout JSON allows. */
+function deserializeDocument(path: string, text: string): LoadedSnapshot {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -40,30 +104,34 @@ export function deserialize(path: string, text: string): Snapshot {
   const revision = revisionNumber(doc.revision);
   if (revision === undefined) throw new CorruptDatastoreError(path, '"revision" is not a non-negative integer');
   if (!Array.isArray(doc.items)) throw new CorruptDatastoreError(path, '"items" is not a list');
+  return checkItems(path, revision, doc.items.map((item: unknown): RawItem => (isObject(item) ? { resource: item.resource, json: undefined, createRevision: item.createRevision } : { resource: undefined, json: undefined, createRevision: undefined })));
+}
+
+/** Every item's checks (the same for both readings); the first failure is the error. */
+function checkItems(path: string, revision: number, items: readonly RawItem[]): LoadedSnapshot {
   const entries: StoredEntry[] = [];
-  const seen = new Set<string>();
-  doc.items.forEach((item: unknown, i: number) => {
-    const where = `item ${i}`;
-    if (!isObject(item) || !isObject(item.resource)) throw new CorruptDatastoreError(path, `${where} has no resource`);
+  const resources = new Map<string, Resource>();
+  items.forEach((item, i) => {
+    if (!isObject(item.resource)) throw new CorruptDatastoreError(path, `item ${i} has no resource`);
     const r = item.resource as unknown as Resource;
     let key;
     try {
       key = resourceKey(r);
     } catch (e) {
-      throw new CorruptDatastoreError(path, `${where}: ${e instanceof Error ? e.message : String(e)}`, e);
+      throw new CorruptDatastoreError(path, `item ${i}: ${e instanceof Error ? e.message : String(e)}`, e);
     }
     const mod = revisionNumber(r.metadata.resourceVersion);
     const create = revisionNumber(item.createRevision);
     if (mod === undefined || mod > revision || mod === 0) {
-      throw new CorruptDatastoreError(path, `${where} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
+      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
     }
     if (create === undefined || create > mod || create === 0) {
-      throw new CorruptDatastoreError(path, `${where} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
+      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
     }
     const p = keyPath(key);
-    if (seen.has(p)) throw new CorruptDatastoreError(path, `${where} duplicates ${p}`);
-    seen.add(p);
-    entries.push({ key, path: p, json: JSON.stringify(r), mod, create });
+    if (resources.has(p)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${p}`);
+    resources.set(p, r);
+    entries.push({ key, path: p, json: item.json ?? JSON.stringify(r), mod, create });
   });
-  return { revision, entries };
+  return { revision, entries, resources };
 }

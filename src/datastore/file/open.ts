@@ -3,9 +3,9 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { EmbeddedDatastore, type Snapshot } from '../embedded/store.js';
+import { EmbeddedDatastore } from '../embedded/store.js';
 import { StorageError } from '../errors.js';
-import { deserialize } from './format.js';
+import { deserialize, type LoadedSnapshot } from './format.js';
 import { acquireLock } from './lock.js';
 import { FilePersister, removeLeftovers } from './persist.js';
 
@@ -23,7 +23,7 @@ export async function openFileDatastore(path: string, opts: FileDatastoreOptions
   const lock = await acquireLock(`${path}.lock`, path, opts.lockWaitMs !== undefined ? { waitMs: opts.lockWaitMs } : {});
   try {
     await removeLeftovers(path);
-    let initial: Snapshot | undefined;
+    let initial: LoadedSnapshot | undefined;
     let text: string | undefined;
     try {
       text = await readFile(path, 'utf8');
@@ -32,7 +32,7 @@ export async function openFileDatastore(path: string, opts: FileDatastoreOptions
     }
     if (text !== undefined) initial = deserialize(path, text);
     const persister = new FilePersister(path, () => lock.release());
-    return new EmbeddedDatastore(initial ? { location: `file:${path}`, persister, initial } : { location: `file:${path}`, persister });
+    return new EmbeddedDatastore(initial ? { location: `file:${path}`, persister, initial, initialResources: initial.resources } : { location: `file:${path}`, persister });
   } catch (e) {
     lock.release();
     throw e;

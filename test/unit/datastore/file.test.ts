@@ -36,6 +36,20 @@ datastoreContract('file:', async () => {
   };
 });
 
+/** Each file content fails to open with CorruptDatastoreError naming the file and matching its pattern; the file is left untouched. */
+async function expectCorrupt(dir: string, cases: readonly (readonly [string, RegExp])[]): Promise<void> {
+  for (const [i, [content, why]] of cases.entries()) {
+    const path = join(dir, `bad${i}.json`);
+    writeFileSync(path, content);
+    const err = await openDatastore(`file:${path}`).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CorruptDatastoreError);
+    expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toMatch(why);
+    expect(readFileSync(path, 'utf8')).toBe(content);
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  }
+}
+
 // A child process that runs the real datastore code (transpiled to JS).
 const CHILD = `
 const [mode, path] = process.argv.slice(1);
@@ -234,16 +248,59 @@ describe('file: specifics', () => {
         /bad resourceVersion/,
       ],
     ];
-    for (const [i, [content, why]] of cases.entries()) {
-      const path = join(dir, `bad${i}.json`);
-      writeFileSync(path, content);
-      const err = await openDatastore(`file:${path}`).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(CorruptDatastoreError);
-      expect((err as Error).message).toContain(path);
-      expect((err as Error).message).toMatch(why);
-      expect(readFileSync(path, 'utf8')).toBe(content);
-      expect(existsSync(`${path}.lock`)).toBe(false);
+    await expectCorrupt(dir, cases);
+  });
+
+  it('reads a file as it writes it a line at a time, any other layout as a whole, with the same objects and the same errors', async () => {
+    const dir = tempDir();
+    const path = join(dir, 'ds.json');
+    const a = await openDatastore(`file:${path}`);
+    await a.create(pool('p1', '10.1.0.0/16'));
+    await a.create(pool('p2', '10.2.0.0/16'));
+    await a.create(pool('p3', '10.3.0.0/16'));
+    const listed = await a.list({ kind: 'IPPool' });
+    await a.close();
+    const written = readFileSync(path, 'utf8');
+
+    // The same document pretty-printed: the whole-document reading.
+    const pretty = join(dir, 'pretty.json');
+    writeFileSync(pretty, JSON.stringify(JSON.parse(written), null, 2));
+    for (const p of [path, pretty]) {
+      const b = await openDatastore(`file:${p}`);
+      expect(await b.list({ kind: 'IPPool' })).toEqual(listed);
+      await b.close();
     }
+
+    // One bad line of a file in the written layout: the error the whole-document reading gives.
+    const lines = written.split('\n');
+    const cases: [string, RegExp][] = [
+      [lines.map((l, i) => (i === 2 ? l.replace('"resourceVersion":"2"', '"resourceVersion":"9"') : l)).join('\n'), /item 1 \(IPPool p2\) has a bad resourceVersion/],
+      [lines.map((l, i) => (i === 3 ? lines[2]!.slice(0, -1) : l)).join('\n'), /item 2 duplicates \/twill\/v1\/IPPool\/p2/],
+      [lines.map((l, i) => (i === 2 ? l.slice(0, 40) : l)).join('\n'), /not JSON/],
+      [lines.map((l, i) => (i === 1 ? l.replace('"createRevision":1', '"createRevision":0') : l)).join('\n'), /item 0 \(IPPool p1\) has a bad createRevision/],
+    ];
+    await expectCorrupt(dir, cases);
+  });
+
+  it('hands out copies: changing what a read returned changes nothing stored, before or after a write', async () => {
+    const path = join(tempDir(), 'ds.json');
+    const a = await openDatastore(`file:${path}`);
+    const p1 = await a.create(pool('p1', '10.1.0.0/16'));
+    const p2 = await a.create(pool('p2', '10.2.0.0/16'));
+    await a.close();
+    const b = await openDatastore(`file:${path}`);
+    const got = await b.get<Resource>({ kind: 'IPPool', name: 'p1' });
+    (got!.spec as { cidr: string }).cidr = '10.9.0.0/16';
+    const listed = await b.list({ kind: 'IPPool' });
+    expect(listed.items).toEqual([p1, p2]);
+    (listed.items[1]!.spec as { cidr: string }).cidr = '10.9.0.0/16';
+    expect((await b.list({ kind: 'IPPool' })).items).toEqual([p1, p2]);
+    await b.close();
+    const c = await openDatastore(`file:${path}`);
+    const p2b = await c.update({ ...p2, spec: { cidr: '10.4.0.0/16' } } as Resource);
+    expect(await c.get({ kind: 'IPPool', name: 'p2' })).toEqual(p2b);
+    expect(await c.get({ kind: 'IPPool', name: 'p1' })).toEqual(p1);
+    await c.close();
   });
 
   it('does not expose a write that could not be stored', async () => {

@@ -470,6 +470,23 @@ describe('problems', () => {
   });
 });
 
+describe('problems of policies that apply to no endpoint here', () => {
+  // calc converts a policy's rules when it first applies to an endpoint, or when asked for problems.
+  it('are reported all the same, and the policy is right once it applies', () => {
+    const bad = np('unused', { selector: 'app == "db"', ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: ['http'] } }, { action: 'Drop' as never }] });
+    const { g, s } = run([set(wep('a', { ips: ['10.0.0.1/32'], labels: { app: 'web' } })), set(bad)]);
+    expect(s.policies.has('np/default/unused')).toBe(false);
+    expect(g.problems().map((p) => `${p.object}: ${p.message}`).join('\n')).toMatch(/NetworkPolicy default\/unused: ingress\[1\]: unknown action "Drop"/);
+    g.apply([set(wep('a', { ips: ['10.0.0.1/32'], labels: { app: 'db' } }))]);
+    g.flush();
+    expect(g.snapshot().policies.get('np/default/unused')!.ingress).toEqual([dropAllRule()]);
+    const fresh = new CalcGraph({ nodeName: 'host1' });
+    fresh.apply([set(wep('a', { ips: ['10.0.0.1/32'], labels: { app: 'db' } })), set(bad)]);
+    expect(fresh.snapshot().policies.get('np/default/unused')).toEqual(g.snapshot().policies.get('np/default/unused'));
+    expect(fresh.problems()).toEqual(g.problems());
+  });
+});
+
 describe('fail closed on objects written behind validation', () => {
   // What etcd can hold when a writer skipped validation: the type says one thing, the value another.
   const raw = <T>(v: unknown): T => v as T;

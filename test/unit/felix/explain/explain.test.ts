@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Explainer, ExplainInputError } from '../../../../felix/explain/index.js';
 import { gnp, np, profile, wep } from '../calc/builders.js';
+import { randomCluster } from './random-cluster.js';
 
 // The zones: DMZ from anywhere on 443, App only from the DMZ on 8080, Backend only from App on 5432.
 const zones = [
@@ -67,5 +69,41 @@ describe('policy explain (felix semantics, from the datastore alone)', () => {
   it('errors name the problem', () => {
     expect(() => x.explain({ from: 'zones/nope', to: 'zones/app', protocol: 'tcp', port: 1 })).toThrow(ExplainInputError);
     expect(() => x.explain({ from: 'zones/web', to: 'zones/app', protocol: 'tcp' })).toThrow(/needs a destination port/);
+  });
+});
+
+// twillctl's scope: calc for the question's two endpoints, fed only the endpoints that hold one of
+// the packet's addresses (the only ones whose set memberships the walk can meet). Its answers must
+// be exactly those of calc over whole hosts.
+describe("scope 'endpoints' explains exactly as whole hosts", () => {
+  const outcome = (x: Explainer, flow: Parameters<Explainer['explain']>[0]): unknown => {
+    try {
+      return x.explain(flow);
+    } catch (e) {
+      return { threw: e instanceof Error ? e.message : String(e) };
+    }
+  };
+
+  it('keeps a third endpoint whose network holds the source: its labels put the source in a rule\'s set', () => {
+    // lb (on another host) claims 10.70.0.0/26, which holds web's address; lb is zone=app, so web's
+    // packets match backend's "source zone == app" rule, on the rendered rules as here.
+    const lb = wep('lb', { ns: 'zones', node: 'h4', ips: ['10.70.0.0/26'], labels: { zone: 'app' }, profiles: ['kns.zones'] });
+    const flow = { from: 'zones/web', to: 'zones/db', protocol: 'tcp' as const, port: 5432 };
+    const one = new Explainer([...zones, lb], { scope: 'endpoints' }).explain(flow);
+    expect(one.verdict).toBe('allow');
+    expect(one.ingress?.reason).toBe('NetworkPolicy zones/backend ingress rule 0 (Allow)');
+    expect(one).toEqual(new Explainer([...zones, lb]).explain(flow));
+    expect(new Explainer(zones, { scope: 'endpoints' }).explain(flow).verdict).toBe('deny');
+  });
+
+  it('on random clusters and flows (fast-check)', () => {
+    fc.assert(
+      fc.property(randomCluster(), ({ resources, flows }) => {
+        const hosts = new Explainer(resources);
+        const one = new Explainer(resources, { scope: 'endpoints' });
+        for (const flow of flows) expect(outcome(one, flow)).toEqual(outcome(hosts, flow));
+      }),
+      { numRuns: Number(process.env.TW_EXPLAIN_RUNS ?? 100), seed: process.env.TW_EXPLAIN_SEED !== undefined ? Number(process.env.TW_EXPLAIN_SEED) : undefined },
+    );
   });
 });
