@@ -42,6 +42,12 @@ export function normalizeNextHops(family: 4 | 6, hops: readonly KernelNextHop[],
   return out.sort(compareNextHop);
 }
 
+/** Sorted, without duplicates (resolved hops of several next hops can meet). */
+export function uniqueNextHops(hops: readonly KernelNextHop[]): KernelNextHop[] {
+  const seen = new Set<string>();
+  return hops.filter((h) => !seen.has(`${h.gateway}%${h.ifindex ?? ''}`) && !!seen.add(`${h.gateway}%${h.ifindex ?? ''}`)).sort(compareNextHop);
+}
+
 function compareNextHop(a: KernelNextHop, b: KernelNextHop): number {
   if (a.gateway !== b.gateway) return a.gateway < b.gateway ? -1 : 1;
   return (a.ifindex ?? 0) - (b.ifindex ?? 0);

@@ -70,6 +70,8 @@ export interface KernelSyncStats {
   retrying: number;
   /** Prefixes held in our table by a route that is not ours: never replaced, reported here. */
   conflicts: number;
+  /** Prefixes we want but did not install: none of their next hops is reachable (no route to it). */
+  unreachable: number;
   /** Routes of ours left by a previous run, kept until in sync (graceful restart). */
   stale: number;
   inSync: boolean;
