@@ -67,8 +67,13 @@ export function toRoute(prefix: string, w: WantedRoute, s: RouteShape): Route {
     const nh = w.nextHops[0]!;
     r.gateway = nh.gateway;
     if (nh.ifindex !== undefined) r.ifindex = nh.ifindex;
+    if (nh.onlink) r.onlink = true;
   } else {
-    r.multipath = w.nextHops.map((nh): NextHop => (nh.ifindex !== undefined ? { gateway: nh.gateway, ifindex: nh.ifindex } : { gateway: nh.gateway }));
+    r.multipath = w.nextHops.map((nh): NextHop => ({
+      gateway: nh.gateway,
+      ...(nh.ifindex !== undefined ? { ifindex: nh.ifindex } : {}),
+      ...(nh.onlink ? { onlink: true } : {}),
+    }));
   }
   return r;
 }

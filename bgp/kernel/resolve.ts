@@ -26,7 +26,8 @@ interface Entry {
 /** Route types that can resolve (unicast) or refuse (reject routes) a next hop. */
 const USABLE = new Set(['unicast', 'blackhole', 'unreachable', 'prohibit']);
 
-const hopsOf = (r: Route): { gateway?: string; ifindex?: number }[] => (r.multipath && r.multipath.length > 0 ? r.multipath : [{ gateway: r.gateway, ifindex: r.ifindex }]);
+const hopsOf = (r: Route): { gateway?: string; ifindex?: number; onlink?: boolean }[] =>
+  r.multipath && r.multipath.length > 0 ? r.multipath : [{ gateway: r.gateway, ifindex: r.ifindex, onlink: r.onlink }];
 
 const keyOf = (r: Route): string => `${r.dst}|${r.metric ?? 0}`;
 
@@ -100,7 +101,11 @@ export class Underlay {
     }
     if (!best || (best.route.type ?? 'unicast') !== 'unicast') return { kind: 'unreachable' };
     // A hop of a multipath route without gateway is a device the next hop itself is on.
-    const hops = hopsOf(best.route).map((h): KernelNextHop => (h.ifindex ? { gateway: h.gateway ?? gateway, ifindex: h.ifindex } : { gateway: h.gateway ?? gateway }));
+    const hops = hopsOf(best.route).map((h): KernelNextHop => ({
+      gateway: h.gateway ?? gateway,
+      ...(h.ifindex ? { ifindex: h.ifindex } : {}),
+      ...(h.onlink && h.gateway ? { onlink: true } : {}),
+    }));
     return { kind: 'via', through: best.route.dst, hops };
   }
 }
@@ -110,7 +115,7 @@ export function sameResolution(a: Resolution, b: Resolution): boolean {
   if (a.kind !== b.kind) return false;
   if (a.kind !== 'via' || b.kind !== 'via') return true;
   if (a.through !== b.through || a.hops.length !== b.hops.length) return false;
-  return a.hops.every((h, i) => h.gateway === b.hops[i]!.gateway && h.ifindex === b.hops[i]!.ifindex);
+  return a.hops.every((h, i) => h.gateway === b.hops[i]!.gateway && h.ifindex === b.hops[i]!.ifindex && !!h.onlink === !!b.hops[i]!.onlink);
 }
 
 /** The reason a prefix is left out of the kernel when none of its next hops resolves. */

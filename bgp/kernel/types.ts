@@ -6,6 +6,11 @@ import type { Monitor, NetlinkEvent } from '../../src/netlink/index.js';
 export interface KernelNextHop {
   gateway: string;
   ifindex?: number;
+  /**
+   * Only on next hops resolution produced (never taken from the speaker): the route resolved
+   * through says `onlink` (e.g. `default via 169.254.1.1 dev eth0 onlink`), so ours must too.
+   */
+  onlink?: boolean;
 }
 
 /** A best-path change: the next hops to install for `prefix`, or null to withdraw it. */

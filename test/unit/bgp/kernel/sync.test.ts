@@ -369,6 +369,18 @@ describe('KernelRouteSync: next hops that are not on-link (recursive resolution,
     expect(s.stats()).toMatchObject({ unreachable: 2, installed: 2 });
   });
 
+  it('a default route with an onlink gateway (not covered by a connected route): ours is onlink too', async () => {
+    const r = await rig();
+    await r.other.routeAdd({ family: 4, dst: '0.0.0.0/0', gateway: '169.254.1.1', ifindex: r.if0, onlink: true, protocol: STATIC });
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([{ prefix: '10.90.0.0/24', nextHops: [{ gateway: '198.18.2.1' }] }]);
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `169.254.1.1%${r.if0}`)).toBe(true);
+    expect((await ours(r.nl))[0]?.onlink).toBe(true);
+    await s.settled();
+    expect(s.stats()).toMatchObject({ installed: 1, retrying: 0, writes: { failed: 0 } });
+  });
+
   it('IPv6: resolves through the default route via a link-local router', async () => {
     const r = await rig();
     await r.other.routeAdd({ family: 6, dst: '::/0', gateway: 'fe80::1', ifindex: r.if1, protocol: STATIC });
