@@ -522,7 +522,9 @@ export class KernelRouteSync {
     }
     if (e.kind !== 'route') return;
     const r = e.route;
-    if (this.underlay.apply(e.action, r)) {
+    // A route that is not ours in the main table: next hops may now resolve differently.
+    const underlay = this.underlay.apply(e.action, r);
+    if (underlay) {
       this.counters.events++;
       this.reresolve();
     }
@@ -534,7 +536,7 @@ export class KernelRouteSync {
     if (r.protocol !== this.shape.protocol) {
       // A foreign route: only its disappearance matters, when it held a prefix we want.
       if (e.action === 'del' && (this.conflicts.has(p) || this.eexist.has(p)) && this.desired.has(p)) {
-        this.counters.events++;
+        if (!underlay) this.counters.events++;
         this.eexist.delete(p);
         this.touch(p);
       }

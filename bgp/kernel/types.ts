@@ -83,7 +83,7 @@ export interface KernelSyncStats {
   /** Changes refused because they were malformed (bad prefix, gateway of the wrong family). */
   rejected: number;
   writes: { add: number; replace: number; del: number; failed: number };
-  /** Route events from the kernel monitor that concerned our table. */
+  /** Route events from the kernel monitor that concerned our table, or the main-table routes next hops resolve through. */
   events: number;
   /** Our routes found deleted or changed by someone else and put back. */
   repaired: number;
