@@ -1,7 +1,10 @@
 // `twillctl verify`, the BGP part (pure): the sessions this node's configuration asks for against
 // the speaker's, and the best paths the speaker learned from peers against the routes of the BGP
-// route protocol in the kernel (read afresh by the caller). Repairs nothing.
-import { routeKeyOr, type Route } from '../../src/netlink/index.js';
+// route protocol in the kernel (read afresh by the caller). Next hops that are not on-link are
+// resolved through the same main-table routes as kernel sync does (bgp/kernel/resolve.ts), so a
+// route installed via the resolved gateway counts as in place. Repairs nothing.
+import { RTPROT_TWILL_BGP, routeKeyOr, type Route } from '../../src/netlink/index.js';
+import { resolveNextHops, Underlay, unreachableReason } from '../kernel/resolve.js';
 import type { NodeDifference, VerifyCounts } from '../../src/nodeapi/types.js';
 import type { NeighborConfig, PeerStatus, RouteView } from '../server/types.js';
 
@@ -14,6 +17,11 @@ export interface BgpVerifyInput {
   learned: readonly RouteView[];
   /** The kernel's routes of the BGP route protocol in the table the speaker installs into. */
   kernel: readonly Route[];
+  /**
+   * The main table's routes (any protocol; those of the BGP one are skipped): what next hops that
+   * are not on-link resolve through. Absent: every next hop is taken as on-link.
+   */
+  underlay?: readonly Route[];
   /** The peer type of a neighbour, for the object's name ("node-to-node mesh"). */
   typeOf?: (address: string) => string | undefined;
 }
@@ -44,11 +52,18 @@ export function diffBgp(i: BgpVerifyInput): { differences: NodeDifference[]; che
   const want = new Map<string, RouteView>();
   for (const r of i.learned) if (r.best && r.peer !== undefined && r.nextHop && r.nextHop !== 'self') want.set(routeKeyOr(r.prefix), r);
   const kernel = new Map(i.kernel.map((r) => [r.dst, r]));
+  const underlay = new Underlay(RTPROT_TWILL_BGP);
+  underlay.load(i.underlay ?? []);
+  const resolve = i.underlay ? (gw: string) => underlay.resolve(gw) : () => ({ kind: 'onlink' as const });
   for (const [key, r] of want) {
     const k = kernel.get(key);
-    const expected = `via ${r.nextHop} (learned from ${r.peer})`;
-    if (k === undefined) out.push({ kind: 'bgp-route', object: key, expected, actual: 'absent' });
-    else if (!gatewaysOf(k).includes(r.nextHop)) out.push({ kind: 'bgp-route', object: key, expected, actual: describe(k) });
+    // "fd00::2 (link-local fe80::1)": the kernel gets the global address.
+    const nextHop = r.nextHop.split(' ')[0]!;
+    const via = resolveNextHops([{ gateway: nextHop }], resolve).hops.map((h) => h.gateway);
+    const resolved = via.length > 0 && (via.length !== 1 || via[0] !== nextHop) ? `; resolved via ${via.join(', ')}` : '';
+    const expected = `via ${r.nextHop} (learned from ${r.peer}${resolved})`;
+    if (k === undefined) out.push({ kind: 'bgp-route', object: key, expected, actual: via.length === 0 ? `absent: ${unreachableReason([nextHop])}` : 'absent' });
+    else if (!gatewaysOf(k).some((g) => via.includes(g))) out.push({ kind: 'bgp-route', object: key, expected, actual: describe(k) });
   }
   for (const [key, k] of kernel) {
     if (!want.has(key)) out.push({ kind: 'bgp-route', object: key, expected: 'absent (no best path learned from a peer)', actual: describe(k) });

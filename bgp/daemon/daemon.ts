@@ -193,7 +193,10 @@ export class Daemon implements ApiBackend {
     const l = this.config.speaker.listen;
     const listen = l === false ? '' : formatListen(l?.address, this.speaker.port ?? l?.port ?? 179);
     const k = this.kernel?.sync.stats();
-    const kernelError = k && (k.retrying > 0 || k.conflicts > 0) ? `${k.retrying} routes failing and retried, ${k.conflicts} held by routes that are not ours` : undefined;
+    const kernelError =
+      k && (k.retrying > 0 || k.conflicts > 0 || k.unreachable > 0)
+        ? `${k.retrying} routes failing and retried, ${k.conflicts} held by routes that are not ours, ${k.unreachable} not installed (no route to their next hop)`
+        : undefined;
     return {
       version: this.o.version,
       routerId: this.config.speaker.routerId,

@@ -42,6 +42,12 @@ export function normalizeNextHops(family: 4 | 6, hops: readonly KernelNextHop[],
   return out.sort(compareNextHop);
 }
 
+/** Sorted, without duplicates (resolved hops of several next hops can meet). */
+export function uniqueNextHops(hops: readonly KernelNextHop[]): KernelNextHop[] {
+  const seen = new Set<string>();
+  return hops.filter((h) => !seen.has(`${h.gateway}%${h.ifindex ?? ''}`) && !!seen.add(`${h.gateway}%${h.ifindex ?? ''}`)).sort(compareNextHop);
+}
+
 function compareNextHop(a: KernelNextHop, b: KernelNextHop): number {
   if (a.gateway !== b.gateway) return a.gateway < b.gateway ? -1 : 1;
   return (a.ifindex ?? 0) - (b.ifindex ?? 0);
@@ -61,8 +67,13 @@ export function toRoute(prefix: string, w: WantedRoute, s: RouteShape): Route {
     const nh = w.nextHops[0]!;
     r.gateway = nh.gateway;
     if (nh.ifindex !== undefined) r.ifindex = nh.ifindex;
+    if (nh.onlink) r.onlink = true;
   } else {
-    r.multipath = w.nextHops.map((nh): NextHop => (nh.ifindex !== undefined ? { gateway: nh.gateway, ifindex: nh.ifindex } : { gateway: nh.gateway }));
+    r.multipath = w.nextHops.map((nh): NextHop => ({
+      gateway: nh.gateway,
+      ...(nh.ifindex !== undefined ? { ifindex: nh.ifindex } : {}),
+      ...(nh.onlink ? { onlink: true } : {}),
+    }));
   }
   return r;
 }

@@ -14,6 +14,11 @@
 // puts ours in). The kernel table is never polled; only a monitor overrun makes us list our
 // routes again.
 //
+// Next hops that are not on-link are resolved recursively (resolve.ts: through the main table's
+// routes that are not ours, e.g. the default route) and installed via the resolved gateways;
+// prefixes whose next hops resolved through a route that changes are rewritten, and a prefix none
+// of whose next hops resolves is left out (unreachablePrefixes()) until one does.
+//
 // Graceful restart: routes of ours found at start that nobody wants yet are kept (forwarding is
 // preserved) until markInSync() or the reconcile timer; then they are removed.
 //
@@ -31,7 +36,8 @@ import {
   type RouteWrite,
   type RouteWriteResult,
 } from '../../src/netlink/index.js';
-import { nextHopsOf, normalizeNextHops, normalizePrefix, sameNextHops, toDelete, toRoute, type RouteShape, type WantedRoute } from './nexthops.js';
+import { nextHopsOf, normalizeNextHops, normalizePrefix, sameNextHops, toDelete, toRoute, uniqueNextHops, type RouteShape, type WantedRoute } from './nexthops.js';
+import { resolveNextHops, sameResolution, Underlay, unreachableReason, type Resolution } from './resolve.js';
 import type {
   KernelNextHop,
   KernelRouteChange,
@@ -75,6 +81,12 @@ export class KernelRouteSync {
   private readonly eexist = new Map<string, number>();
   private readonly conflicts = new Set<string>();
   private readonly stale = new Set<string>();
+  /** The main table's routes that are not ours: what next hops resolve through. */
+  private readonly underlay: Underlay;
+  /** gateway → how it resolves now (cleared when the underlay is listed again). */
+  private readonly resolved = new Map<string, Resolution>();
+  /** Wanted prefixes left out of the kernel because no next hop resolves → why. */
+  private readonly unreachable = new Map<string, string>();
 
   private phase: Phase = 'new';
   private mon: Monitor | undefined;
@@ -106,6 +118,7 @@ export class KernelRouteSync {
     this.log = opts.log ?? silent;
     this.coalesceMs = opts.coalesceMs ?? 10;
     this.batchSize = opts.batchSize ?? 8192;
+    this.underlay = new Underlay(protocol);
     this.core = new RouteOwner({ protocol, table, batchSize: this.batchSize, initialMs: opts.retryInitialMs ?? 100, maxMs: opts.retryMaxMs ?? 30_000 });
   }
 
@@ -225,6 +238,7 @@ export class KernelRouteSync {
       pending: this.dirty.size,
       retrying: this.core.backoff.size,
       conflicts: this.conflicts.size,
+      unreachable: this.unreachable.size,
       stale: this.phase === 'in-sync' ? 0 : this.stale.size,
       inSync: this.phase === 'in-sync',
       rejected: c.rejected,
@@ -238,6 +252,11 @@ export class KernelRouteSync {
   /** Prefixes held by a foreign route (we wanted them but did not install ours). */
   conflictingPrefixes(): string[] {
     return [...this.conflicts];
+  }
+
+  /** Wanted prefixes not installed because none of their next hops is reachable, with the reason. */
+  unreachablePrefixes(): { prefix: string; reason: string }[] {
+    return [...this.unreachable].map(([prefix, reason]) => ({ prefix, reason }));
   }
 
   /**
@@ -333,8 +352,9 @@ export class KernelRouteSync {
         this.dirty.add(p);
         continue;
       }
-      const want = this.desired.get(p);
+      const wanted = this.desired.get(p);
       const have = this.actual.get(p);
+      const want = wanted && this.installable(p, wanted);
       if (want) {
         if (have && sameNextHops(want.nextHops, have.nextHops)) {
           this.settle(p);
@@ -344,7 +364,7 @@ export class KernelRouteSync {
         ops.push({ key: p, op, route: toRoute(p, want, this.shape) });
         meta.push({ prefix: p, op, family: want.family, want });
       } else if (have) {
-        if (this.stale.has(p) && this.phase !== 'in-sync') continue; // graceful restart: forwarding preserved until in sync
+        if (this.stale.has(p) && this.phase !== 'in-sync' && !wanted) continue; // graceful restart: forwarding preserved until in sync
         ops.push({ key: p, op: 'routeDel', route: toDelete(p, have.family, this.shape) });
         meta.push({ prefix: p, op: 'routeDel', family: have.family, want: undefined });
       } else {
@@ -413,12 +433,65 @@ export class KernelRouteSync {
     this.conflicts.delete(prefix);
   }
 
-  /** Lists our routes (kernel-side filtered by protocol and table), buffering events meanwhile. */
+  /**
+   * What to install for a wanted route: its next hops with the ones that are not on-link
+   * resolved, or undefined (recorded as unreachable) when none resolves.
+   */
+  private installable(prefix: string, want: WantedRoute): WantedRoute | undefined {
+    if (want.nextHops.every((h) => h.ifindex !== undefined || this.resolution(h.gateway).kind === 'onlink')) {
+      this.unreachable.delete(prefix);
+      return want;
+    }
+    const r = resolveNextHops(want.nextHops, (gw) => this.resolution(gw));
+    if (r.hops.length === 0) {
+      if (!this.unreachable.has(prefix)) {
+        const reason = unreachableReason(r.unreachable);
+        this.unreachable.set(prefix, reason);
+        if (this.unreachable.size <= 10) this.log.warn({ prefix, reason }, 'kernel sync: route not installed');
+      }
+      return undefined;
+    }
+    this.unreachable.delete(prefix);
+    return { family: want.family, nextHops: uniqueNextHops(r.hops) };
+  }
+
+  private resolution(gateway: string): Resolution {
+    let r = this.resolved.get(gateway);
+    if (r === undefined) {
+      r = this.underlay.resolve(gateway);
+      this.resolved.set(gateway, r);
+    }
+    return r;
+  }
+
+  /** A route that is not ours changed: rewrite the prefixes whose next hops now resolve differently. */
+  private reresolve(): void {
+    const changed = new Set<string>();
+    for (const [gw, old] of this.resolved) {
+      const now = this.underlay.resolve(gw);
+      if (sameResolution(old, now)) continue;
+      changed.add(gw);
+      this.resolved.set(gw, now);
+    }
+    if (changed.size === 0) return;
+    let prefixes = 0;
+    for (const [p, w] of this.desired) {
+      if (w.nextHops.some((h) => h.ifindex === undefined && changed.has(h.gateway))) {
+        this.touch(p);
+        prefixes++;
+      }
+    }
+    this.log.info({ nextHops: [...changed].slice(0, 10), prefixes }, 'kernel sync: next hops resolve differently; rewriting their routes');
+  }
+
+  /** Lists our routes (kernel-side filtered by protocol and table) and the main table for resolution, buffering events meanwhile. */
   private async loadActual(): Promise<void> {
     this.buffered ??= [];
     let next: Map<string, Installed>;
     try {
       next = await this.core.list(this.nl, (r) => ({ family: r.family, nextHops: nextHopsOf(r) }));
+      this.underlay.load(await this.nl.routeList({ table: RT_TABLE_MAIN }));
+      this.resolved.clear();
     } catch (e) {
       this.buffered = undefined;
       throw e;
@@ -449,20 +522,30 @@ export class KernelRouteSync {
     }
     if (e.kind !== 'route') return;
     const r = e.route;
-    if (!this.core.inTable(r)) return;
+    // A route that is not ours in the main table: next hops may now resolve differently.
+    const underlay = this.underlay.apply(e.action, r);
+    if (underlay) {
+      this.counters.events++;
+      this.reresolve();
+    }
+    if (!this.core.inTable(r)) {
+      this.schedule();
+      return;
+    }
     const p = r.dst;
     if (r.protocol !== this.shape.protocol) {
       // A foreign route: only its disappearance matters, when it held a prefix we want.
       if (e.action === 'del' && (this.conflicts.has(p) || this.eexist.has(p)) && this.desired.has(p)) {
-        this.counters.events++;
+        if (!underlay) this.counters.events++;
         this.eexist.delete(p);
         this.touch(p);
-        this.schedule();
       }
+      this.schedule();
       return;
     }
     this.counters.events++;
-    const want = this.desired.get(p);
+    const wanted = this.desired.get(p);
+    const want = wanted && !this.unreachable.has(p) ? this.installable(p, wanted) : undefined;
     const had = this.actual.get(p);
     if (e.action === 'new') {
       this.actual.set(p, { family: r.family, nextHops: nextHopsOf(r) });

@@ -6,6 +6,11 @@ import type { Monitor, NetlinkEvent } from '../../src/netlink/index.js';
 export interface KernelNextHop {
   gateway: string;
   ifindex?: number;
+  /**
+   * Only on next hops resolution produced (never taken from the speaker): the route resolved
+   * through says `onlink` (e.g. `default via 169.254.1.1 dev eth0 onlink`), so ours must too.
+   */
+  onlink?: boolean;
 }
 
 /** A best-path change: the next hops to install for `prefix`, or null to withdraw it. */
@@ -70,13 +75,15 @@ export interface KernelSyncStats {
   retrying: number;
   /** Prefixes held in our table by a route that is not ours: never replaced, reported here. */
   conflicts: number;
+  /** Prefixes we want but did not install: none of their next hops is reachable (no route to it). */
+  unreachable: number;
   /** Routes of ours left by a previous run, kept until in sync (graceful restart). */
   stale: number;
   inSync: boolean;
   /** Changes refused because they were malformed (bad prefix, gateway of the wrong family). */
   rejected: number;
   writes: { add: number; replace: number; del: number; failed: number };
-  /** Route events from the kernel monitor that concerned our table. */
+  /** Route events from the kernel monitor that concerned our table, or the main-table routes next hops resolve through. */
   events: number;
   /** Our routes found deleted or changed by someone else and put back. */
   repaired: number;

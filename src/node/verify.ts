@@ -1,6 +1,6 @@
 // The local API's Verify: felix's kernel comparison (felix/dataplane verifyKernel) and the BGP
-// one (bgp/agent diffBgp, fed with the speaker's view and a fresh dump of the BGP protocol's
-// kernel routes), as one report. Wiring only; reads, never writes.
+// one (bgp/agent diffBgp, fed with the speaker's view and a fresh dump of the main table: the BGP
+// protocol's routes, and the others its next hops resolve through), as one report. Wiring only; reads, never writes.
 import { diffBgp } from '../../bgp/agent/index.js';
 import type { NeighborConfig, PeerStatus, RouteQuery, RouteView } from '../../bgp/server/types.js';
 import type { KernelDiff } from '../../felix/dataplane/index.js';
@@ -41,12 +41,10 @@ export async function verifyNode(s: VerifySources): Promise<NodeVerifyReport> {
   else if (neighbors === undefined) notes.push('BGP: not checked (the speaker has no configuration: no Node resource or no BGP address for this node)');
   else {
     try {
-      const [peers, learned, kernel] = await Promise.all([
-        s.bgp.peers(),
-        s.bgp.routes({ table: 'loc', limit: 0 }),
-        s.netlink.routeList({ protocol: RTPROT_TWILL_BGP, table: RT_TABLE_MAIN }),
-      ]);
-      const b = diffBgp({ neighbors, peers, learned, kernel, typeOf: (a) => s.bgp?.typeOf(a) });
+      // One dump of the main table: the BGP protocol's routes, and the rest for next-hop resolution.
+      const [peers, learned, main] = await Promise.all([s.bgp.peers(), s.bgp.routes({ table: 'loc', limit: 0 }), s.netlink.routeList({ table: RT_TABLE_MAIN })]);
+      const kernel = main.filter((r) => r.protocol === RTPROT_TWILL_BGP);
+      const b = diffBgp({ neighbors, peers, learned, kernel, underlay: main, typeOf: (a) => s.bgp?.typeOf(a) });
       report.differences.push(...b.differences);
       report.checked.bgpSessions = b.checked.bgpSessions;
       report.checked.bgpRoutes = b.checked.bgpRoutes;

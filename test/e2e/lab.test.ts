@@ -2,7 +2,8 @@
 // examples (real etcd, twill-node per host, BIRD ToR, workloads through twill-cni), `verify` probes
 // every pair with real TCP and UDP, and `down` leaves nothing behind.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { missing } from '../support/env.js';
@@ -190,5 +191,59 @@ describe.skipIf(frrReason)('twill-lab with an FRR top-of-rack router (e2e: two r
     expect(leftovers(name)).toEqual([]);
     expect(scratch.filter((x) => existsSync(x))).toEqual([]);
     expect(state.procs.filter((p) => existsSync(`/proc/${p.pid}`) && readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').includes(state.dir))).toEqual([]);
+  });
+});
+
+describe.skipIf(reason)('twill-lab: a full node-to-node mesh across racks (e2e: next hops resolved through the ToR)', () => {
+  const name = `nr${suffix}`;
+  afterAll(() => {
+    lab(['down', '--name', name]);
+  });
+
+  it('two racks, default mesh: each host installs the other rack\'s block via its ToR, verify is clean, traffic flows', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'twill-lab-mesh-'));
+    const model = join(dir, 'mesh.yaml');
+    writeFileSync(
+      model,
+      `name: mesh
+hosts:
+  - { name: h1, rack: r1 }
+  - { name: h2, rack: r2 }
+racks:
+  - { name: r1, asn: 65001 }
+  - { name: r2, asn: 65002 }
+bgp: { asn: 64512 }
+pools:
+  - { cidr: 10.72.0.0/16, blockSize: 26 }
+namespaces:
+  - { name: m }
+workloads:
+  - { name: a, namespace: m, host: h1, ports: [80] }
+  - { name: b, namespace: m, host: h2, ports: [80] }
+`,
+    );
+    try {
+      const u = lab(['up', '-f', model, '--name', name]);
+      expect(u.code, `${u.out}\n${u.err}`).toBe(0);
+      const st = JSON.parse(lab(['status', '--name', name, '-o', 'json']).out) as Status;
+      // h1 ⇄ h2 is an iBGP session across racks; h2's block comes with next hop h2 (198.18.2.1),
+      // not on h1's LAN: installed via h1's ToR (198.18.1.254), and the other way round.
+      expect(st.hosts.map((h) => `${h.name} ${h.sessions.map((x) => `${x.peerAddress} ${x.state}`).join(', ')}`)).toEqual(
+        expect.arrayContaining([expect.stringContaining('198.18.2.1 Established'), expect.stringContaining('198.18.1.1 Established')]),
+      );
+      for (const [host, other, tor] of [['h1', 'h2', '198.18.1.254'], ['h2', 'h1', '198.18.2.254']] as const) {
+        const block = st.workloads.find((w) => w.host === other)!.ips[0]!;
+        const routes = spawnSync('ip', ['-n', `${name}-${host}`, 'route', 'show', 'proto', '85'], { encoding: 'utf8' }).stdout;
+        expect(routes, `${host}: route to ${other}'s block ${block}`).toMatch(new RegExp(`^10\\.72\\.\\d+\\.\\d+/26 via ${tor.replace(/\./g, '\\.')} `, 'm'));
+      }
+      const v = lab(['verify', '--name', name, '-o', 'json']);
+      const rep = JSON.parse(v.out) as Verify;
+      expect(rep.checks.filter((c) => !c.ok)).toEqual([]);
+      expect(rep.checks.filter((c) => c.what.endsWith('kernel as its agent wants it')).map((c) => c.detail)).toEqual(['no differences (twillctl verify)', 'no differences (twillctl verify)']);
+      expect(rep.cells.filter((c) => !c.allowed)).toEqual([]);
+      expect(v.code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -61,7 +61,8 @@ describe('verifyNode', () => {
     expect(r.differences.map((d) => `${d.kind} ${d.object}: ${d.expected} → ${d.actual}`)).toEqual([
       'sysctl net/ipv4/conf/twa/proxy_arp: 1 → 0',
       'bgp-session peer 198.18.0.12 (node-to-node mesh): Established → Active: connection refused',
-      'bgp-route 10.65.1.0/26: via 198.18.0.12 (learned from 198.18.0.12) → absent',
+      // The fake namespace has no route to the next hop either: the report says so.
+      'bgp-route 10.65.1.0/26: via 198.18.0.12 (learned from 198.18.0.12) → absent: next hop 198.18.0.12 is not reachable: no route to it',
       'bgp-route 10.65.2.0/26: absent (no best path learned from a peer) → blackhole',
     ]);
     expect(r.checked).toMatchObject({ bgpSessions: 1, bgpRoutes: 1 });

@@ -69,4 +69,27 @@ describe('diffBgp', () => {
     const k: Route = { family: 4, dst: '10.65.1.0/26', protocol: RTPROT_TWILL_BGP, multipath: [{ gateway: '198.18.0.12' }, { gateway: '198.18.0.11' }] };
     expect(brief({ ...healthy, kernel: [k] })).toEqual([]);
   });
+
+  it('a next hop in another rack counts as in place when the kernel route goes via the router it resolves through', () => {
+    const rack: BgpVerifyInput = {
+      ...healthy,
+      learned: [learned('10.65.1.0/26', '198.18.2.11', '198.18.2.11')],
+      kernel: [kroute('10.65.1.0/26', '198.18.1.1')],
+      // Connected 198.18.1.0/24, default via the rack's router; our own routes never resolve.
+      underlay: [
+        { family: 4, dst: '198.18.1.0/24', ifindex: 2, protocol: 2, scope: 'link' },
+        { family: 4, dst: '0.0.0.0/0', gateway: '198.18.1.1', ifindex: 2, protocol: 4 },
+        { family: 4, dst: '198.18.2.0/24', gateway: '198.18.1.9', ifindex: 2, protocol: RTPROT_TWILL_BGP },
+        kroute('10.65.1.0/26', '198.18.1.1'),
+      ],
+    };
+    expect(brief(rack).filter((d) => d.startsWith('bgp-route'))).toEqual([]);
+    expect(brief({ ...rack, kernel: [kroute('10.65.1.0/26', '198.18.2.11')] }).filter((d) => d.startsWith('bgp-route'))).toEqual([
+      'bgp-route 10.65.1.0/26: via 198.18.2.11 (learned from 198.18.2.11; resolved via 198.18.1.1) → via 198.18.2.11',
+    ]);
+    // No route to the next hop: the route is (rightly) absent, and the report says why.
+    expect(brief({ ...rack, kernel: [], underlay: rack.underlay!.slice(0, 1) }).filter((d) => d.startsWith('bgp-route'))).toEqual([
+      'bgp-route 10.65.1.0/26: via 198.18.2.11 (learned from 198.18.2.11) → absent: next hop 198.18.2.11 is not reachable: no route to it',
+    ]);
+  });
 });

@@ -247,15 +247,33 @@ describe('KernelRouteSync (fake kernel)', () => {
     const r = await rig();
     const s = makeSync(r);
     await s.start({ reconcileAfterMs: 0 });
-    // 10.0.9.2 is not reachable yet: the kernel refuses the route (ENETUNREACH).
-    s.setRoutes([{ prefix: '10.70.0.0/24', nextHops: [{ gateway: '10.0.9.2' }] }]);
+    // Through a device that is down: the kernel refuses the route (ENETDOWN).
+    await r.other.linkSetUp('v1', false);
+    s.setRoutes([{ prefix: '10.70.0.0/24', nextHops: [{ gateway: '10.0.1.2', ifindex: r.if1 }] }]);
     expect(await until(() => s.stats().writes.failed >= 2)).toBe(true);
     expect(s.stats().retrying).toBe(1);
     expect(await ours(r.nl)).toEqual([]);
-    await r.other.addrAdd({ ifindex: r.if1, family: 4, address: '10.0.9.1', prefixLength: 24 });
+    await r.other.linkSetUp('v1', true);
     expect(await until(async () => (await ours(r.nl)).length === 1)).toBe(true);
     await s.settled();
     expect(s.stats()).toMatchObject({ retrying: 0, pending: 0, installed: 1 });
+  });
+
+  it('leaves out a route whose next hop has no route to it, and installs it once the next hop is on-link', async () => {
+    const r = await rig();
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([{ prefix: '10.70.0.0/24', nextHops: [{ gateway: '10.0.9.2' }] }]);
+    await s.settled();
+    expect(s.unreachablePrefixes()).toEqual([{ prefix: '10.70.0.0/24', reason: 'next hop 10.0.9.2 is not reachable: no route to it' }]);
+    expect(s.stats()).toMatchObject({ unreachable: 1, retrying: 0, installed: 0, writes: { failed: 0 } });
+    expect(await ours(r.nl)).toEqual([]);
+    // The connected route of a new address makes it on-link: installed via it, as learned.
+    await r.other.addrAdd({ ifindex: r.if1, family: 4, address: '10.0.9.1', prefixLength: 24 });
+    expect(await until(async () => (await ours(r.nl)).length === 1)).toBe(true);
+    expect((await ours(r.nl))[0]).toMatchObject({ dst: '10.70.0.0/24', gateway: '10.0.9.2', ifindex: r.if1 });
+    await s.settled();
+    expect(s.stats()).toMatchObject({ unreachable: 0, retrying: 0, pending: 0, installed: 1 });
   });
 
   it('writes many changes in few batches (coalesced)', async () => {
@@ -272,5 +290,103 @@ describe('KernelRouteSync (fake kernel)', () => {
     await s.settled();
     expect((await ours(r.nl)).length).toBe(3000);
     expect(batches).toBe(3);
+  });
+});
+
+describe('KernelRouteSync: next hops that are not on-link (recursive resolution, fake kernel)', () => {
+  /** Our route for dst as "gateway%ifindex" hops, sorted ('' when absent). */
+  async function hopsOf(nl: NetlinkHandle, dst: string): Promise<string> {
+    const r = (await ours(nl)).find((x) => x.dst === dst);
+    if (!r) return '';
+    const hops = r.multipath ?? [{ gateway: r.gateway, ifindex: r.ifindex }];
+    return hops
+      .map((h) => `${h.gateway}%${h.ifindex}`)
+      .sort()
+      .join(',');
+  }
+
+  it('installs via the gateway of the route to the next hop, and follows that route as it changes', async () => {
+    const r = await rig();
+    await r.other.routeAdd({ family: 4, dst: '0.0.0.0/0', gateway: '10.0.0.254', protocol: STATIC });
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([
+      { prefix: '10.90.0.0/24', nextHops: [{ gateway: '198.18.2.1' }] }, // another rack: not on-link
+      { prefix: '10.91.0.0/24', nextHops: [{ gateway: '10.0.0.2' }] }, // on-link: as today
+    ]);
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `10.0.0.254%${r.if0}`)).toBe(true);
+    await s.settled();
+    expect(await hopsOf(r.nl, '10.91.0.0/24')).toBe(`10.0.0.2%${r.if0}`);
+    expect(s.stats()).toMatchObject({ installed: 2, unreachable: 0, writes: { add: 2, replace: 0, failed: 0 } });
+
+    // The default route moves to another router: only the resolved prefix is rewritten.
+    await r.other.routeReplace({ family: 4, dst: '0.0.0.0/0', gateway: '10.0.1.254', protocol: STATIC });
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `10.0.1.254%${r.if1}`)).toBe(true);
+    await s.settled();
+    expect(s.stats().writes).toMatchObject({ add: 2, replace: 1, failed: 0 });
+
+    // A more specific route to the next hop wins over the default route.
+    await r.other.routeAdd({ family: 4, dst: '198.18.2.0/24', gateway: '10.0.0.253', protocol: STATIC });
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `10.0.0.253%${r.if0}`)).toBe(true);
+
+    // ECMP underneath: every hop of it.
+    await r.other.routeReplace({ family: 4, dst: '198.18.2.0/24', protocol: STATIC, multipath: [{ gateway: '10.0.0.253' }, { gateway: '10.0.1.253' }] });
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `10.0.0.253%${r.if0},10.0.1.253%${r.if1}`)).toBe(true);
+
+    // No route to the next hop any more: ours is withdrawn from the kernel and reported.
+    await r.other.routeDel({ family: 4, dst: '198.18.2.0/24', protocol: STATIC });
+    await r.other.routeDel({ family: 4, dst: '0.0.0.0/0', protocol: STATIC });
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === '')).toBe(true);
+    await s.settled();
+    expect(s.unreachablePrefixes()).toEqual([{ prefix: '10.90.0.0/24', reason: 'next hop 198.18.2.1 is not reachable: no route to it' }]);
+    expect(await hopsOf(r.nl, '10.91.0.0/24')).toBe(`10.0.0.2%${r.if0}`);
+
+    // And back when a route to it appears again.
+    await r.other.routeAdd({ family: 4, dst: '0.0.0.0/0', gateway: '10.0.1.254', protocol: STATIC });
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `10.0.1.254%${r.if1}`)).toBe(true);
+    await s.settled();
+    expect(s.stats()).toMatchObject({ unreachable: 0, retrying: 0, installed: 2 });
+  });
+
+  it('never resolves a next hop through a route of its own protocol', async () => {
+    const r = await rig();
+    // A route of ours left by a previous run (seen in the first listing) ...
+    await r.other.routeAdd({ family: 4, dst: '198.18.0.0/16', gateway: '10.0.0.2', protocol: RTPROT_TWILL_BGP });
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([
+      { prefix: '198.18.0.0/16', nextHops: [{ gateway: '10.0.0.2' }] },
+      { prefix: '10.90.0.0/24', nextHops: [{ gateway: '198.18.2.1' }] },
+    ]);
+    // ... and one installed now (seen as a route event).
+    s.setRoutes([{ prefix: '198.19.0.0/16', nextHops: [{ gateway: '10.0.0.2' }] }]);
+    expect(await until(() => s.stats().events >= 1)).toBe(true);
+    s.setRoutes([{ prefix: '10.92.0.0/24', nextHops: [{ gateway: '198.19.2.1' }] }]);
+    await s.settled();
+    expect(await hopsOf(r.nl, '198.18.0.0/16')).toBe(`10.0.0.2%${r.if0}`);
+    expect(await hopsOf(r.nl, '10.90.0.0/24')).toBe('');
+    expect(await hopsOf(r.nl, '10.92.0.0/24')).toBe('');
+    expect(s.stats()).toMatchObject({ unreachable: 2, installed: 2 });
+  });
+
+  it('a default route with an onlink gateway (not covered by a connected route): ours is onlink too', async () => {
+    const r = await rig();
+    await r.other.routeAdd({ family: 4, dst: '0.0.0.0/0', gateway: '169.254.1.1', ifindex: r.if0, onlink: true, protocol: STATIC });
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([{ prefix: '10.90.0.0/24', nextHops: [{ gateway: '198.18.2.1' }] }]);
+    expect(await until(async () => (await hopsOf(r.nl, '10.90.0.0/24')) === `169.254.1.1%${r.if0}`)).toBe(true);
+    expect((await ours(r.nl))[0]?.onlink).toBe(true);
+    await s.settled();
+    expect(s.stats()).toMatchObject({ installed: 1, retrying: 0, writes: { failed: 0 } });
+  });
+
+  it('IPv6: resolves through the default route via a link-local router', async () => {
+    const r = await rig();
+    await r.other.routeAdd({ family: 6, dst: '::/0', gateway: 'fe80::1', ifindex: r.if1, protocol: STATIC });
+    const s = makeSync(r);
+    await s.start({ reconcileAfterMs: 0 });
+    s.setRoutes([{ prefix: 'fd00:90::/64', nextHops: [{ gateway: 'fd00:2::1' }] }]);
+    expect(await until(async () => (await hopsOf(r.nl, 'fd00:90::/64')) === `fe80::1%${r.if1}`)).toBe(true);
   });
 });
