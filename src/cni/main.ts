@@ -6,7 +6,7 @@
 //
 // `twill-cni install --bin-dir DIR --conf-dir DIR [--datastore URL] [--nodename NAME]` installs
 // the plugin (a wrapper script running this file with this node) and the conflist;
-// `twill-cni serve [--socket PATH]` runs the server.
+// `twill-cni serve [--socket PATH]` runs the standalone server (twill-node serves the same by default).
 import { readStdin, socketFor, viaServer } from './thin.js';
 
 
@@ -21,7 +21,7 @@ if (mode === 'install') {
 const stdin = await readStdin();
 let out = await viaServer(socketFor(stdin, process.env), process.env, stdin);
 if (out === undefined) {
-  const [{ runTwillCni }, { openStore }, { hostname }] = await Promise.all([import('./plugin.js'), import('./program-io.js'), import('node:os')]);
+  const [{ runTwillCni }, { openStore }, { hostname }] = await Promise.all([import('../../cni/plugin.js'), import('../../cni/program-io.js'), import('node:os')]);
   out = await runTwillCni({ env: process.env, stdin, openStore, hostname });
 }
 const { stdout, exitCode } = out;

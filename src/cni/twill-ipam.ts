@@ -3,8 +3,8 @@
 // runs it with CNI_COMMAND=ADD|DEL|CHECK|VERSION and the network configuration on stdin.
 // Startup is kept light: only the datastore backend the configuration names is loaded.
 
-import { runIpamPlugin } from './ipam-plugin.js';
-import { openStore } from './program-io.js';
+import { runIpamPlugin } from '../../cni/ipam-plugin.js';
+import { openStore } from '../../cni/program-io.js';
 import { readStdin } from './thin.js';
 
 const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });

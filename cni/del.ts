@@ -1,8 +1,8 @@
 // DEL: idempotent. The host veth (named from the container id, so no netns is needed), then the
 // endpoint (only if it is this container's), then the addresses. Whatever is already gone is
 // skipped; a container never seen costs one netlink call and two datastore reads.
-import { attachmentKey, workloadIface } from '../workload/naming.js';
-import { unplumbWorkload } from '../workload/plumb.js';
+import { attachmentKey, workloadIface } from '../src/workload/naming.js';
+import { unplumbWorkload } from '../src/workload/plumb.js';
 import { addressSource } from './addresses.js';
 import { deleteEndpoint, endpointKey } from './endpoint.js';
 import type { CniContext } from './context.js';
