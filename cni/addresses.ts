@@ -76,7 +76,9 @@ export async function addressSource(
   const get = async (): Promise<InstanceType<typeof Ipam>> => {
     const ds = await store();
     let ipam = ipams.get(ds) as InstanceType<typeof Ipam> | undefined;
-    if (!ipam) ipams.set(ds, (ipam = new Ipam(ds)));
+    // Pools and IPAMConfig are re-read at most every 5 s (a server makes many calls; the
+    // blocks are compare-and-swapped, so a stale view cannot double-assign).
+    if (!ipam) ipams.set(ds, (ipam = new Ipam(ds, { contextCacheMs: 5000 })));
     return ipam;
   };
   return {

@@ -5,7 +5,7 @@
 
 import { runIpamPlugin } from '../../cni/ipam-plugin.js';
 import { openStore } from '../../cni/program-io.js';
-import { readStdin } from './thin.js';
+import { readStdin } from './thin.cjs';
 
 const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });
 process.stdout.write(out.stdout, () => process.exit(out.exitCode));

@@ -110,7 +110,7 @@ export class AgentMetrics implements FelixMetrics {
     });
     this.cniCalls = new Counter({ name: 'twill_cni_calls_total', help: 'CNI calls twill-node served on its CNI socket, by command and result (ok / error)', labelNames: ['command', 'result'], registers: r });
     this.cniSeconds = new Histogram({ name: 'twill_cni_call_seconds', help: 'Time twill-node spent serving one CNI call (ADD: including the wait for its policy)', labelNames: ['command'], buckets, registers: r });
-    this.cniStepSeconds = new Histogram({ name: 'twill_cni_add_step_seconds', help: 'Time of each step of a served CNI ADD: ipam, veth (with the network profile), endpoint (the write), programmed (the wait for its policy)', labelNames: ['step'], buckets, registers: r });
+    this.cniStepSeconds = new Histogram({ name: 'twill_cni_add_step_seconds', help: 'Time from the start of a served CNI ADD until each step was done: ipam, veth and endpoint (the network profile and the endpoint write; in parallel with veth), programmed (its policy in the kernel)', labelNames: ['step'], buckets, registers: r });
     this.bgp = new BgpMetrics(this.registry);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }

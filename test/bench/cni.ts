@@ -5,9 +5,11 @@
 // (its CNI socket; the product path), and in-process (no server; at most 20 calls, it is slow).
 // Prints
 //   cni add_p50_ms=… add_p99_ms=… del_p50_ms=… par10_adds_per_s=… ref_add_p50_ms=… ratio=…
-// and where a served ADD's time goes: client_floor_ms (p50 of a VERSION call: Node's start-up
-// plus the client, nothing served), node_add_ms (mean time twill-node spent on a sequential ADD,
-// from its twill_cni_call_seconds metric: IPAM, veth, endpoint write, wait for the policy).
+// and where a served ADD's time goes: client_floor_ms (p50 of a VERSION call handed to twill-node:
+// Node's start-up, the client and a round trip on the socket), node_add_ms (mean time twill-node spent on a sequential ADD,
+// from its twill_cni_call_seconds metric), node_<step>_ms (mean time from the ADD's start until
+// the step was done: ipam; veth and endpoint (written in parallel); programmed), and felix's
+// applies per ADD with their mean time and the part of it inside iptables-restore / ipset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +21,8 @@ import { startBenchEtcd } from './ipam-etcd.js';
 import { runLimited as pool } from './concurrency.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CNI_MAIN = join(DIST, 'src/cni/main.js');
+// What the installed wrapper runs (twill-cni install).
+const CNI_MAIN = join(DIST, 'src/cni/client.cjs');
 const NODE_MAIN = join(DIST, 'src/node/main.js');
 
 function ip(...args: string[]): void {
@@ -143,11 +146,15 @@ export default async function bench(args: string[]): Promise<void> {
       const get = (m: string, label: string): number => Number(new RegExp(`^${m}\\{${label}\\} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
       const out: Record<string, number> = { sum: get('twill_cni_call_seconds_sum', 'command="ADD"'), count: get('twill_cni_call_seconds_count', 'command="ADD"') };
       for (const s of STEPS) out[s] = get('twill_cni_add_step_seconds_sum', `step="${s}"`);
+      const plain = (m: string): number => Number(new RegExp(`^${m} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+      out.apply = plain('twill_felix_apply_seconds_sum');
+      out.applies = plain('twill_felix_apply_seconds_count');
+      out.restore = plain('twill_felix_restore_seconds_sum');
       return out;
     };
     const meanMs = (a: Record<string, number>, b: Record<string, number>, k: string): string => (((b[k]! - a[k]!) / (b.count! - a.count!)) * 1000).toFixed(1);
     const floor: number[] = [];
-    for (let i = 0; i < 20; i++) floor.push((await call(hostNs, [process.execPath, CNI_MAIN], { CNI_COMMAND: 'VERSION' }, '{"cniVersion":"1.0.0"}')).ms);
+    for (let i = 0; i < 20; i++) floor.push((await call(hostNs, [process.execPath, CNI_MAIN], { CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0', socket }))).ms);
     const twillConf = (sock: string): string =>
       JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout, socket: sock });
     const twill: Plugin = { name: 'twill-cni (served)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf(socket) };
@@ -171,7 +178,9 @@ export default async function bench(args: string[]): Promise<void> {
       `cni add_p50_ms=${f(t.addP50)} add_p99_ms=${f(t.addP99)} del_p50_ms=${f(t.delP50)} del_p99_ms=${f(t.delP99)} par${par}_adds_per_s=${f(t.parAddsPerS)} ` +
         `ref_add_p50_ms=${f(r.addP50)} ref_add_p99_ms=${f(r.addP99)} ref_del_p50_ms=${f(r.delP50)} ref_par${par}_adds_per_s=${f(r.parAddsPerS)} ratio=${(t.addP50 / r.addP50).toFixed(2)} n=${n} ` +
         `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)} ` +
-        `client_floor_ms=${f(pct(floor, 50))} node_add_ms=${meanMs(m0, m1, 'sum')} ${STEPS.map((k) => `node_${k}_ms=${meanMs(m0, m1, k)}`).join(' ')}\n`,
+        `client_floor_ms=${f(pct(floor, 50))} node_add_ms=${meanMs(m0, m1, 'sum')} ${STEPS.map((k) => `node_${k}_done_ms=${meanMs(m0, m1, k)}`).join(' ')} ` +
+        `felix_applies_per_add=${((m1.applies! - m0.applies!) / (m1.count! - m0.count!)).toFixed(1)} felix_apply_ms=${(((m1.apply! - m0.apply!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
+        `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {

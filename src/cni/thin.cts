@@ -1,7 +1,8 @@
 // The thin path: hand {env, stdin} to a running CNI server (twill-node, or `twill-cni serve`) over
-// its unix socket and print what it answers. Imports nothing but node:net and node:fs (both in
-// Node's start-up snapshot), so a call costs Node's start-up plus the work the warm server does.
-import { readlinkSync } from 'node:fs';
+// its unix socket and print what it answers. A CommonJS module (no ESM loader to start) that
+// imports nothing but node:net and node:fs, so a call costs Node's start-up plus the work the
+// warm server does.
+import { readSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { CniAnswer, CniRequest } from '../../cni/server.js';
 
@@ -67,9 +68,32 @@ export function viaServer(socket: { path: string; explicit: boolean }, env: Reco
   });
 }
 
+/**
+ * All of stdin: read synchronously while it blocks (a pipe: no stream machinery to load); a
+ * non-blocking one (EAGAIN, e.g. a socket from Node's child_process) is read on as a stream.
+ */
 export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  const buf = Buffer.allocUnsafe(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EOF') break;
+      if (code !== 'EAGAIN') throw e;
+      for await (const c of process.stdin) chunks.push(c as Buffer);
+      break;
+    }
+    if (n === 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Prints a served answer and exits with its code. */
+export function finish(out: ServedOutput): void {
+  process.stdout.write(out.stdout, () => process.exit(out.exitCode));
 }
