@@ -52,7 +52,7 @@ export function layerRule(from, to) {
   if (from.layer === 'library') return `libraries import only libraries, never a ${to.layer}`;
   if (from.layer === 'component') {
     if (to.layer === 'program') return 'components never import programs';
-    if (!(COMPONENT_IMPORTS[from.unit] ?? []).includes(to.unit)) return `${from.unit}/ may not import ${to.unit}/ (bgp/ and felix/ never import each other; only ipam/ is shared)`;
+    if (!(COMPONENT_IMPORTS[from.unit] ?? []).includes(to.unit)) return `${from.unit}/ may not import ${to.unit}/ (components never import each other; only ipam/ is shared)`;
     return undefined;
   }
   if (to.layer === 'program') return 'programs never import another program (move what both need into a library, e.g. src/lib/)';
