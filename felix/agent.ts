@@ -107,11 +107,13 @@ interface EndpointWaiter {
 export class FelixAgent {
   /**
    * Local endpoints' specs by namespace/name, with the datastore batch (generation) that brought
-   * each: a spec counts as programmed once an apply of that generation or later converged with
-   * its interface programmed.
+   * each: a spec counts as programmed once an apply of that generation or later wrote all policy
+   * (policyConverged) and its interface's routes and sysctls are in.
    */
   private readonly localSpecs = new Map<string, { spec: WorkloadEndpointSpec; gen: number; hash: string }>();
   private readonly endpointWaiters = new Set<EndpointWaiter>();
+  /** The last datastore batch whose policy (ipsets, iptables) an apply fully wrote. */
+  private policyGeneration = -1;
   private syncer: { stop(): Promise<void> } | undefined;
   private inSync = false;
   private flushScheduled = false;
@@ -251,7 +253,7 @@ export class FelixAgent {
 
   private endpointProgrammed(w: EndpointWaiter, programmed: ReadonlySet<string>): boolean {
     const rec = this.localSpecs.get(w.key);
-    if (!rec || rec.gen > this.programmedGeneration) return false;
+    if (!rec || rec.gen > this.policyGeneration) return false;
     return rec.hash === w.specHash && programmed.has(rec.spec.interfaceName);
   }
 
@@ -391,6 +393,7 @@ export class FelixAgent {
         }
       }
     }
+    if (r.policyConverged && r.tag !== undefined && r.tag > this.policyGeneration) this.policyGeneration = r.tag;
     const programmed = this.o.dataplane.programmedEndpoints();
     for (const w of this.endpointWaiters) {
       if (this.endpointProgrammed(w, programmed)) {

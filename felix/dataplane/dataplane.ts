@@ -78,6 +78,12 @@ export interface ApplyReport {
   interfacesConfigured: number;
   /** True when nothing desired is left unprogrammed (except local routes waiting for an interface). */
   converged: boolean;
+  /**
+   * Everything but per-interface routes and sysctls converged: no ipset, iptables or host-wide
+   * sysctl write is pending. A route or sysctl of one interface that keeps failing concerns that
+   * endpoint only (programmedEndpoints() checks each endpoint's own).
+   */
+  policyConverged: boolean;
 }
 
 export interface DataplaneHealth {
@@ -305,6 +311,7 @@ export class Dataplane {
       setsDestroyed: s2.destroyed.length,
       routesChanged: (rt?.added.length ?? 0) + (rt?.removed.length ?? 0),
       interfacesConfigured: ifs?.configured.length ?? 0,
+      policyConverged: s1.pending.length === 0 && i4.pending.length === 0 && (i6?.pending.length ?? 0) === 0 && !(ifs?.pending.includes('global') ?? false),
       converged:
         s1.pending.length === 0 &&
         i4.pending.length === 0 &&
@@ -319,12 +326,13 @@ export class Dataplane {
 
   /**
    * Interface names of local endpoints whose policy, routes and sysctls are all in the kernel:
-   * iptables and ipsets fully converged, every route of the endpoint present, sysctls set.
+   * iptables and ipsets fully converged (`policyConverged`), every route of the endpoint present,
+   * its sysctls set. Another endpoint whose interface is not there yet does not hold it back.
    */
   programmedEndpoints(): Set<string> {
     const out = new Set<string>();
     const d = this.desired;
-    if (!d || !this.inSync || !this.lastReport?.converged) return out;
+    if (!d || !this.inSync || !this.lastReport?.policyConverged) return out;
     const routesByIf = new Map<string, string[]>();
     for (const r of d.state.routes.values()) {
       if (r.type === 'local') routesByIf.set(r.interfaceName, [...(routesByIf.get(r.interfaceName) ?? []), r.dst]);

@@ -68,7 +68,7 @@ interface Figures {
   parAddsPerS: number;
 }
 
-async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number, par: number, afterSeqAdds?: () => Promise<void>): Promise<Figures> {
+async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number, par: number, hooks: { afterSeqAdds?: () => Promise<void>; beforeParAdds?: () => Promise<void>; afterParAdds?: () => Promise<void> } = {}): Promise<Figures> {
   const env = (cmd: string, i: number): Record<string, string> => ({
     CNI_COMMAND: cmd,
     CNI_CONTAINERID: `${prefix}-${i}`,
@@ -86,11 +86,13 @@ async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number
     const adds: number[] = [];
     const dels: number[] = [];
     for (let i = 0; i < n; i++) adds.push(check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD').ms);
-    await afterSeqAdds?.();
+    await hooks.afterSeqAdds?.();
     for (let i = 0; i < n; i++) dels.push(check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL').ms);
+    await hooks.beforeParAdds?.();
     const t0 = performance.now();
     await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD')), par);
     const parAddsPerS = n / ((performance.now() - t0) / 1000);
+    await hooks.afterParAdds?.();
     await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL')), par);
     return { addP50: pct(adds, 50), addP99: pct(adds, 99), delP50: pct(dels, 50), delP99: pct(dels, 99), parAddsPerS };
   } finally {
@@ -120,8 +122,8 @@ export default async function bench(args: string[]): Promise<void> {
     // etcd on the host namespace's loopback, through a unix socket.
     const port = new URL(etcd.endpoint).port;
     const sock = join(dir, 'etcd.sock');
-    procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', detached: true }));
-    procs.push(spawn('ip', ['netns', 'exec', hostNs, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }));
+    procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port},nodelay`], { stdio: 'ignore', detached: true }));
+    procs.push(spawn('ip', ['netns', 'exec', hostNs, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }));
     const ds = await openDatastore(etcd.url);
     await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'bench' }, spec: { cidr: '10.72.0.0/16' } });
     await ds.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: 'host1' }, spec: {} });
@@ -167,8 +169,12 @@ export default async function bench(args: string[]): Promise<void> {
     };
     const m0 = await nodeAddSeconds();
     let m1 = m0;
-    const t = await measure(hostNs, `${tag}t`, twill, n, par, async () => {
-      m1 = await nodeAddSeconds();
+    let p0 = m0;
+    let p1 = m0;
+    const t = await measure(hostNs, `${tag}t`, twill, n, par, {
+      afterSeqAdds: async () => void (m1 = await nodeAddSeconds()),
+      beforeParAdds: async () => void (p0 = await nodeAddSeconds()),
+      afterParAdds: async () => void (p1 = await nodeAddSeconds()),
     });
     const nIn = Math.min(n, opt('inproc', 20));
     const ip_ = nIn > 0 ? await measure(hostNs, `${tag}i`, inproc, nIn, par) : { addP50: NaN, addP99: NaN, delP50: NaN, delP99: NaN, parAddsPerS: NaN };
@@ -180,7 +186,8 @@ export default async function bench(args: string[]): Promise<void> {
         `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)} ` +
         `client_floor_ms=${f(pct(floor, 50))} node_add_ms=${meanMs(m0, m1, 'sum')} ${STEPS.map((k) => `node_${k}_done_ms=${meanMs(m0, m1, k)}`).join(' ')} ` +
         `felix_applies_per_add=${((m1.applies! - m0.applies!) / (m1.count! - m0.count!)).toFixed(1)} felix_apply_ms=${(((m1.apply! - m0.apply!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
-        `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)}\n`,
+        `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
+        `par_node_add_ms=${meanMs(p0, p1, 'sum')} par_node_programmed_done_ms=${meanMs(p0, p1, 'programmed')} par_felix_applies_per_add=${((p1.applies! - p0.applies!) / (p1.count! - p0.count!)).toFixed(2)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {
