@@ -4,7 +4,7 @@
 // exitCode}: the same runTwillCni as the one-shot program, with the datastore kept open between
 // calls (one per datastore URL and TLS files) and one Ipam per store, so concurrent ADDs share
 // IPAM transactions. Calls run concurrently; nothing here serialises them.
-import { chmodSync, readlinkSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import type { WorkloadEndpointResource } from '../src/api/types.js';
@@ -99,7 +99,8 @@ export interface CniRequest {
  * The answer; `notServed` (with exit code -1) tells the client to run the call itself: a server
  * reached through the default socket serves only calls from its own network namespace, as the
  * veth must be made where the client runs (several twill-nodes on one machine, each in its own
- * namespace, share /run/twill). A socket named explicitly is served from anywhere.
+ * namespace, share /run/twill); a socket named explicitly is served from anywhere. An ADD or
+ * CHECK whose CNI_NETNS the server cannot see is not served either.
  */
 export interface CniAnswer extends CniOutput {
   notServed?: string;
@@ -151,6 +152,14 @@ export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
           req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CniRequest;
           if (req.explicit !== true && req.netns !== undefined && req.netns !== myNetns) {
             c.end(JSON.stringify({ stdout: '', exitCode: -1, notServed: `the client runs in ${req.netns}, this server in ${myNetns}` } satisfies CniAnswer));
+            return;
+          }
+          // A container namespace this server cannot see (it runs in another mount namespace,
+          // e.g. a pod without the host's /var/run/netns): the client can.
+          const cmd = req.env.CNI_COMMAND;
+          const ns = req.env.CNI_NETNS;
+          if ((cmd === 'ADD' || cmd === 'CHECK') && ns && !existsSync(ns)) {
+            c.end(JSON.stringify({ stdout: '', exitCode: -1, notServed: `CNI_NETNS ${ns} is not visible to this server` } satisfies CniAnswer));
             return;
           }
           out = await runTwillCni({

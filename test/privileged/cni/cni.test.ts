@@ -151,16 +151,23 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     expect(servedByNode('DEL')).toBe(dels + 1);
     expect(hostLinks()).not.toContain(n.iface);
     // A call reaching this server through the default socket from another network namespace
-    // (here: the test's own) is not served: the veth must be made where the client runs.
-    const answer = await new Promise<string>((resolve, reject) => {
-      const c = connect(nodeSocket);
-      let buf = '';
-      c.on('data', (d: Buffer) => (buf += d.toString()));
-      c.on('error', reject);
-      c.on('close', () => resolve(buf));
-      c.end(JSON.stringify({ env: cniEnv({ command: 'VERSION', containerID: 'x', netns: '', ifname: 'eth0' }), stdin: '{}', netns: readlinkSync('/proc/self/ns/net'), explicit: false }));
-    });
-    expect(JSON.parse(answer)).toMatchObject({ exitCode: -1, notServed: expect.stringContaining('this server in net:[') });
+    // (here: the test's own) is not served: the veth must be made where the client runs. Nor is
+    // an ADD whose container namespace the server cannot see. The client then runs them itself.
+    const raw = (req: Record<string, unknown>): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const c = connect(nodeSocket);
+        let buf = '';
+        c.on('data', (d: Buffer) => (buf += d.toString()));
+        c.on('error', reject);
+        c.on('close', () => resolve(buf));
+        c.end(JSON.stringify(req));
+      });
+    const me = readlinkSync('/proc/self/ns/net');
+    const version = { env: cniEnv({ command: 'VERSION' }), stdin: '{}' };
+    expect(JSON.parse(await raw({ ...version, netns: me, explicit: false }))).toMatchObject({ exitCode: -1, notServed: expect.stringContaining('this server in net:[') });
+    expect(JSON.parse(await raw({ ...version, netns: me, explicit: true }))).toMatchObject({ exitCode: 0 });
+    const unseen = { env: cniEnv({ command: 'ADD', containerID: cid('u'), netns: '/run/netns/not-visible-here', ifname: 'eth0' }), stdin: JSON.stringify(netconf()), explicit: true };
+    expect(JSON.parse(await raw(unseen))).toMatchObject({ exitCode: -1, notServed: expect.stringContaining('not visible') });
   });
 
   it('policy denies what it should from the first packet; another network is kept out', async () => {
