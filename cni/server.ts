@@ -189,10 +189,11 @@ export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         rmSync(o.socket, { force: true });
-        // Calls in flight finish (ADD undoes itself on failure); idle connections are cut.
+        // Calls in flight finish (an ADD still waiting for its policy needs the agent, which stops
+        // after this); a connection that never sends its request is cut after 15 s.
         setTimeout(() => {
           for (const c of conns) c.destroy();
-        }, 2000).unref();
+        }, 15_000).unref();
       });
       await stores.closeAll();
     },
