@@ -1,7 +1,8 @@
 // The policy agent's main loop: syncer → calc → rules → dataplane, and endpoint status back to
 // the datastore. No process globals (signals, exit): it can run on the main thread or in a
 // worker_thread next to the BGP speaker.
-import { formatKey, type Kind, type WorkloadEndpointResource } from '../src/api/types.js';
+import { formatKey, type Kind, type WorkloadEndpointResource, type WorkloadEndpointSpec } from '../src/api/types.js';
+import { workloadSpecHash } from '../src/api/spec-hash.js';
 import { startSyncer, type Datastore, type SyncEvent, type SyncerCallbacks, type SyncerStatus } from '../src/datastore/index.js';
 import { errorMessage } from '../src/errors.js';
 import type { CalcProblem, DesiredState, DesiredStateDelta, EffectiveConfig, EndpointState, KeyedDelta, RouteState } from './calc/types.js';
@@ -96,7 +97,23 @@ export interface FelixAgentStatus {
   badObjects: CalcProblem[];
 }
 
+/** An in-process wait for one endpoint spec to be programmed (twill-node's CNI server uses it). */
+interface EndpointWaiter {
+  key: string;
+  specHash: string;
+  resolve(): void;
+}
+
 export class FelixAgent {
+  /**
+   * Local endpoints' specs by namespace/name, with the datastore batch (generation) that brought
+   * each: a spec counts as programmed once an apply of that generation or later wrote all policy
+   * (policyConverged) and its interface's routes and sysctls are in.
+   */
+  private readonly localSpecs = new Map<string, { spec: WorkloadEndpointSpec; gen: number; hash: string }>();
+  private readonly endpointWaiters = new Set<EndpointWaiter>();
+  /** The last datastore batch whose policy (ipsets, iptables) an apply fully wrote. */
+  private policyGeneration = -1;
   private syncer: { stop(): Promise<void> } | undefined;
   private inSync = false;
   private flushScheduled = false;
@@ -220,10 +237,41 @@ export class FelixAgent {
     };
   }
 
+  /**
+   * Resolves once the endpoint namespace/name with exactly this spec (workloadSpecHash) has its
+   * policy, routes and sysctls in the kernel — what the status write-back then reports, known here
+   * without the datastore round trip. Never rejects; `signal` (e.g. a timeout) drops the wait.
+   */
+  whenEndpointProgrammed(namespace: string, name: string, specHash: string, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const w: EndpointWaiter = { key: `${namespace}/${name}`, specHash, resolve };
+      if (this.endpointProgrammed(w, this.o.dataplane.programmedEndpoints())) return resolve();
+      this.endpointWaiters.add(w);
+      signal?.addEventListener('abort', () => this.endpointWaiters.delete(w), { once: true });
+    });
+  }
+
+  private endpointProgrammed(w: EndpointWaiter, programmed: ReadonlySet<string>): boolean {
+    const rec = this.localSpecs.get(w.key);
+    if (!rec || rec.gen > this.policyGeneration) return false;
+    return rec.hash === w.specHash && programmed.has(rec.spec.interfaceName);
+  }
+
   private onUpdates(events: SyncEvent[]): void {
     for (const e of events) {
-      if (e.type === 'set' && e.resource.kind === 'WorkloadEndpoint') this.status.noteSet(e.resource as WorkloadEndpointResource);
-      else if (e.type === 'deleted' && e.key.kind === 'WorkloadEndpoint') this.status.noteDeleted(e.key);
+      if (e.type === 'set' && e.resource.kind === 'WorkloadEndpoint') {
+        const wep = e.resource as WorkloadEndpointResource;
+        this.status.noteSet(wep);
+        const key = `${wep.metadata.namespace ?? 'default'}/${wep.metadata.name}`;
+        if (wep.spec.node === this.o.nodeName) {
+          // A write of the same spec (the status write-back) keeps the generation that brought it.
+          const hash = workloadSpecHash(wep.spec);
+          if (this.localSpecs.get(key)?.hash !== hash) this.localSpecs.set(key, { spec: wep.spec, gen: this.generation + 1, hash });
+        } else this.localSpecs.delete(key);
+      } else if (e.type === 'deleted' && e.key.kind === 'WorkloadEndpoint') {
+        this.status.noteDeleted(e.key);
+        this.localSpecs.delete(`${e.key.namespace ?? 'default'}/${e.key.name}`);
+      }
     }
     try {
       this.o.calc.apply(events);
@@ -345,7 +393,14 @@ export class FelixAgent {
         }
       }
     }
+    if (r.policyConverged && r.tag !== undefined && r.tag > this.policyGeneration) this.policyGeneration = r.tag;
     const programmed = this.o.dataplane.programmedEndpoints();
+    for (const w of this.endpointWaiters) {
+      if (this.endpointProgrammed(w, programmed)) {
+        this.endpointWaiters.delete(w);
+        w.resolve();
+      }
+    }
     this.o.metrics?.setEndpoints(this.lastState.endpoints.size, programmed.size);
     if (this.o.writeStatus !== false) {
       const before = this.status.writes;

@@ -38,8 +38,13 @@ interface Config {
   maxBlocksPerHost: number;
 }
 
+/** Thrown by plan() when a request fails on a cached context (runBatch reloads it and replans). */
+class StaleContext extends Error {}
+
 interface AllocContext {
   at: number;
+  /** Served from the cache (contextCacheMs): a request it cannot serve is retried with a fresh one. */
+  cached?: boolean;
   pools: IpamPool[];
   invalid: { name: string; reason: string }[];
   config: Config;
@@ -205,6 +210,16 @@ export class Allocator {
         this.settle(host, planned, ops.blocks, results, ctx);
         return;
       } catch (e) {
+        if (e instanceof StaleContext) {
+          this.contexts.delete(host.node);
+          try {
+            ctx = await this.context(host.node);
+          } catch (e2) {
+            for (const p of live) if (!p.settled) p.reject(e2);
+            return;
+          }
+          continue;
+        }
         let recovered = false;
         try {
           recovered = await this.recover(host, live, e);
@@ -224,7 +239,7 @@ export class Allocator {
   private async context(node: string): Promise<AllocContext> {
     const cached = this.contexts.get(node);
     const t = Date.now();
-    if (cached && t - cached.at < this.contextCacheMs) return cached;
+    if (cached && t - cached.at < this.contextCacheMs) return { ...cached, cached: true };
     const [pools, cfg] = await Promise.all([
       loadPools(this.ds),
       this.ds.get<IPAMConfigResource>({ kind: 'IPAMConfig', name: 'default' }),
@@ -384,6 +399,9 @@ export class Allocator {
       } catch (e) {
         // Only a problem of this request ends it here; anything else aborts the whole batch.
         if (!(e instanceof PoolExhaustedError || e instanceof NoSuchPoolError || e instanceof IpamRequestError)) throw e;
+        // A cached view of the pools may be what is wrong (a pool created a moment ago): replan
+        // the batch with a fresh one before telling the caller.
+        if (ctx.cached) throw new StaleContext();
         p.reject(e);
       }
     }

@@ -1,7 +1,9 @@
 // The IPAM front door: one object per process, holding the allocator's per-host queues and caches.
 
 import type { Datastore } from '../src/datastore/types.js';
+import type { IPAMHandleResource } from '../src/api/types.js';
 import { Allocator } from './allocator.js';
+import { handleName } from './names.js';
 import { checkIpam, type CheckOptions, type IpamReport } from './check.js';
 import { UnknownHandleError } from './errors.js';
 import { loadPools } from './pools.js';
@@ -29,6 +31,12 @@ export class Ipam {
    */
   async autoAssign(req: AssignRequest): Promise<{ ips: Assigned[] }> {
     return { ips: await this.allocator.assign(req) };
+  }
+
+  /** Is there a handle of this id (it may hold nothing)? One datastore read. */
+  async handleExists(handleID: string): Promise<boolean> {
+    const h = await this.ds.get<IPAMHandleResource>({ kind: 'IPAMHandle', name: handleName(handleID) });
+    return h !== undefined && h.spec.handleID === handleID;
   }
 
   /** The addresses a handle holds (empty when it holds none). */

@@ -10,8 +10,8 @@ import type { DesiredState } from '../calc/types.js';
 import type { RenderDelta, Rendered } from '../rules/types.js';
 import type { FailureInfo } from './backoff.js';
 import { InterfaceReconciler } from './interface-reconciler.js';
-import { IpsetReconciler } from './ipset-reconciler.js';
-import { IptablesReconciler } from './iptables-reconciler.js';
+import { IpsetReconciler, type IpsetApplyResult } from './ipset-reconciler.js';
+import { IptablesReconciler, type IptablesApplyResult } from './iptables-reconciler.js';
 import { LinkIndex } from './link-index.js';
 import { silentLogger, type DataplaneLogger } from './log.js';
 import { RouteReconciler } from './route-reconciler.js';
@@ -78,6 +78,12 @@ export interface ApplyReport {
   interfacesConfigured: number;
   /** True when nothing desired is left unprogrammed (except local routes waiting for an interface). */
   converged: boolean;
+  /**
+   * Everything but per-interface routes and sysctls converged: no ipset, iptables or host-wide
+   * sysctl write is pending. A route or sysctl of one interface that keeps failing concerns that
+   * endpoint only (programmedEndpoints() checks each endpoint's own).
+   */
+  policyConverged: boolean;
 }
 
 export interface DataplaneHealth {
@@ -256,31 +262,56 @@ export class Dataplane {
     if (!this.desired) return undefined;
     const tag = this.desired.tag;
     const t0 = performance.now();
-    const s1 = await this.ipsets.applyUpdates();
-    if (s1.created.length > 0) {
-      // Chains rejected for a missing set can go now.
-      this.ipt4.retryNow();
-      this.ipt6?.retryNow();
-    }
+    // Routes and sysctls only from real data: before in-sync we know too little to add, and must
+    // not remove. They go side by side with the policy writes: a route to an interface whose
+    // chains are not in yet leads into the dispatch chains' drop for unknown workload interfaces.
+    const kernelP = this.inSync ? (async () => ({ rt: await this.routes.apply(), ifs: await this.interfaces.apply() }))() : Promise.resolve(undefined);
+    let kernel: Awaited<typeof kernelP>;
     // v4 and v6 are independent tables: write them concurrently.
-    const [i4, i6] = await Promise.all([this.ipt4.apply(), this.ipt6 ? this.ipt6.apply() : Promise.resolve(undefined)]);
-    const s2 = await this.ipsets.applyDeletes();
-    // Routes and sysctls only from real data: before in-sync we know too little to add, and must not remove.
-    const rt = this.inSync ? await this.routes.apply() : undefined;
-    const ifs = this.inSync ? await this.interfaces.apply() : undefined;
+    const iptables = (): Promise<[IptablesApplyResult, IptablesApplyResult | undefined]> =>
+      Promise.all([this.ipt4.apply(), this.ipt6 ? this.ipt6.apply() : Promise.resolve(undefined)]);
+    let s1: IpsetApplyResult;
+    let i4: IptablesApplyResult;
+    let i6: IptablesApplyResult | undefined;
+    let s2: IpsetApplyResult;
+    let concurrentSets = false;
+    try {
+      if (this.ipsets.wouldCreate()) {
+        // New sets first: rules may reference them.
+        s1 = await this.ipsets.applyUpdates();
+        if (s1.created.length > 0) {
+          // Chains rejected for a missing set can go now.
+          this.ipt4.retryNow();
+          this.ipt6?.retryNow();
+        }
+        [i4, i6] = await iptables();
+      } else {
+        // Only members of existing sets change (e.g. a new endpoint's address): no rule can be
+        // missing a set, so the ipset and iptables writes go side by side.
+        concurrentSets = true;
+        [s1, [i4, i6]] = await Promise.all([this.ipsets.applyUpdates(), iptables()]);
+      }
+      s2 = await this.ipsets.applyDeletes();
+    } finally {
+      // Never leave a route/sysctl write running into the next apply.
+      kernel = await kernelP;
+    }
+    const rt = kernel?.rt;
+    const ifs = kernel?.ifs;
     const wrote = i4.written.length + (i6?.written.length ?? 0) + i4.deleted.length + (i6?.deleted.length ?? 0) + i4.hooksWritten + (i6?.hooksWritten ?? 0);
     if (wrote > 0) this.scheduleVerify();
     const report: ApplyReport = {
       tag,
       totalMs: performance.now() - t0,
-      // Wall-clock view: the concurrent v4/v6 writes count once (the longer of the two).
-      restoreMs: s1.restoreMs + s2.restoreMs + Math.max(i4.restoreMs, i6?.restoreMs ?? 0),
+      // Wall-clock view: concurrent writes count once (the longest of them).
+      restoreMs: (concurrentSets ? Math.max(s1.restoreMs, i4.restoreMs, i6?.restoreMs ?? 0) : s1.restoreMs + Math.max(i4.restoreMs, i6?.restoreMs ?? 0)) + s2.restoreMs,
       chainsWritten: i4.written.length + (i6?.written.length ?? 0),
       chainsDeleted: i4.deleted.length + (i6?.deleted.length ?? 0),
       setsWritten: s1.created.length + s1.updated.length,
       setsDestroyed: s2.destroyed.length,
       routesChanged: (rt?.added.length ?? 0) + (rt?.removed.length ?? 0),
       interfacesConfigured: ifs?.configured.length ?? 0,
+      policyConverged: s1.pending.length === 0 && i4.pending.length === 0 && (i6?.pending.length ?? 0) === 0 && !(ifs?.pending.includes('global') ?? false),
       converged:
         s1.pending.length === 0 &&
         i4.pending.length === 0 &&
@@ -295,12 +326,13 @@ export class Dataplane {
 
   /**
    * Interface names of local endpoints whose policy, routes and sysctls are all in the kernel:
-   * iptables and ipsets fully converged, every route of the endpoint present, sysctls set.
+   * iptables and ipsets fully converged (`policyConverged`), every route of the endpoint present,
+   * its sysctls set. Another endpoint whose interface is not there yet does not hold it back.
    */
   programmedEndpoints(): Set<string> {
     const out = new Set<string>();
     const d = this.desired;
-    if (!d || !this.inSync || !this.lastReport?.converged) return out;
+    if (!d || !this.inSync || !this.lastReport?.policyConverged) return out;
     const routesByIf = new Map<string, string[]>();
     for (const r of d.state.routes.values()) {
       if (r.type === 'local') routesByIf.set(r.interfaceName, [...(routesByIf.get(r.interfaceName) ?? []), r.dst]);

@@ -134,6 +134,22 @@ export class IpsetReconciler {
   }
 
   /** Creates and updates desired sets (call before the iptables write). */
+  /**
+   * Would the next applyUpdates create (or recreate) a set? When not, it only changes members of
+   * sets that exist, and the iptables writes (which can only reference existing sets) need not
+   * wait for it. Unknown actual state (not read yet) counts as yes.
+   */
+  wouldCreate(): boolean {
+    if (this.actual === undefined) return true;
+    for (const name of this.check) {
+      const d = this.desired.get(name);
+      if (d === undefined || this.clean.has(d)) continue;
+      const a = this.actual.get(d.name);
+      if (a === undefined || a.type !== d.type || a.family !== famOf(d)) return true;
+    }
+    return false;
+  }
+
   async applyUpdates(): Promise<IpsetApplyResult> {
     const res: IpsetApplyResult = { created: [], updated: [], destroyed: [], pending: [], restoreMs: 0 };
     if (this.actual === undefined) await this.readBack();

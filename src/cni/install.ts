@@ -1,6 +1,6 @@
 // `twill-cni install`: puts the plugin where a runtime looks for it. Writes
 //   <bin-dir>/twill-cni and <bin-dir>/twill-ipam: shell wrappers exec'ing this node on the
-//     built programs (dist/src/cni/main.js, twill-ipam.js) of this installation;
+//     built programs (dist/src/cni/client.cjs, twill-ipam.js) of this installation;
 //   <conf-dir>/10-twill.conflist: manifests/cni/10-twill.conflist, with --datastore, --nodename
 //     and --name filled in when given.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ export async function runInstall(argv: string[]): Promise<number> {
   }
   mkdirSync(binDir, { recursive: true });
   mkdirSync(confDir, { recursive: true });
-  atomicWrite(join(binDir, 'twill-cni'), wrapper(join(HERE, 'main.js')), 0o755);
+  atomicWrite(join(binDir, 'twill-cni'), wrapper(join(HERE, 'client.cjs')), 0o755);
   atomicWrite(join(binDir, 'twill-ipam'), wrapper(join(HERE, 'twill-ipam.js')), 0o755);
   const list = JSON.parse(readFileSync(join(ROOT, 'manifests/cni/10-twill.conflist'), 'utf8')) as { name: string; plugins: Record<string, unknown>[] };
   if (opts.name) list.name = opts.name;

@@ -3,9 +3,9 @@
 // runs it with CNI_COMMAND=ADD|DEL|CHECK|VERSION and the network configuration on stdin.
 // Startup is kept light: only the datastore backend the configuration names is loaded.
 
-import { runIpamPlugin } from './ipam-plugin.js';
-import { openStore } from './program-io.js';
-import { readStdin } from './thin.js';
+import { runIpamPlugin } from '../../cni/ipam-plugin.js';
+import { openStore } from '../../cni/program-io.js';
+import { readStdin } from './thin.cjs';
 
 const out = await runIpamPlugin({ env: process.env, stdin: await readStdin(), openStore });
 process.stdout.write(out.stdout, () => process.exit(out.exitCode));

@@ -179,7 +179,7 @@ class Bringup {
         startDetached(
           'node',
           h.name,
-          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--health-port', String(HEALTH_PORT)],
+          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--cni-socket', cniSocket(this.state, h.name), '--health-port', String(HEALTH_PORT)],
           this.log(h.name),
           h.ns,
         ),
@@ -254,6 +254,11 @@ export function cniEnv(command: string, w: PlannedWorkload): NodeJS.ProcessEnv {
   };
 }
 
+/** Where a lab host's twill-node serves CNI calls (in the lab's directory, never /run/twill). */
+export function cniSocket(s: LabState, host: string): string {
+  return join(s.dir, `${host}.cni.sock`);
+}
+
 export function cniConfig(s: LabState, w: PlannedWorkload): Record<string, unknown> {
   return {
     cniVersion: '1.0.0',
@@ -261,6 +266,7 @@ export function cniConfig(s: LabState, w: PlannedWorkload): Record<string, unkno
     type: 'twill-cni',
     datastore: s.datastore,
     nodename: w.host,
+    socket: cniSocket(s, w.host),
     ipam: { type: 'twill-ipam' },
     kubernetes: {},
     args: {

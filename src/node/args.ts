@@ -30,6 +30,8 @@ export interface NodeArgs extends EtcdTlsFiles {
   ip6Autodetection?: string;
   /** The local API's unix socket; '' = off. Default /run/twill/<node-name>.sock. */
   apiSocket?: string;
+  /** Where CNI calls are served (twill-cni hands them over); '' = off. Default /run/twill/cni.sock. */
+  cniSocket?: string;
   /** IPAM garbage collection of this host's leaked addresses: pass period (0 = off) and grace, ms. */
   ipamGcIntervalMs: number;
   ipamGcGraceMs: number;
@@ -74,6 +76,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     .option('--ip-autodetection <method>', 'how to find the IPv4 address: first-found, interface=REGEX, skip-interface=REGEX, can-reach=ADDR, cidr=CIDR[,CIDR]; default: the Node resource\'s address, else the only candidate')
     .option('--ip6-autodetection <method>', 'the same for IPv6 (default: none unless the Node resource has one)')
     .option('--api-socket <path>', 'unix socket of the local API (twillctl node status); "" = off', undefined)
+    .option('--cni-socket <path>', 'unix socket where twill-cni calls are served (default /run/twill/cni.sock); "" = off', undefined)
     .option('--ipam-gc-interval <duration>', 'how often to release addresses of this node that no workload endpoint uses (0 = never)', durationMs, 60_000)
     .option('--ipam-gc-grace <duration>', 'how long such an address stays unused before it is released', durationMs, 15 * 60_000)
     .exitOverride()
@@ -95,6 +98,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ipAutodetection?: string;
     ip6Autodetection?: string;
     apiSocket?: string;
+    cniSocket?: string;
     ipamGcInterval: number;
     ipamGcGrace: number;
   }>();
@@ -132,6 +136,7 @@ export function parseNodeArgs(argv: string[], env: NodeJS.ProcessEnv = process.e
     ...(o.ipAutodetection ? { ipAutodetection: o.ipAutodetection } : {}),
     ...(o.ip6Autodetection ? { ip6Autodetection: o.ip6Autodetection } : {}),
     ...(o.apiSocket !== undefined ? { apiSocket: o.apiSocket } : {}),
+    ...(o.cniSocket !== undefined ? { cniSocket: o.cniSocket } : {}),
     ipamGcIntervalMs: o.ipamGcInterval,
     ipamGcGraceMs: o.ipamGcGrace,
   };

@@ -82,6 +82,9 @@ export class AgentMetrics implements FelixMetrics {
   private readonly chainsWritten: Counter;
   private readonly badObjects: Gauge;
   private readonly deniedPackets: Counter;
+  private readonly cniCalls: Counter;
+  private readonly cniSeconds: Histogram;
+  private readonly cniStepSeconds: Histogram;
   /** BGP sessions and prefixes, on the same registry. */
   readonly bgp: BgpMetrics;
 
@@ -105,6 +108,9 @@ export class AgentMetrics implements FelixMetrics {
       labelNames: ['policy', 'direction'],
       registers: r,
     });
+    this.cniCalls = new Counter({ name: 'twill_cni_calls_total', help: 'CNI calls twill-node served on its CNI socket, by command and result (ok / error)', labelNames: ['command', 'result'], registers: r });
+    this.cniSeconds = new Histogram({ name: 'twill_cni_call_seconds', help: 'Time twill-node spent serving one CNI call (ADD: including the wait for its policy)', labelNames: ['command'], buckets, registers: r });
+    this.cniStepSeconds = new Histogram({ name: 'twill_cni_add_step_seconds', help: 'Time from the start of a served CNI ADD until each step was done: ipam, veth and endpoint (the network profile and the endpoint write; in parallel with veth), programmed (its policy in the kernel)', labelNames: ['step'], buckets, registers: r });
     this.bgp = new BgpMetrics(this.registry);
     if (opts.defaultMetrics) collectDefaultMetrics({ register: this.registry });
   }
@@ -132,6 +138,13 @@ export class AgentMetrics implements FelixMetrics {
   /** One denied packet read from NFLOG (src/node/denied.ts). */
   countDenied(policy: string, direction: string): void {
     this.deniedPackets.inc({ policy, direction });
+  }
+
+  /** One CNI call served (src/node's CNI server). */
+  observeCniCall(command: string, ok: boolean, ms: number, steps: Record<string, number> = {}): void {
+    this.cniCalls.inc({ command, result: ok ? 'ok' : 'error' });
+    this.cniSeconds.observe({ command }, ms / 1000);
+    if (ok) for (const [step, s] of Object.entries(steps)) this.cniStepSeconds.observe({ step }, s / 1000);
   }
 
   setBadObjects(n: number): void {

@@ -19,7 +19,9 @@ import { startNodeBgp, type NodeBgp } from './bgp.js';
 import { startHttp } from '../lib/http.js';
 import { AgentMetrics } from './metrics.js';
 import { packageVersion } from '../lib/package-info.js';
-import { defaultApiSocket } from '../nodeapi/defaults.js';
+import { DEFAULT_CNI_SOCKET, defaultApiSocket } from '../nodeapi/defaults.js';
+import { startCniServer, type CniServer } from '../../cni/server.js';
+import { workloadSpecHash } from '../api/spec-hash.js';
 import { startNodeApiServer, type NodeApiServer } from '../nodeapi/server.js';
 import { TwillNodeApiBackend } from './api-backend.js';
 import { listInterfaces, sourceAddressFor } from './autodetect.js';
@@ -44,6 +46,8 @@ export interface RunningNode {
   api: TwillNodeApiBackend;
   /** The local API's socket, when it is being served. */
   apiSocket: string | undefined;
+  /** Where CNI calls are being served, if they are. */
+  cniSocket: string | undefined;
   /** Stops everything; the kernel is left as programmed. */
   stop(): Promise<void>;
 }
@@ -194,6 +198,25 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     });
   }
   await agent.start();
+  // CNI calls (twill-cni hands them over): ADD learns from the dataplane that its endpoint is
+  // programmed, without the status write and a datastore watch.
+  let cniServer: CniServer | undefined;
+  const cniSocket = args.cniSocket ?? DEFAULT_CNI_SOCKET;
+  if (cniSocket !== '') {
+    cniServer = await startCniServer({
+      socket: cniSocket,
+      whenProgrammed: (wep, signal) =>
+        wep.spec.node === args.nodeName ? agent.whenEndpointProgrammed(wep.metadata.namespace ?? 'default', wep.metadata.name, workloadSpecHash(wep.spec), signal) : undefined,
+      onCall: (c) => {
+        metrics.observeCniCall(c.command, c.exitCode === 0, c.ms, c.steps);
+        log.debug({ command: c.command, containerID: c.containerID, exitCode: c.exitCode, ms: Math.round(c.ms), steps: c.steps }, 'CNI call served');
+      },
+    }).catch((e: unknown) => {
+      // twill-cni then runs its calls itself: slower, still correct.
+      log.warn({ err: errorMessage(e), socket: cniSocket }, 'cannot serve CNI calls; twill-cni will run them in its own process');
+      return undefined;
+    });
+  }
   const ipamGc = new NodeIpamGc(ds, log, { nodeName: args.nodeName, intervalMs: args.ipamGcIntervalMs, graceMs: args.ipamGcGraceMs });
   ipamGc.start();
   return {
@@ -206,7 +229,9 @@ export async function startNode(args: NodeArgs, log: Logger = createLogger({ lev
     metrics,
     api,
     apiSocket: apiServer?.socketPath,
+    cniSocket: cniServer?.socketPath,
     stop: async () => {
+      await cniServer?.close();
       await denied.close();
       await ipamGc.stop();
       await apiServer?.close();

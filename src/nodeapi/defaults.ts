@@ -16,3 +16,6 @@ export function defaultApiSocket(nodeName: string): string {
   }
   return `${API_SOCKET_DIR}/${nodeName}.sock`;
 }
+
+/** Where twill-node (or `twill-cni serve`) serves CNI calls; the twill-cni client's default. */
+export const DEFAULT_CNI_SOCKET = `${API_SOCKET_DIR}/cni.sock`;

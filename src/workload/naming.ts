@@ -18,6 +18,17 @@ export function workloadIface(key: string, prefix = DEFAULT_IFACE_PREFIX): strin
 }
 
 /**
+ * The container side's MAC, from the same key as its host veth: locally administered, unicast,
+ * known before the veth exists (so the endpoint can be written while the veth is being made). It
+ * is only ever seen on that one veth, so two workloads sharing one cannot clash.
+ */
+export function workloadMac(key: string): string {
+  const h = createHash('sha1').update(`mac:${key}`).digest();
+  h[0] = (h[0]! & 0xfc) | 0x02;
+  return [...h.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/**
  * The key a CNI attachment's host veth is named from: the container id, plus the interface name
  * when it is not eth0 (a container may be attached more than once, on different interfaces).
  */

@@ -19,6 +19,8 @@ export interface PlumbRequest {
   ipv4?: string;
   ipv6?: string;
   mtu: number;
+  /** The container side's MAC (default: the kernel picks one). */
+  mac?: string;
 }
 
 export interface Plumbed {
@@ -47,7 +49,7 @@ async function all(h: NetlinkHandle, ops: NetlinkOp[]): Promise<void> {
 export async function plumbWorkload(host: NetlinkHandle, ctr: NetlinkHandle, req: PlumbRequest): Promise<Plumbed> {
   if (req.ipv4 === undefined && req.ipv6 === undefined) throw new Error('plumbWorkload: no address');
   await unplumbWorkload(host, req.hostIface);
-  await host.vethAdd({ name: req.hostIface, peerName: req.ifname, peerNetns: ctr.netns, mtu: req.mtu, mac: HOST_VETH_MAC });
+  await host.vethAdd({ name: req.hostIface, peerName: req.ifname, peerNetns: ctr.netns, mtu: req.mtu, mac: HOST_VETH_MAC, ...(req.mac !== undefined ? { peerMac: req.mac } : {}) });
   try {
     const hv = req.hostIface;
     await host.sysctlSet(sysctlPath.ipv4Conf(hv, 'proxy_arp'), '1');

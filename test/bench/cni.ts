@@ -1,10 +1,15 @@
-// `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)]`: twill-cni ADD / DEL latency, run exactly as a
+// `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)] [--inproc 20 (0: skip)]`: twill-cni ADD / DEL latency, run exactly as a
 // runtime runs it (nsenter into a host namespace running twill-node, env + stdin), with IPAM in
 // a real etcd and the policy programmed before ADD returns; next to Debian's ptp + host-local
-// measured the same way in the same run. twill-cni is measured handing its calls to a
-// `twill-cni serve` in the host namespace (the product path), and in-process (no server; at most
-// 20 calls, it is slow). Prints
+// measured the same way in the same run. twill-cni is measured handing its calls to twill-node
+// (its CNI socket; the product path), and in-process (no server; at most 20 calls, it is slow).
+// Prints
 //   cni add_p50_ms=… add_p99_ms=… del_p50_ms=… par10_adds_per_s=… ref_add_p50_ms=… ratio=…
+// and where a served ADD's time goes: client_floor_ms (p50 of a VERSION call handed to twill-node:
+// Node's start-up, the client and a round trip on the socket), node_add_ms (mean time twill-node spent on a sequential ADD,
+// from its twill_cni_call_seconds metric), node_<step>_ms (mean time from the ADD's start until
+// the step was done: ipam; veth and endpoint (written in parallel); programmed), and felix's
+// applies per ADD with their mean time and the part of it inside iptables-restore / ipset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +21,8 @@ import { startBenchEtcd } from './ipam-etcd.js';
 import { runLimited as pool } from './concurrency.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const CNI_MAIN = join(DIST, 'src/cni/main.js');
+// What the installed wrapper runs (twill-cni install).
+const CNI_MAIN = join(DIST, 'src/cni/client.cjs');
 const NODE_MAIN = join(DIST, 'src/node/main.js');
 
 function ip(...args: string[]): void {
@@ -62,7 +68,7 @@ interface Figures {
   parAddsPerS: number;
 }
 
-async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number, par: number): Promise<Figures> {
+async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number, par: number, hooks: { afterSeqAdds?: () => Promise<void>; beforeParAdds?: () => Promise<void>; afterParAdds?: () => Promise<void> } = {}): Promise<Figures> {
   const env = (cmd: string, i: number): Record<string, string> => ({
     CNI_COMMAND: cmd,
     CNI_CONTAINERID: `${prefix}-${i}`,
@@ -80,10 +86,13 @@ async function measure(hostNs: string, prefix: string, plugin: Plugin, n: number
     const adds: number[] = [];
     const dels: number[] = [];
     for (let i = 0; i < n; i++) adds.push(check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD').ms);
+    await hooks.afterSeqAdds?.();
     for (let i = 0; i < n; i++) dels.push(check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL').ms);
+    await hooks.beforeParAdds?.();
     const t0 = performance.now();
     await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('ADD', i), plugin.conf(i)), 'ADD')), par);
     const parAddsPerS = n / ((performance.now() - t0) / 1000);
+    await hooks.afterParAdds?.();
     await pool(ids.slice(n).map((i) => async () => check(await call(hostNs, plugin.argv, env('DEL', i), plugin.conf(i)), 'DEL')), par);
     return { addP50: pct(adds, 50), addP99: pct(adds, 99), delP50: pct(dels, 50), delP99: pct(dels, 99), parAddsPerS };
   } finally {
@@ -113,23 +122,41 @@ export default async function bench(args: string[]): Promise<void> {
     // etcd on the host namespace's loopback, through a unix socket.
     const port = new URL(etcd.endpoint).port;
     const sock = join(dir, 'etcd.sock');
-    procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', detached: true }));
-    procs.push(spawn('ip', ['netns', 'exec', hostNs, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }));
+    procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${port},nodelay`], { stdio: 'ignore', detached: true }));
+    procs.push(spawn('ip', ['netns', 'exec', hostNs, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }));
     const ds = await openDatastore(etcd.url);
     await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'bench' }, spec: { cidr: '10.72.0.0/16' } });
     await ds.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: 'host1' }, spec: {} });
     await ds.close();
-    procs.push(
-      spawn('ip', ['netns', 'exec', hostNs, process.execPath, NODE_MAIN, '--node-name', 'host1', '--datastore', etcd.url, '--health-port', '0', '--log-level', 'warn'], {
-        stdio: 'ignore',
-        detached: true,
-      }),
-    );
-    await new Promise((r) => setTimeout(r, 1500));
-    // The server path: `twill-cni serve` in the host namespace, the plugin hands calls to it.
+    // twill-node serves the CNI calls on its socket; the plugin hands them over.
     const socket = join(dir, 'cni.sock');
-    procs.push(spawn('ip', ['netns', 'exec', hostNs, process.execPath, CNI_MAIN, 'serve', '--socket', socket], { stdio: 'ignore', detached: true }));
-    for (let i = 0; i < 50 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    const metricsPort = 20000 + (process.pid % 20000);
+    procs.push(
+      spawn(
+        'ip',
+        ['netns', 'exec', hostNs, process.execPath, NODE_MAIN, '--node-name', 'host1', '--datastore', etcd.url, '--health-port', '0', '--metrics-port', String(metricsPort), '--health-host', '127.0.0.1', '--log-level', 'warn', '--no-bgp', '--api-socket', '', '--cni-socket', socket],
+        { stdio: 'ignore', detached: true },
+      ),
+    );
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    if (!existsSync(socket)) throw new Error('twill-node did not open its CNI socket');
+    await new Promise((r) => setTimeout(r, 1000));
+    // Sums (s) of twill-node's served ADDs: the whole call and each step, and their count.
+    const STEPS = ['ipam', 'veth', 'endpoint', 'programmed'];
+    const nodeAddSeconds = async (): Promise<Record<string, number>> => {
+      const r = spawnSync('ip', ['netns', 'exec', hostNs, 'curl', '-s', `http://127.0.0.1:${metricsPort}/metrics`], { encoding: 'utf8' });
+      const get = (m: string, label: string): number => Number(new RegExp(`^${m}\\{${label}\\} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+      const out: Record<string, number> = { sum: get('twill_cni_call_seconds_sum', 'command="ADD"'), count: get('twill_cni_call_seconds_count', 'command="ADD"') };
+      for (const s of STEPS) out[s] = get('twill_cni_add_step_seconds_sum', `step="${s}"`);
+      const plain = (m: string): number => Number(new RegExp(`^${m} (\\S+)$`, 'm').exec(r.stdout)?.[1] ?? 0);
+      out.apply = plain('twill_felix_apply_seconds_sum');
+      out.applies = plain('twill_felix_apply_seconds_count');
+      out.restore = plain('twill_felix_restore_seconds_sum');
+      return out;
+    };
+    const meanMs = (a: Record<string, number>, b: Record<string, number>, k: string): string => (((b[k]! - a[k]!) / (b.count! - a.count!)) * 1000).toFixed(1);
+    const floor: number[] = [];
+    for (let i = 0; i < 20; i++) floor.push((await call(hostNs, [process.execPath, CNI_MAIN], { CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0', socket }))).ms);
     const twillConf = (sock: string): string =>
       JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout, socket: sock });
     const twill: Plugin = { name: 'twill-cni (served)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf(socket) };
@@ -140,14 +167,27 @@ export default async function bench(args: string[]): Promise<void> {
       conf: () =>
         JSON.stringify({ cniVersion: '1.0.0', name: 'benchref', type: 'ptp', ipMasq: false, ipam: { type: 'host-local', subnet: '10.73.0.0/16', dataDir: join(dir, 'ipam'), routes: [{ dst: '0.0.0.0/0' }] } }),
     };
-    const t = await measure(hostNs, `${tag}t`, twill, n, par);
-    const ip_ = await measure(hostNs, `${tag}i`, inproc, Math.min(n, 20), par);
+    const m0 = await nodeAddSeconds();
+    let m1 = m0;
+    let p0 = m0;
+    let p1 = m0;
+    const t = await measure(hostNs, `${tag}t`, twill, n, par, {
+      afterSeqAdds: async () => void (m1 = await nodeAddSeconds()),
+      beforeParAdds: async () => void (p0 = await nodeAddSeconds()),
+      afterParAdds: async () => void (p1 = await nodeAddSeconds()),
+    });
+    const nIn = Math.min(n, opt('inproc', 20));
+    const ip_ = nIn > 0 ? await measure(hostNs, `${tag}i`, inproc, nIn, par) : { addP50: NaN, addP99: NaN, delP50: NaN, delP99: NaN, parAddsPerS: NaN };
     const r = await measure(refNs, `${tag}p`, ptp, n, par);
     const f = (x: number): string => x.toFixed(1);
     process.stdout.write(
       `cni add_p50_ms=${f(t.addP50)} add_p99_ms=${f(t.addP99)} del_p50_ms=${f(t.delP50)} del_p99_ms=${f(t.delP99)} par${par}_adds_per_s=${f(t.parAddsPerS)} ` +
         `ref_add_p50_ms=${f(r.addP50)} ref_add_p99_ms=${f(r.addP99)} ref_del_p50_ms=${f(r.delP50)} ref_par${par}_adds_per_s=${f(r.parAddsPerS)} ratio=${(t.addP50 / r.addP50).toFixed(2)} n=${n} ` +
-        `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)}\n`,
+        `inproc_add_p50_ms=${f(ip_.addP50)} inproc_del_p50_ms=${f(ip_.delP50)} inproc_par${par}_adds_per_s=${f(ip_.parAddsPerS)} ` +
+        `client_floor_ms=${f(pct(floor, 50))} node_add_ms=${meanMs(m0, m1, 'sum')} ${STEPS.map((k) => `node_${k}_done_ms=${meanMs(m0, m1, k)}`).join(' ')} ` +
+        `felix_applies_per_add=${((m1.applies! - m0.applies!) / (m1.count! - m0.count!)).toFixed(1)} felix_apply_ms=${(((m1.apply! - m0.apply!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
+        `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
+        `par_node_add_ms=${meanMs(p0, p1, 'sum')} par_node_programmed_done_ms=${meanMs(p0, p1, 'programmed')} par_felix_applies_per_add=${((p1.applies! - p0.applies!) / (p1.count! - p0.count!)).toFixed(2)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {

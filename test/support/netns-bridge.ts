@@ -13,10 +13,10 @@ export interface Bridge {
 export async function bridgePortIntoNetns(ns: string, port: number): Promise<Bridge> {
   const sock = join(tmpdir(), `twill-bridge-${ns}-${port}.sock`);
   const procs: ChildProcess[] = [];
-  procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork,unlink-early`, `TCP:127.0.0.1:${port}`], { stdio: 'ignore', detached: true }));
+  procs.push(spawn('socat', [`UNIX-LISTEN:${sock},fork,unlink-early`, `TCP:127.0.0.1:${port},nodelay`], { stdio: 'ignore', detached: true }));
   await new Promise((r) => setTimeout(r, 200));
   procs.push(
-    spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }),
+    spawn('ip', ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${port},bind=127.0.0.1,reuseaddr,fork,nodelay`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore', detached: true }),
   );
   await new Promise((r) => setTimeout(r, 200));
   return {

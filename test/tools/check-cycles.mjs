@@ -3,7 +3,7 @@
 //   - an import cycle: every relative import counts, type-only ones included (a cycle of types is
 //     a sign two modules are one concept split badly);
 //   - a layer violation (DESIGN.md, src/README.md): libraries import only libraries; components
-//     (bgp/, felix/, ipam/) import libraries, and bgp/ and felix/ may import ipam/ but never each
+//     (bgp/, cni/, felix/, ipam/) import libraries, and bgp/, cni/ and felix/ may import ipam/ but never each
 //     other; programs import libraries and components, never another program;
 //   - a source folder that belongs to no layer (add it to LAYERS below and to src/README.md).
 // Each problem names both files. `--root DIR` checks another tree (the unit test plants
@@ -35,10 +35,11 @@ export const LAYERS = [
   { prefix: 'bgp/', layer: 'component', unit: 'bgp' },
   { prefix: 'felix/', layer: 'component', unit: 'felix' },
   { prefix: 'ipam/', layer: 'component', unit: 'ipam' },
+  { prefix: 'cni/', layer: 'component', unit: 'cni' },
 ];
 
 /** Components another component may import (DESIGN.md: bgp/ and felix/ use IPAM's blocks). */
-const COMPONENT_IMPORTS = { bgp: ['ipam'], felix: ['ipam'], ipam: [] };
+const COMPONENT_IMPORTS = { bgp: ['ipam'], felix: ['ipam'], ipam: [], cni: ['ipam'] };
 
 export function layerOf(rel) {
   const p = rel.split(sep).join('/');
@@ -51,7 +52,7 @@ export function layerRule(from, to) {
   if (from.layer === 'library') return `libraries import only libraries, never a ${to.layer}`;
   if (from.layer === 'component') {
     if (to.layer === 'program') return 'components never import programs';
-    if (!(COMPONENT_IMPORTS[from.unit] ?? []).includes(to.unit)) return `${from.unit}/ may not import ${to.unit}/ (bgp/ and felix/ never import each other; only ipam/ is shared)`;
+    if (!(COMPONENT_IMPORTS[from.unit] ?? []).includes(to.unit)) return `${from.unit}/ may not import ${to.unit}/ (components never import each other; only ipam/ is shared)`;
     return undefined;
   }
   if (to.layer === 'program') return 'programs never import another program (move what both need into a library, e.g. src/lib/)';
@@ -71,7 +72,7 @@ const importRe = /(?:^|\n)\s*(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"
 
 /** Checks the tree under `root`; returns the problems as lines (empty when all is well). */
 export function checkImports(root) {
-  const roots = ['src', 'bgp', 'felix', 'ipam'].map((d) => join(root, d)).filter(existsSync);
+  const roots = ['src', 'bgp', 'cni', 'felix', 'ipam'].map((d) => join(root, d)).filter(existsSync);
   const files = roots.flatMap((r) => walk(r, []));
   const graph = new Map();
   const problems = [];

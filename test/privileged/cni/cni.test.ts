@@ -2,7 +2,8 @@
 // plugin called exactly as a runtime calls it (env + stdin, inside the host namespace), containers
 // as namespaces, real traffic.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ import { Servers, ping, tcp, type Workload } from '../../support/workload.js';
 import { startTwillNode, waitFor, type TwillNodeProcess } from '../felix/harness.js';
 import { TWILL_CNI, assertBuilt, chainAdd, chainDel, cniEnv, run, twillCni, twillctl, type ConfList, type Proc } from './harness.js';
 
-const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'ping', 'nsenter'] });
+const reason = missing({ root: true, tools: ['etcd', 'iptables-restore', 'ipset', 'ip', 'socat', 'ping', 'nsenter', 'curl'] });
 
 interface Result {
   cniVersion: string;
@@ -34,12 +35,16 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
   let host: string;
   let node: TwillNodeProcess | undefined;
   let bridge: Bridge | undefined;
+  // twill-node serves the CNI calls (the product path) on its socket, named in every configuration.
+  const cniDir = mkdtempSync(join(tmpdir(), 'twill-cni-node-'));
+  const nodeSocket = join(cniDir, 'cni.sock');
   const netconf = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
     cniVersion: '1.0.0',
     name: 'twnet',
     type: 'twill-cni',
     datastore: etcd.url,
     nodename: 'host1',
+    socket: nodeSocket,
     // Generous: a loaded CI machine (other test files in parallel) can starve twill-node for
     // seconds; ADD still returns only once the policy is programmed.
     policySetupTimeout: 30,
@@ -73,7 +78,8 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'main' }, spec: { cidr: '10.70.0.0/24', blockSize: 28 } });
     await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'tiny' }, spec: { cidr: '10.71.0.0/31', blockSize: 31 } });
     await ds.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: 'host1' }, spec: {} });
-    node = startTwillNode(host, 'host1', etcd.url, ['--health-port', '9099', '--refresh-interval', '5s']);
+    node = startTwillNode(host, 'host1', etcd.url, ['--health-port', '9099', '--metrics-port', '9099', '--refresh-interval', '5s', '--cni-socket', nodeSocket]);
+    await waitFor('twill-node serving CNI calls', () => existsSync(nodeSocket));
   });
 
   afterAll(async () => {
@@ -84,7 +90,14 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     pool.cleanup();
     await ds?.close();
     await etcd?.destroy();
+    rmSync(cniDir, { recursive: true, force: true });
   });
+
+  /** twill-node's count of CNI calls it served (twill_cni_calls_total). */
+  const servedByNode = (command: string): number => {
+    const m = nsExec(host, ['curl', '-s', 'http://127.0.0.1:9099/metrics']).stdout;
+    return Number(new RegExp(`^twill_cni_calls_total\\{command="${command}",result="ok"\\} (\\d+)`, 'm').exec(m)?.[1] ?? 0);
+  };
 
   let a: Workload;
   let b: Workload;
@@ -121,6 +134,40 @@ describe.skipIf(reason)('twill-cni (privileged: etcd, twill-node, netns, real tr
     expect(w?.spec).toMatchObject({ node: 'host1', interfaceName: a.iface, ipNetworks: [`${a.ip}/32`], profiles: ['twnet'] });
     expect(w?.status?.programmed).toBe(true);
     expect(await ds.get({ kind: 'Profile', name: 'twnet' })).toBeDefined();
+  });
+
+  it('twill-node serves the calls itself (no twill-cni serve): counted in its metrics, policy in place when ADD returns', async () => {
+    const adds = servedByNode('ADD');
+    const dels = servedByNode('DEL');
+    pool.create('n');
+    const n = workload('n', await add('n'));
+    // Learnt in-process from the dataplane, and still: the first packets get through...
+    expect(ping(n, a.ip)).toBe(true);
+    expect(ping(a, n.ip)).toBe(true);
+    expect(servedByNode('ADD')).toBe(adds + 1);
+    // ...and the status twill-node writes says the same spec is programmed.
+    await waitFor('status written', async () => (await endpoints()).find((e) => e.spec.containerID === cid('n'))?.status?.programmed === true);
+    expect((await del('n')).code).toBe(0);
+    expect(servedByNode('DEL')).toBe(dels + 1);
+    expect(hostLinks()).not.toContain(n.iface);
+    // A call reaching this server through the default socket from another network namespace
+    // (here: the test's own) is not served: the veth must be made where the client runs. Nor is
+    // an ADD whose container namespace the server cannot see. The client then runs them itself.
+    const raw = (req: Record<string, unknown>): Promise<string> =>
+      new Promise<string>((resolve, reject) => {
+        const c = connect(nodeSocket);
+        let buf = '';
+        c.on('data', (d: Buffer) => (buf += d.toString()));
+        c.on('error', reject);
+        c.on('close', () => resolve(buf));
+        c.end(JSON.stringify(req));
+      });
+    const me = readlinkSync('/proc/self/ns/net');
+    const version = { env: cniEnv({ command: 'VERSION' }), stdin: '{}' };
+    expect(JSON.parse(await raw({ ...version, netns: me, explicit: false }))).toMatchObject({ exitCode: -1, notServed: expect.stringContaining('this server in net:[') });
+    expect(JSON.parse(await raw({ ...version, netns: me, explicit: true }))).toMatchObject({ exitCode: 0 });
+    const unseen = { env: cniEnv({ command: 'ADD', containerID: cid('u'), netns: '/run/netns/not-visible-here', ifname: 'eth0' }), stdin: JSON.stringify(netconf()), explicit: true };
+    expect(JSON.parse(await raw(unseen))).toMatchObject({ exitCode: -1, notServed: expect.stringContaining('not visible') });
   });
 
   it('policy denies what it should from the first packet; another network is kept out', async () => {

@@ -28,7 +28,10 @@ export interface TwillNodeProcess {
 
 export function startTwillNode(hostNs: string, nodeName: string, datastore: string, extra: string[] = [], opts: { keepLines?: boolean } = {}): TwillNodeProcess {
   if (!existsSync(TWILL_NODE_MAIN)) throw new Error(`${TWILL_NODE_MAIN} is missing: run "npm run build" first`);
-  const p = spawn('ip', ['netns', 'exec', hostNs, process.execPath, TWILL_NODE_MAIN, '--node-name', nodeName, '--datastore', datastore, '--health-port', '0', ...extra], {
+  // No CNI server unless a test asks for one (--cni-socket PATH): parallel tests' agents must not
+  // contend for the machine's /run/twill/cni.sock.
+  const cni = extra.includes('--cni-socket') ? [] : ['--cni-socket', ''];
+  const p = spawn('ip', ['netns', 'exec', hostNs, process.execPath, TWILL_NODE_MAIN, '--node-name', nodeName, '--datastore', datastore, '--health-port', '0', ...cni, ...extra], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

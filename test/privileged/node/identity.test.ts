@@ -47,7 +47,7 @@ describe.skipIf(reason)('twill-node address at start (privileged: netns, the bui
   const nodeArgs = (name: string, extra: string[], store = name): string[] => [
     'netns', 'exec', host, process.execPath, TWILL_NODE_MAIN,
     '--node-name', name, '--datastore', `file:${join(dir, `${store}.json`)}`, '--health-port', '0',
-    '--api-socket', join(dir, 'run', `${name}.sock`), ...extra,
+    '--api-socket', join(dir, 'run', `${name}.sock`), '--cni-socket', '', ...extra,
   ];
 
   it('with two candidates and no flag, it fails at start naming both and the flags, and programs nothing', () => {

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { API_VERSION, type WorkloadEndpointResource } from '../../../src/api/types.js';
 import { openDatastore, type Datastore } from '../../../src/datastore/index.js';
 import { FakeKernel } from '../../../src/netlink/fake/index.js';
-import { runTwillCni } from '../../../src/cni/plugin.js';
-import { readTwillCniConfig } from '../../../src/cni/config.js';
-import { parseNetConf } from '../../../src/cni/protocol.js';
+import { runTwillCni } from '../../../cni/plugin.js';
+import { readTwillCniConfig } from '../../../cni/config.js';
+import { parseNetConf } from '../../../cni/protocol.js';
 import { workloadEndpointName, workloadIface, workloadSpecHash } from '../../../src/workload/index.js';
 
 interface Rig {

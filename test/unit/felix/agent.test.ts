@@ -14,6 +14,7 @@ import type { SyncerCallbacks, SyncEvent } from '../../../src/datastore/index.js
 import type { NetworkPolicyResource } from '../../../src/api/types.js';
 import { readiness } from '../../../src/node/readiness.js';
 import { AgentMetrics } from '../../../src/node/metrics.js';
+import { workloadSpecHash } from '../../../src/api/spec-hash.js';
 
 const wep = (name: string, iface: string, ip: string): WorkloadEndpointResource => ({
   apiVersion: 'twill.io/v1',
@@ -104,6 +105,43 @@ describe('FelixAgent', () => {
     await until('b programmed', async () => (await status('b'))?.programmed === true);
     const routes = (await w.nl.routeList({})).map((r) => r.dst);
     expect(routes).toEqual(expect.arrayContaining(['10.65.0.1/32', '10.65.0.2/32']));
+  });
+
+  it('whenEndpointProgrammed: resolves for exactly the spec written once it is in the kernel, not for an older one', async () => {
+    const w = await world();
+    await w.ds.create(profile);
+    const { agent } = agentOn(w, { writeStatus: false });
+    stops.push(() => agent.stop());
+    await agent.start();
+    const c = wep('c', 'twc', '10.65.0.3');
+    let done = false;
+    const waited = agent.whenEndpointProgrammed('default', 'c', workloadSpecHash(c.spec)).then(() => (done = true));
+    await w.ds.create(c);
+    // Written, but its interface is not there: policy may be, the route is not.
+    await agent.whenReceived(agent.generation + 1);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(done).toBe(false);
+    await w.nl.vethAdd({ name: 'twc', peerName: 'pc' });
+    await w.nl.linkSetUp('twc', true);
+    await waited;
+    expect((await w.nl.routeList({})).map((r) => r.dst)).toContain('10.65.0.3/32');
+    expect((await filterRules(w)).some((l) => l.includes('-o twc '))).toBe(true);
+    // A new spec (another address): the old hash never resolves, the new one once programmed.
+    const c2 = { ...c, spec: { ...c.spec, ipNetworks: ['10.65.0.4/32'] } };
+    let oldDone = false;
+    const ac = new AbortController();
+    void agent.whenEndpointProgrammed('default', 'c', workloadSpecHash(c.spec), ac.signal).then(() => (oldDone = true));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(oldDone).toBe(true); // the old spec is what the kernel holds right now
+    const upd = await w.ds.get<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint', namespace: 'default', name: 'c' });
+    await w.ds.update({ ...upd!, spec: c2.spec });
+    await agent.whenEndpointProgrammed('default', 'c', workloadSpecHash(c2.spec));
+    expect((await w.nl.routeList({})).map((r) => r.dst)).toContain('10.65.0.4/32');
+    let staleDone = false;
+    void agent.whenEndpointProgrammed('default', 'c', workloadSpecHash(c.spec), ac.signal).then(() => (staleDone = true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(staleDone).toBe(false);
+    ac.abort();
   });
 
   it('hands each new effective config to onConfig before the dataplane applies it (the denied-packet reader binds there)', async () => {

@@ -31,6 +31,18 @@ describe('IPAM allocation', () => {
     expect(attr.secondary).toMatchObject({ namespace: 'ns', pod: 'p', node: 'h1' });
   });
 
+  it('a cached view of the pools (contextCacheMs) never refuses a pool created since: it is re-read first', async () => {
+    const ds = await memoryStore();
+    await ds.create(pool('p4', '10.65.0.0/24'));
+    const ipam = new Ipam(ds, { contextCacheMs: 60_000 });
+    await ipam.autoAssign({ node: 'h1', handleID: 'n.c1', num4: 1 });
+    await ds.create(pool('p6', 'fd00:65::/120'));
+    const r = await ipam.autoAssign({ node: 'h1', handleID: 'n.c2', num4: 1, num6: 1, pools: ['p4', 'p6'] });
+    expect(r.ips.map((a) => a.pool)).toEqual(['p4', 'p6']);
+    // A pool that really does not exist is still refused.
+    await expect(ipam.autoAssign({ node: 'h1', handleID: 'n.c3', num4: 1, pools: ['nope'] })).rejects.toBeInstanceOf(NoSuchPoolError);
+  });
+
   it('keeps allocating in the same block, then claims another when it is full', async () => {
     const ds = await memoryStore();
     await ds.create(pool('p4', '10.65.0.0/24', { blockSize: 28 }));

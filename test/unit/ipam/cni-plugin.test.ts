@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Datastore } from '../../../src/datastore/types.js';
-import { runIpamPlugin } from '../../../src/cni/ipam-plugin.js';
-import { parseCniArgs } from '../../../src/cni/protocol.js';
+import { runIpamPlugin } from '../../../cni/ipam-plugin.js';
+import { parseCniArgs } from '../../../cni/protocol.js';
 import { Ipam } from '../../../ipam/index.js';
 import { memoryStore, pool, snapshot } from './fixtures.js';
 

@@ -1,10 +1,10 @@
 // The attachment's WorkloadEndpoint: building it, the network's profile for endpoints made
 // outside Kubernetes, writing it, waiting until twill-node has programmed it, and deleting it.
-import { API_VERSION, type ProfileResource, type WorkloadEndpointResource, type WorkloadEndpointSpec } from '../api/types.js';
-import type { Datastore } from '../datastore/types.js';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../datastore/errors.js';
-import { workloadEndpointName } from '../workload/naming.js';
-import { workloadSpecHash } from '../api/spec-hash.js';
+import { API_VERSION, type ProfileResource, type WorkloadEndpointResource, type WorkloadEndpointSpec } from '../src/api/types.js';
+import type { Datastore } from '../src/datastore/types.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../src/datastore/errors.js';
+import { workloadEndpointName } from '../src/workload/naming.js';
+import { workloadSpecHash } from '../src/api/spec-hash.js';
 import type { TwillCniConfig } from './config.js';
 import { CniCode, CniError, type CniEnv } from './protocol.js';
 
@@ -76,20 +76,51 @@ export function networkProfile(network: string): ProfileResource {
   };
 }
 
-/** Creates the network's profile unless it exists (a user's edits are kept). */
-export async function ensureProfile(ds: Datastore, network: string): Promise<void> {
-  if (await ds.get({ kind: 'Profile', name: network })) return;
-  try {
-    await ds.create(networkProfile(network));
-  } catch (e) {
-    if (!(e instanceof AlreadyExistsError)) throw e;
+/** How long a server (one datastore object for many calls) trusts that a network's profile exists. */
+const PROFILE_SEEN_MS = 60_000;
+const profilesSeen = new WeakMap<Datastore, Map<string, number>>();
+
+/**
+ * Creates the network's profile unless it exists (a user's edits are kept). A long-running server
+ * checks each network once a minute, not on every ADD.
+ */
+export async function ensureProfile(ds: Datastore, network: string, now = Date.now()): Promise<void> {
+  let seen = profilesSeen.get(ds);
+  if (!seen) profilesSeen.set(ds, (seen = new Map()));
+  if ((seen.get(network) ?? 0) > now) return;
+  if (!(await ds.get({ kind: 'Profile', name: network }))) {
+    try {
+      await ds.create(networkProfile(network));
+    } catch (e) {
+      if (!(e instanceof AlreadyExistsError)) throw e;
+    }
   }
+  seen.set(network, now + PROFILE_SEEN_MS);
 }
 
-/** Writes the endpoint (replacing one left by an earlier attempt, status cleared). Returns its revision. */
+/**
+ * Writes the endpoint (replacing one left by an earlier attempt, status cleared). Returns its
+ * revision. A create first: one datastore round trip in the common case (an upsert reads first).
+ */
 export async function writeEndpoint(ds: Datastore, wep: WorkloadEndpointResource): Promise<string> {
-  const stored = await ds.upsert(wep);
+  let stored: WorkloadEndpointResource;
+  try {
+    stored = await ds.create(wep);
+  } catch (e) {
+    if (!(e instanceof AlreadyExistsError)) throw e;
+    stored = await ds.upsert(wep);
+  }
   return stored.metadata.resourceVersion ?? '0';
+}
+
+/** The error of an ADD whose endpoint was not programmed in time (code 113). */
+export function policyTimeout(wep: WorkloadEndpointResource, timeoutMs: number): CniError {
+  const { name, namespace } = wep.metadata;
+  return new CniError(
+    CniCode.PolicyTimeout,
+    `twill-node on node ${wep.spec.node} did not program the policy of endpoint ${namespace}/${name} within ${timeoutMs / 1000} s`,
+    `hint: check that twill-node is running on this host with --node-name ${wep.spec.node} and the same datastore; raise "policySetupTimeout", or set it to 0 to stop waiting`,
+  );
 }
 
 /**
@@ -110,13 +141,7 @@ export function waitProgrammed(ds: Datastore, wep: WorkloadEndpointResource, aft
       else resolve();
     };
     const timer = setTimeout(() => {
-      finish(
-        new CniError(
-          CniCode.PolicyTimeout,
-          `twill-node on node ${wep.spec.node} did not program the policy of endpoint ${namespace}/${name} within ${timeoutMs / 1000} s`,
-          `hint: check that twill-node is running on this host with --node-name ${wep.spec.node} and the same datastore; raise "policySetupTimeout", or set it to 0 to stop waiting`,
-        ),
-      );
+      finish(policyTimeout(wep, timeoutMs));
     }, timeoutMs);
     const watcher = ds.watch({ kind: 'WorkloadEndpoint', namespace, afterRevision }, (ev) => {
       if (ev.type === 'deleted' && ev.key.name === name) {

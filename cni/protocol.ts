@@ -2,7 +2,7 @@
 // configuration on stdin, results and errors on stdout. Shared by twill-ipam and the CNI plugin.
 // Pure: no I/O here, so it stays cheap to import.
 
-import { TwillError } from '../errors.js';
+import { TwillError } from '../src/errors.js';
 
 export const CNI_VERSION = '1.0.0';
 export const CNI_SUPPORTED_VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;

@@ -1,6 +1,6 @@
 // Addresses for an attachment: twill-ipam in-process (the Ipam library, one datastore transaction
 // per ADD), or any other IPAM plugin run as the CNI spec says (e.g. host-local).
-import type { Datastore } from '../datastore/types.js';
+import type { Datastore } from '../src/datastore/types.js';
 import { readPluginConfig, takeAddresses } from './ipam-plugin.js';
 import { execPlugin } from './delegate.js';
 import { TWILL_IPAM, type TwillCniConfig } from './config.js';
@@ -72,11 +72,13 @@ export async function addressSource(
   }
   const ic = readPluginConfig(ipamConf(conf, cfg), rawEnv);
   const handleID = handleIdOf(cfg.network, env.containerID);
-  const { Ipam } = await import('../../ipam/ipam.js');
+  const { Ipam } = await import('../ipam/ipam.js');
   const get = async (): Promise<InstanceType<typeof Ipam>> => {
     const ds = await store();
     let ipam = ipams.get(ds) as InstanceType<typeof Ipam> | undefined;
-    if (!ipam) ipams.set(ds, (ipam = new Ipam(ds)));
+    // Pools and IPAMConfig are re-read at most every 5 s (a server makes many calls; the
+    // blocks are compare-and-swapped, so a stale view cannot double-assign).
+    if (!ipam) ipams.set(ds, (ipam = new Ipam(ds, { contextCacheMs: 5000 })));
     return ipam;
   };
   return {

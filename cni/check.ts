@@ -1,8 +1,8 @@
 // CHECK: the attachment is still as ADD left it — addresses held by IPAM, veth and container
 // routes in place, the endpoint in the datastore naming this interface and these addresses.
-import type { WorkloadEndpointResource } from '../api/types.js';
-import { attachmentKey, workloadIface } from '../workload/naming.js';
-import { inspectWorkload } from '../workload/plumb.js';
+import type { WorkloadEndpointResource } from '../src/api/types.js';
+import { attachmentKey, workloadIface } from '../src/workload/naming.js';
+import { inspectWorkload } from '../src/workload/plumb.js';
 import { addressSource } from './addresses.js';
 import { endpointKey } from './endpoint.js';
 import type { CniContext } from './context.js';

@@ -11,10 +11,10 @@
 // Handle id: "<network name>.<CNI_CONTAINERID>"; attributes from CNI_ARGS K8S_POD_NAMESPACE /
 // K8S_POD_NAME.
 
-import { Ipam } from '../../ipam/ipam.js';
-import type { Assigned } from '../../ipam/types.js';
-import { parseIp, formatIp } from '../api/cidr.js';
-import type { Datastore } from '../datastore/types.js';
+import { Ipam } from '../ipam/ipam.js';
+import type { Assigned } from '../ipam/types.js';
+import { parseIp, formatIp } from '../src/api/cidr.js';
+import type { Datastore } from '../src/datastore/types.js';
 import { toCniError } from './error-map.js';
 import {
   CNI_1_0_VERSIONS,
@@ -117,8 +117,11 @@ function canonical(address: string): string {
 
 /** The handle's addresses: those a first (retried) ADD took, else newly assigned ones. */
 export async function takeAddresses(ipam: Ipam, cfg: IpamPluginConfig, env: CniEnv, handleID: string): Promise<Assigned[]> {
-  const existing = await ipam.handleAssignments(handleID);
-  if (existing.length > 0) return existing;
+  // A retried ADD gets what its handle holds (one read when there is none, the common case).
+  if (await ipam.handleExists(handleID)) {
+    const existing = await ipam.handleAssignments(handleID);
+    if (existing.length > 0) return existing;
+  }
   const attrs: Record<string, string> = { containerID: env.containerID };
   if (env.args.K8S_POD_NAMESPACE) attrs.namespace = env.args.K8S_POD_NAMESPACE;
   if (env.args.K8S_POD_NAME) attrs.pod = env.args.K8S_POD_NAME;

@@ -13,8 +13,8 @@
 //   "etcd_ca_cert_file": …, "etcd_cert_file": …, "etcd_key_file": …,
 //   "kubernetes": {}                              (present: endpoints are Kubernetes pods)
 // }
-import { parseDuration } from '../api/duration.js';
-import type { EndpointPort } from '../api/types.js';
+import { parseDuration } from '../src/api/duration.js';
+import type { EndpointPort } from '../src/api/types.js';
 import { CniCode, CniError, type NetConf } from './protocol.js';
 
 /** Keys the spec (and runtimes) put in a plugin's configuration. */

@@ -1,8 +1,9 @@
 // What a twill-cni command works with: the runtime's input, the parsed configuration, and the
 // datastore / netlink handles, opened on first use and closed at the end.
-import type { Datastore } from '../datastore/types.js';
-import { NetnsNotFoundError } from '../netlink/errors.js';
-import type { NetlinkHandle, NetnsRef } from '../netlink/types.js';
+import type { WorkloadEndpointResource } from '../src/api/types.js';
+import type { Datastore } from '../src/datastore/types.js';
+import { NetnsNotFoundError } from '../src/netlink/errors.js';
+import type { NetlinkHandle, NetnsRef } from '../src/netlink/types.js';
 import type { StoreTls, TwillCniConfig } from './config.js';
 import { CniCode, CniError, type CniEnv, type NetConf } from './protocol.js';
 
@@ -15,6 +16,14 @@ export interface CniIo {
   openNetlink?(ref: NetnsRef): Promise<NetlinkHandle>;
   /** STATUS: is twill-node's health endpoint answering? Default: GET <url>/liveness. */
   nodeAlive?(url: string): Promise<boolean>;
+  /**
+   * ADD's wait for the policy, when the caller knows in-process (twill-node hosting the server):
+   * resolves once exactly this endpoint spec is programmed, or returns undefined when it cannot
+   * tell for this endpoint (then ADD watches the datastore for status.programmed).
+   */
+  waitProgrammed?(wep: WorkloadEndpointResource, timeoutMs: number): Promise<void> | undefined;
+  /** Called as ADD finishes each step ('ipam', 'veth', 'endpoint', 'programmed'): where the time goes. */
+  mark?(step: string): void;
 }
 
 /** What a command works with; datastore and netlink handles are opened on first use and closed at the end. */
@@ -34,7 +43,7 @@ export class CniContext {
   }
 
   async netlink(ref: NetnsRef): Promise<NetlinkHandle> {
-    const open = this.io.openNetlink ?? (await import('../netlink/handle.js')).openNetlink;
+    const open = this.io.openNetlink ?? (await import('../src/netlink/handle.js')).openNetlink;
     const h = await open(ref);
     this.handles.push(h);
     return h;

@@ -2,9 +2,9 @@
 // `cni.dev/valid-attachments` loses its endpoint, its host veth and its addresses; host veths
 // (`tw` + 13 hex) that no endpoint on this node names and no valid attachment owns — left by an
 // ADD killed part-way — are deleted too.
-import type { WorkloadEndpointResource } from '../api/types.js';
-import { DEFAULT_IFACE_PREFIX, attachmentKey, workloadIface } from '../workload/naming.js';
-import { unplumbWorkload } from '../workload/plumb.js';
+import type { WorkloadEndpointResource } from '../src/api/types.js';
+import { DEFAULT_IFACE_PREFIX, attachmentKey, workloadIface } from '../src/workload/naming.js';
+import { unplumbWorkload } from '../src/workload/plumb.js';
 import { execPlugin } from './delegate.js';
 import { TWILL_IPAM } from './config.js';
 import { ANN_CONTAINER, ANN_IFNAME, ANN_NETWORK, deleteEndpoint } from './endpoint.js';
@@ -59,8 +59,8 @@ export async function cniGc(ctx: CniContext): Promise<void> {
     await execPlugin(cfg.ipam.type, 'GC', ctx.io.env, ctx.io.stdin);
     return;
   }
-  const { readIpamState, allAllocations } = await import('../../ipam/state.js');
-  const { Ipam } = await import('../../ipam/ipam.js');
+  const { readIpamState, allAllocations } = await import('../ipam/state.js');
+  const { Ipam } = await import('../ipam/ipam.js');
   const prefix = `${cfg.network}.`;
   const stale = new Set<string>();
   for (const a of allAllocations(await readIpamState(ds))) {

@@ -1,8 +1,9 @@
-// ADD: addresses → veth (in parallel with the network's profile) → WorkloadEndpoint → wait until
-// twill-node has programmed it. Any failure after the addresses were taken undoes every step.
-import { HOST_VETH_MAC, WORKLOAD_GATEWAY4, WORKLOAD_GATEWAY6, attachmentKey, workloadIface } from '../workload/naming.js';
-import { plumbWorkload, unplumbWorkload } from '../workload/plumb.js';
-import type { NetlinkHandle } from '../netlink/types.js';
+// ADD: addresses → the veth, and in parallel the network's profile and the WorkloadEndpoint →
+// wait until twill-node has programmed it. Any failure after the addresses were taken undoes
+// every step.
+import { HOST_VETH_MAC, WORKLOAD_GATEWAY4, WORKLOAD_GATEWAY6, attachmentKey, workloadIface, workloadMac } from '../src/workload/naming.js';
+import { plumbWorkload, unplumbWorkload } from '../src/workload/plumb.js';
+import type { NetlinkHandle } from '../src/netlink/types.js';
 import { addressSource } from './addresses.js';
 import { buildEndpoint, deleteEndpoint, endpointKey, ensureProfile, waitProgrammed, writeEndpoint } from './endpoint.js';
 import type { CniContext } from './context.js';
@@ -34,21 +35,35 @@ export async function cniAdd(ctx: CniContext): Promise<CniResult> {
     const addrs = await addressSource(conf, cfg, env, ctx.io.env, ctx.io.stdin, () => ctx.store());
     undo.push(() => addrs.release());
     const ips = await addrs.assign();
+    ctx.io.mark?.('ipam');
     if (ips.ipv4 === undefined && ips.ipv6 === undefined) throw new CniError(CniCode.Internal, `IPAM (${cfg.ipam.type}) returned no address`);
     const mtu = await mtuP;
-    const [plumbed, profile] = await Promise.allSettled([
-      plumbWorkload(host, ctr, { hostIface, ifname: env.ifname, mtu, ...(ips.ipv4 ? { ipv4: ips.ipv4 } : {}), ...(ips.ipv6 ? { ipv6: ips.ipv6 } : {}) }),
-      cfg.kubernetes ? Promise.resolve() : ctx.store().then((ds) => ensureProfile(ds, cfg.network)),
+    // The endpoint is written while the veth is being made (its container MAC is known up front):
+    // twill-node programs the policy meanwhile, and the routes and sysctls once the veth is there.
+    // The network's profile goes first, so the endpoint is never programmed without it.
+    const mac = workloadMac(attachmentKey(env.containerID, env.ifname));
+    const ipNetworks = [ips.ipv4 && `${ips.ipv4}/32`, ips.ipv6 && `${ips.ipv6}/128`].filter((x): x is string => !!x);
+    const wep = buildEndpoint(cfg, env, key, hostIface, ipNetworks, mac);
+    const ds = await ctx.store();
+    // (Deletes only this container's endpoint: safe whether or not the write below happened.)
+    undo.push(() => deleteEndpoint(ds, key, env.containerID));
+    const [plumbed, written] = await Promise.allSettled([
+      plumbWorkload(host, ctr, { hostIface, ifname: env.ifname, mtu, mac, ...(ips.ipv4 ? { ipv4: ips.ipv4 } : {}), ...(ips.ipv6 ? { ipv6: ips.ipv6 } : {}) }).finally(() => ctx.io.mark?.('veth')),
+      (async () => {
+        if (!cfg.kubernetes) await ensureProfile(ds, cfg.network);
+        const rev = await writeEndpoint(ds, wep);
+        ctx.io.mark?.('endpoint');
+        return rev;
+      })(),
     ]);
     if (plumbed.status === 'fulfilled') undo.push(() => unplumbWorkload(host, hostIface));
     if (plumbed.status === 'rejected') throw plumbed.reason;
-    if (profile.status === 'rejected') throw profile.reason;
-    const ipNetworks = [ips.ipv4 && `${ips.ipv4}/32`, ips.ipv6 && `${ips.ipv6}/128`].filter((x): x is string => !!x);
-    const wep = buildEndpoint(cfg, env, key, hostIface, ipNetworks, plumbed.value.mac);
-    const ds = await ctx.store();
-    undo.push(() => deleteEndpoint(ds, key, env.containerID));
-    const rev = await writeEndpoint(ds, wep);
-    if (cfg.policySetupTimeoutMs > 0) await waitProgrammed(ds, wep, rev, cfg.policySetupTimeoutMs);
+    if (written.status === 'rejected') throw written.reason;
+    if (cfg.policySetupTimeoutMs > 0) {
+      // twill-node hosting this call knows from its dataplane; else watch for status.programmed.
+      await (ctx.io.waitProgrammed?.(wep, cfg.policySetupTimeoutMs) ?? waitProgrammed(ds, wep, written.value, cfg.policySetupTimeoutMs));
+      ctx.io.mark?.('programmed');
+    }
 
     const prev = conf.prevResult;
     const base = prev?.interfaces?.length ?? 0;

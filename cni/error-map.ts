@@ -1,8 +1,8 @@
 // Maps any failure to the CNI error it is reported as (spec codes where one fits, ours from 100).
-import { IpamConflictError, IpamRequestError, InvalidPoolError, NoSuchPoolError, PoolExhaustedError } from '../../ipam/errors.js';
-import { DatastoreConfigError, InUseError, UnreachableError } from '../datastore/errors.js';
-import { TwillError } from '../errors.js';
-import { NetnsNotFoundError } from '../netlink/errors.js';
+import { IpamConflictError, IpamRequestError, InvalidPoolError, NoSuchPoolError, PoolExhaustedError } from '../ipam/errors.js';
+import { DatastoreConfigError, InUseError, UnreachableError } from '../src/datastore/errors.js';
+import { TwillError } from '../src/errors.js';
+import { NetnsNotFoundError } from '../src/netlink/errors.js';
 import { CniCode, CniError } from './protocol.js';
 
 export function toCniError(e: unknown): CniError {
