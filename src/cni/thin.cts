@@ -40,9 +40,17 @@ export function viaServer(socket: { path: string; explicit: boolean }, env: Reco
   return new Promise((resolve) => {
     const c = connect(socket.path);
     let answered = false;
+    let timer: NodeJS.Timeout | undefined;
     const chunks: Buffer[] = [];
     c.on('connect', () => {
       answered = true;
+      // A server that took the call but never answers (stopped, wedged): a clear error, not a hang.
+      const ms = callTimeoutMs(env);
+      timer = setTimeout(() => {
+        c.removeAllListeners('close');
+        c.destroy();
+        resolve(tryAgain(stdin, `the CNI server on ${socket.path} took the call but did not answer within ${ms / 1000} s`, 'check that twill-node on this host is running and not stopped or overloaded (twillctl node status), then retry'));
+      }, ms);
       const cni: Record<string, string> = {};
       for (const [k, v] of Object.entries(env)) if (v !== undefined && (k.startsWith('CNI_') || k.startsWith('TWILL_'))) cni[k] = v;
       const ns = netns();
@@ -56,6 +64,7 @@ export function viaServer(socket: { path: string; explicit: boolean }, env: Reco
       resolve(undefined);
     });
     c.on('close', () => {
+      clearTimeout(timer);
       if (!answered) return resolve(undefined);
       try {
         const out = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CniAnswer;
@@ -66,6 +75,24 @@ export function viaServer(socket: { path: string; explicit: boolean }, env: Reco
       }
     });
   });
+}
+
+/** How long a server that accepted a call may take to answer: `$TWILL_CNI_CALL_TIMEOUT_MS`, default 60 s (ADD waits up to policySetupTimeout, 10 s by default). */
+export function callTimeoutMs(env: Record<string, string | undefined>): number {
+  const v = Number(env.TWILL_CNI_CALL_TIMEOUT_MS);
+  return Number.isFinite(v) && v > 0 ? v : 60_000;
+}
+
+/** The CNI error "try again later" (code 11), in the configuration's cniVersion. */
+function tryAgain(stdin: string, msg: string, details: string): ServedOutput {
+  let cniVersion = '1.0.0';
+  try {
+    const v = (JSON.parse(stdin) as { cniVersion?: unknown }).cniVersion;
+    if (typeof v === 'string') cniVersion = v;
+  } catch {
+    // keep the default
+  }
+  return { stdout: `${JSON.stringify({ cniVersion, code: 11, msg, details })}\n`, exitCode: 1 };
 }
 
 /**
