@@ -53,9 +53,10 @@ export async function startEtcdCluster(pki: TestPki, dir: string): Promise<EtcdC
     let started = false;
     let output = '';
     const alive = (): boolean => proc !== undefined && proc.exitCode === null && proc.signalCode === null;
-    const m: EtcdMember & { spawn(): void; id?: string } = {
+    const m: EtcdMember & { spawn(): void; output(): string; id?: string } = {
       name,
       clientPort,
+      output: () => output,
       get alive() {
         return alive();
       },
@@ -90,7 +91,7 @@ export async function startEtcdCluster(pki: TestPki, dir: string): Promise<EtcdC
       async start() {
         if (alive()) return;
         m.spawn();
-        await waitAnswering(client(clientPort), () => `${name}: ${proc?.exitCode !== null ? `exited ${proc?.exitCode}` : 'running'}\n${output}`);
+        await waitAnswering(() => client(clientPort), () => `${name}: ${proc?.exitCode !== null ? `exited ${proc?.exitCode}` : 'running'}\n${output}`);
       },
     };
     return m;
@@ -98,7 +99,7 @@ export async function startEtcdCluster(pki: TestPki, dir: string): Promise<EtcdC
 
   // All three at once: each waits for the others to form the cluster.
   for (const m of members) m.spawn();
-  await Promise.all(members.map((m) => waitAnswering(client(m.clientPort), () => `${m.name} did not join`)));
+  await Promise.all(members.map((m) => waitAnswering(() => client(m.clientPort), () => `${m.name} did not join (${m.alive ? 'running' : 'exited'}):\n${m.output()}`)));
 
   const cluster: EtcdCluster = {
     url: `etcd://${members.map((m) => `127.0.0.1:${m.clientPort}`).join(',')}`,
@@ -139,20 +140,22 @@ export async function startEtcdCluster(pki: TestPki, dir: string): Promise<EtcdC
   return cluster;
 }
 
-/** Until the member answers a linearizable read (so it is part of a cluster with quorum). */
-async function waitAnswering(c: Etcd3, why: () => string, timeoutMs = 30_000): Promise<void> {
+/**
+ * Until the member answers a linearizable read (so it is part of a cluster with quorum). A fresh
+ * client per try: etcd3's default circuit breaker would refuse calls for 5 s after a few misses.
+ */
+async function waitAnswering(make: () => Etcd3, why: () => string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  try {
-    for (;;) {
-      try {
-        await c.get('twill-test/ping').string();
-        return;
-      } catch (e) {
-        if (Date.now() > deadline) throw new Error(`etcd member did not answer: ${String(e)}\n${why()}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+  for (;;) {
+    const c = make();
+    try {
+      await c.get('twill-test/ping').string();
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) throw new Error(`etcd member did not answer within ${timeoutMs / 1000} s: ${String(e)}\n${why()}`);
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      c.close();
     }
-  } finally {
-    c.close();
   }
 }

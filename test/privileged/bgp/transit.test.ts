@@ -51,7 +51,13 @@ describe('transit of many prefixes', () => {
     const t0 = performance.now();
     inj.send(updates);
     updates.length = 0;
-    await sink.waitUntil(() => sink.announced >= N, `${N} prefixes at the sink`, 120_000);
+    // A session that goes down never delivers the rest: fail at once, saying which and why.
+    const down = (): boolean => {
+      const d = events.filter((e) => e.type === 'peer-state' && e.from === 'Established');
+      if (d.length > 0) throw new Error(`a session left Established during the transit: ${JSON.stringify(d)}; notifications ${JSON.stringify([inj.notifications(), sink.notifications()])}`);
+      return false;
+    };
+    await sink.waitUntil(() => down() || sink.announced >= N, `${N} prefixes at the sink`, 110_000);
     const dt = (performance.now() - t0) / 1000;
     const rss = process.memoryUsage().rss;
     console.log(`transit of ${N} /32: ${dt.toFixed(2)} s, RSS ${(rss / 2 ** 20).toFixed(0)} MiB (+${((rss - rss0) / 2 ** 20).toFixed(0)} MiB during the run)`);
