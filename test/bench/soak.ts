@@ -1,0 +1,74 @@
+// `npm run bench -- soak [--minutes 30] [--hosts 3] [--per-host 2] [--sample-s 10]
+//   [--restart-min 4] [--max-churned 8] [--warmup-s 60]`: a lab of H hosts (one rack, BIRD ToR,
+// real etcd, twill-node per host, per-host long-lived workloads) under continuous churn for the
+// duration (test/support/soak.ts: workloads added and removed through twill-cni with `twill-lab
+// add/remove`, NetworkPolicies created/updated/deleted with twillctl, one twill-node restarted
+// every few minutes, graceful and SIGKILL alternately), every Twill process sampled (RSS, open
+// fds, event-loop p99 from /metrics). Prints one line per process kind (start → end, growth per
+// hour: common least-squares slope within each process lifetime after its warm-up), the churn
+// counts (failures listed), and the end checks (ipam check clean, endpoints and veths ==
+// workloads, verify clean with every cell answering). Exit 1 when a failure or a check fails.
+//
+// Figures (2026-12-08, 30 min, 3 hosts × 2 base workloads, ≤ 8 churned, restart every 4 min,
+// sample every 10 s, warm-up 60 s; 2-core machine shared with other work, load ~3):
+//   (filled in by the run: see the top-level README's bench table)
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { labCmd, runSoak, soakChecks, soakLines, soakModel } from '../support/soak.js';
+
+const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = '/run/twill-lab-bench';
+
+function num(args: string[], flag: string, dflt: number): number {
+  const i = args.indexOf(flag);
+  if (i < 0) return dflt;
+  const v = Number(args[i + 1]);
+  if (!(Number.isFinite(v) && v > 0)) throw new Error(`${flag} ${args[i + 1] ?? ''}: not a positive number`);
+  return v;
+}
+
+export default async function main(args: string[]): Promise<void> {
+  const minutes = num(args, '--minutes', 30);
+  const hosts = num(args, '--hosts', 3);
+  const perHost = num(args, '--per-host', 2);
+  const sampleS = num(args, '--sample-s', 10);
+  const restartMin = num(args, '--restart-min', 4);
+  const maxChurned = num(args, '--max-churned', 8);
+  const warmupS = num(args, '--warmup-s', 60);
+  const name = `soak${process.pid % 100000}`;
+  const c = { root: ROOT, dist: DIST, lab: name };
+  const say = (s: string): void => void process.stdout.write(`${s}\n`);
+  const dir = mkdtempSync(join(tmpdir(), 'twill-soak-'));
+  const file = join(dir, 'model.yaml');
+  writeFileSync(file, soakModel(hosts, perHost));
+  const started = new Date().toISOString();
+  const up = await labCmd(c, ['up', '-f', file, '--name', name]);
+  try {
+    if (up.code !== 0) throw new Error(`twill-lab up failed: ${(up.out + up.err).slice(-2000)}`);
+    say(`soak: lab ${name} up (${hosts} hosts × ${perHost} base workloads); churn for ${minutes} min, a restart every ${restartMin} min, samples every ${sampleS} s`);
+    const run = await runSoak({
+      ...c,
+      durationMs: minutes * 60_000,
+      sampleEveryMs: sampleS * 1000,
+      restartEveryMs: restartMin * 60_000,
+      maxChurned,
+      opPauseMs: 1000,
+      policyEveryMs: 5000,
+      namespace: 'soak',
+      say,
+    });
+    const checks = await soakChecks(c);
+    const k = run.counts;
+    say(`soak ${started} ${(run.durationMs / 60_000).toFixed(1)} min, ${hosts} hosts, loadavg ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
+    for (const l of soakLines(run.samples, warmupS * 1000)) say(l);
+    say(`soak churn: ${k.adds} ADDs, ${k.dels} DELs, ${k.policyChanges} policy changes, ${k.restarts} restarts, ${k.failures.length} failures`);
+    for (const f of k.failures) say(`  failure: ${f}`);
+    for (const ch of checks) say(`soak check ${ch.ok ? 'ok  ' : 'FAIL'} ${ch.what}: ${ch.detail}`);
+    if (k.failures.length > 0 || checks.some((ch) => !ch.ok)) process.exitCode = 1;
+  } finally {
+    await labCmd(c, ['down', '--name', name]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
