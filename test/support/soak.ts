@@ -10,8 +10,9 @@
 //   graceful and --kill alternately);
 // - every Twill process sampled every sampleEveryMs: each twill-node (its BGP speaker is a worker
 //   thread of the same process) — VmRSS and open fds from /proc, the event loop's p99 delay since
-//   the last sample from its /metrics (nodejs_eventloop_lag_p99_seconds, prom-client's
-//   monitorEventLoopDelay) read inside the host's namespace — and etcd (not Twill; for reference).
+//   the last sample and the V8 heap in use from its /metrics (nodejs_eventloop_lag_p99_seconds,
+//   prom-client's monitorEventLoopDelay at 10 ms resolution; nodejs_heap_size_used_bytes) read
+//   inside the host's namespace — and etcd (not Twill; for reference).
 // A restarted node is a new process: growth is a least-squares slope with one intercept per
 // process lifetime and a common slope (so a restart's drop is not mistaken for a decrease, nor its
 // new baseline for growth), over the samples after each lifetime's warm-up, scaled to /h.
@@ -54,6 +55,8 @@ export interface SoakSample {
   fds: number;
   /** Event-loop p99 delay since the previous sample, ms (twill-node only; absent when /metrics did not answer). */
   lagP99Ms?: number;
+  /** V8 heap in use, MB (twill-node only, from /metrics): tells a JS leak from the allocator keeping pages. */
+  heapMb?: number;
 }
 
 export interface SoakCounts {
@@ -151,13 +154,15 @@ export async function sampleLab(c: Pick<SoakConfig, 'root' | 'lab'>, t: number):
         const rss = rssMb(p.pid);
         if (fds === undefined || rss === undefined) return; // not running (being restarted)
         const kind = p.role === 'node' ? 'twill-node' : 'etcd';
-        let lagP99Ms: number | undefined;
+        const extra: Pick<SoakSample, 'lagP99Ms' | 'heapMb'> = {};
         if (kind === 'twill-node' && p.ns) {
           const m = await hostMetrics(p.ns);
-          const v = m?.get('nodejs_eventloop_lag_p99_seconds');
-          if (v !== undefined && Number.isFinite(v)) lagP99Ms = v * 1000;
+          const lag = m?.get('nodejs_eventloop_lag_p99_seconds');
+          const heap = m?.get('nodejs_heap_size_used_bytes');
+          if (lag !== undefined && Number.isFinite(lag)) extra.lagP99Ms = lag * 1000;
+          if (heap !== undefined && Number.isFinite(heap)) extra.heapMb = heap / 2 ** 20;
         }
-        out.push({ t, kind, name: p.name, pid: p.pid, rssMb: rss, fds, ...(lagP99Ms !== undefined ? { lagP99Ms } : {}) });
+        out.push({ t, kind, name: p.name, pid: p.pid, rssMb: rss, fds, ...extra });
       }),
   );
   return out;
@@ -265,8 +270,8 @@ export async function runSoak(c: SoakConfig): Promise<SoakRun> {
   return { counts, samples, durationMs: Date.now() - t0 };
 }
 
-export type SoakMetric = 'rssMb' | 'fds' | 'lagP99Ms';
-export const SOAK_METRICS: readonly SoakMetric[] = ['rssMb', 'fds', 'lagP99Ms'];
+export type SoakMetric = 'rssMb' | 'heapMb' | 'fds' | 'lagP99Ms';
+export const SOAK_METRICS: readonly SoakMetric[] = ['rssMb', 'heapMb', 'fds', 'lagP99Ms'];
 
 export interface SoakGrowth {
   kind: string;
@@ -323,7 +328,7 @@ export function soakGrowth(samples: readonly SoakSample[], kind: string, metric:
   };
 }
 
-const LABEL: Record<SoakMetric, string> = { rssMb: 'rss_mb', fds: 'fds', lagP99Ms: 'event_loop_p99_ms' };
+const LABEL: Record<SoakMetric, string> = { rssMb: 'rss_mb', heapMb: 'heap_used_mb', fds: 'fds', lagP99Ms: 'event_loop_p99_ms' };
 
 /** One line per process kind: start → end and growth per hour of each metric it has. */
 export function soakLines(samples: readonly SoakSample[], warmupMs: number): string[] {
@@ -335,7 +340,7 @@ export function soakLines(samples: readonly SoakSample[], warmupMs: number): str
       const g = soakGrowth(samples, kind, m, warmupMs);
       if (!g) continue;
       lifetimes = Math.max(lifetimes, g.lifetimes);
-      const d = m === 'rssMb' ? 1 : m === 'fds' ? 1 : 2;
+      const d = m === 'lagP99Ms' ? 2 : 1;
       parts.push(`${LABEL[m]} ${g.start.toFixed(d)}→${g.end.toFixed(d)} (${g.perHour >= 0 ? '+' : ''}${g.perHour.toFixed(d)}/h)`);
     }
     const procs = new Set(samples.filter((s) => s.kind === kind).map((s) => s.name)).size;

@@ -7,7 +7,7 @@ import { soakGrowth, soakLines, type SoakSample } from '../../support/soak.js';
 const MIN = 60_000;
 function life(pid: number, name: string, fromMin: number, toMin: number, rss: (m: number) => number, fds = (_m: number): number => 40): SoakSample[] {
   const out: SoakSample[] = [];
-  for (let m = fromMin; m <= toMin; m++) out.push({ t: m * MIN, kind: 'twill-node', name, pid, rssMb: rss(m - fromMin), fds: fds(m - fromMin), lagP99Ms: 12 });
+  for (let m = fromMin; m <= toMin; m++) out.push({ t: m * MIN, kind: 'twill-node', name, pid, rssMb: rss(m - fromMin), fds: fds(m - fromMin), lagP99Ms: 12, heapMb: 30 });
   return out;
 }
 
@@ -38,6 +38,6 @@ describe('soakGrowth', () => {
 
   it('prints one line per kind with start → end and the slope', () => {
     const [line] = soakLines(life(1, 'h1', 0, 60, (m) => 100 + m / 6), 0);
-    expect(line).toBe('soak twill-node: 1 process(es), 1 lifetime(s): rss_mb 100.0→110.0 (+10.0/h), fds 40.0→40.0 (+0.0/h), event_loop_p99_ms 12.00→12.00 (+0.00/h)');
+    expect(line).toBe('soak twill-node: 1 process(es), 1 lifetime(s): rss_mb 100.0→110.0 (+10.0/h), heap_used_mb 30.0→30.0 (+0.0/h), fds 40.0→40.0 (+0.0/h), event_loop_p99_ms 12.00→12.00 (+0.00/h)');
   });
 });
