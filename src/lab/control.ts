@@ -15,7 +15,7 @@ import { TwillError } from '../errors.js';
 import { hostReadiness } from './readiness.js';
 import { isAlive, killProc, startDetached, stopProc, type ProcRecord } from './procs.js';
 import { nodeSessions } from './sessions.js';
-import { loadState, saveState, LabStateError, type LabState } from './state.js';
+import { loadState, updateState, LabStateError, type LabState } from './state.js';
 import { until } from './up.js';
 
 export class LabControlError extends TwillError {
@@ -116,8 +116,9 @@ export async function labStart(name: string, part: string, o: ControlOptions = {
   // BIRD starts in graceful-restart recovery: its kernel routes stay until its peers are back.
   const argv = p.role === 'tor' && !p.argv.includes('-R') ? [p.argv[0]!, '-R', ...p.argv.slice(1)] : p.argv;
   const np = startDetached(p.role, p.name, argv, p.log, p.ns);
-  s.procs[s.procs.indexOf(p)] = np;
-  saveState(s);
+  updateState(name, (now) => {
+    now.procs[now.procs.findIndex((x) => x.role === p.role && x.name === p.name)] = np;
+  });
   const timeoutMs = (o.timeoutS ?? 120) * 1000;
   const back = async (): Promise<boolean | 'exited'> => {
     if (!isAlive(np)) return 'exited';

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // twill-lab: a whole Twill cluster on one machine (as root). validate / up / status / verify /
-// exec / stop / start / restart / down / demo. Exit codes: 0 ok, 1 failed (verify disagrees, up failed), 2 usage or a bad model.
+// exec / add / remove / stop / start / restart / down / demo. Exit codes: 0 ok, 1 failed (verify disagrees, up failed), 2 usage or a bad model.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -12,6 +12,8 @@ import { LabModelError, parseModel, type LabModel } from './model.js';
 import { labRestart, labStart, labStop, type ControlResult } from './control.js';
 import { labDown } from './down.js';
 import { labUp } from './up.js';
+import { labAddWorkload, labRemoveWorkload } from './workloads.js';
+import type { ServedPort } from './model.js';
 import { loadState, resolveLabName, LabStateError } from './state.js';
 import { formatReport, verifyLab } from './verify.js';
 import { labStatus, formatStatus } from './status.js';
@@ -137,6 +139,42 @@ export async function main(argv: string[]): Promise<number> {
     .option('--name <name>', 'lab name (default: the one lab that is up)')
     .action(async (part: string, o: { kill?: boolean; timeout: string; name?: string }) => {
       for (const r of await labRestart(resolveLabName(o.name), part, { kill: o.kill === true, timeoutS: seconds(o.timeout) })) printed(r);
+    });
+  const collect = (v: string, prev: string[]): string[] => [...prev, v];
+  const servedPort = (v: string): ServedPort => {
+    const m = /^(\d{1,5})(?:\/(tcp|udp))?$/i.exec(v);
+    if (!m || Number(m[1]) < 1 || Number(m[1]) > 65535) throw new TwillError('LabUsage', `--port ${v} is not PORT or PORT/tcp|udp`, { hint: 'e.g. --port 80 --port 53/udp' });
+    return { port: Number(m[1]), protocol: (m[2] ?? 'tcp').toUpperCase() as ServedPort['protocol'] };
+  };
+  program
+    .command('add')
+    .description('add a workload to the running lab through twill-cni (CNI ADD, as a runtime does), with a server on its ports; status and verify include it')
+    .argument('<workload>', 'NAMESPACE/NAME (the namespace must be in the model)')
+    .requiredOption('--host <host>', 'the host it runs on')
+    .option('--label <key=value>', 'a label (repeatable)', collect, [])
+    .option('--port <port>', 'a port its server answers on: PORT or PORT/udp (repeatable)', collect, [])
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (id: string, o: { host: string; label: string[]; port: string[]; name?: string }) => {
+      const [namespace, wname, extra] = id.split('/');
+      if (!namespace || !wname || extra !== undefined) throw new TwillError('LabUsage', `${id} is not NAMESPACE/NAME`, { hint: 'e.g. twill-lab add zones/web3 --host h3 --label zone=dmz --port 443' });
+      const labels = Object.fromEntries(
+        o.label.map((l) => {
+          const i = l.indexOf('=');
+          if (i <= 0) throw new TwillError('LabUsage', `--label ${l} is not key=value`, { hint: 'e.g. --label zone=dmz' });
+          return [l.slice(0, i), l.slice(i + 1)];
+        }),
+      );
+      const ws = await labAddWorkload(resolveLabName(o.name), { name: wname, namespace, host: o.host, labels, ports: o.port.map(servedPort) });
+      say(`${ws.id} on ${ws.host}: ${ws.ips.join(', ')}`);
+    });
+  program
+    .command('remove')
+    .description('remove a workload from the running lab: its server, CNI DEL through twill-cni, its namespace')
+    .argument('<workload>', 'NAMESPACE/NAME')
+    .option('--name <name>', 'lab name (default: the one lab that is up)')
+    .action(async (id: string, o: { name?: string }) => {
+      const w = await labRemoveWorkload(resolveLabName(o.name), id);
+      say(`${w.id} removed from ${w.host}`);
     });
   program
     .command('down')

@@ -80,6 +80,11 @@ function shortTag(name: string): string {
   return createHash('sha1').update(name).digest('hex').slice(0, 4);
 }
 
+/** One workload's names in lab `name` (its namespace, container id), on the host whose namespace is hostNs. */
+export function planWorkload(name: string, w: LabWorkload, hostNs: string): PlannedWorkload {
+  return { ...w, id: `${w.namespace}/${w.name}`, ns: `${name}-w-${w.namespace}-${w.name}`, containerId: `${name}-${w.namespace}-${w.name}`, hostNs };
+}
+
 export function planLab(model: LabModel, name = model.name): LabPlan {
   const tag = shortTag(name);
   const hosts: PlannedHost[] = [];
@@ -141,13 +146,7 @@ export function planLab(model: LabModel, name = model.name): LabPlan {
     t.config = torConfig(t.daemon, { name: `tor-${t.rack}`, routerId: t.addr, asn: t.asn, neighbors: t.neighbors });
   }
   const hostByName = new Map(hosts.map((h) => [h.name, h]));
-  const workloads: PlannedWorkload[] = model.workloads.map((w) => ({
-    ...w,
-    id: `${w.namespace}/${w.name}`,
-    ns: `${name}-w-${w.namespace}-${w.name}`,
-    containerId: `${name}-${w.namespace}-${w.name}`,
-    hostNs: hostByName.get(w.host)!.ns,
-  }));
+  const workloads: PlannedWorkload[] = model.workloads.map((w) => planWorkload(name, w, hostByName.get(w.host)!.ns));
 
   const resources: Resource[] = [];
   const meta = (n: string): { name: string } => ({ name: n });

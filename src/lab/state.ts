@@ -1,6 +1,6 @@
 // What a running lab consists of, written to /run/twill-lab/<name>/state.json before each thing is
 // created, so `down` can take down a lab that was half brought up or whose processes were killed.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TwillError } from '../errors.js';
 import type { LabModel } from './model.js';
@@ -55,6 +55,43 @@ export function loadState(name: string): LabState | undefined {
   const f = join(labDir(name), 'state.json');
   if (!existsSync(f)) return undefined;
   return JSON.parse(readFileSync(f, 'utf8')) as LabState;
+}
+
+/** A lock held longer than this was left by a process that died while holding it. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Read-modify-write of a lab's state under a lock (a directory beside it), so that commands run
+ * side by side (`add`, `remove`, `start`) never drop each other's changes. mutate's result is returned.
+ */
+export function updateState<T>(name: string, mutate: (s: LabState) => T): T {
+  const lock = join(labDir(name), 'state.lock');
+  const deadline = Date.now() + 2 * STALE_LOCK_MS;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      let age = 0;
+      try {
+        age = Date.now() - statSync(lock).mtimeMs;
+      } catch {
+        continue; // released meanwhile
+      }
+      if (age > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      else if (Date.now() > deadline) throw new LabStateError(`the state of lab ${name} stayed locked (${lock})`, `if no twill-lab command is running, remove ${lock}`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+  }
+  try {
+    const s = loadState(name);
+    if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
+    const r = mutate(s);
+    saveState(s);
+    return r;
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** The one lab that is up, when --name is not given. */

@@ -179,7 +179,7 @@ class Bringup {
         startDetached(
           'node',
           h.name,
-          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--cni-socket', cniSocket(this.state, h.name), '--health-port', String(HEALTH_PORT)],
+          [process.execPath, PROGRAMS.node, '--node-name', h.name, '--datastore', this.state.datastore!, '--node-ip', `${h.addr}/24`, '--api-socket', join(this.state.dir, `${h.name}.sock`), '--cni-socket', cniSocket(this.state, h.name), '--health-port', String(HEALTH_PORT), '--metrics-port', String(HEALTH_PORT)],
           this.log(h.name),
           h.ns,
         ),
@@ -190,33 +190,12 @@ class Bringup {
   /** CNI ADD exactly as a Kubernetes node's runtime calls it (env + config on stdin), from the host's namespace. */
   addWorkload(w: PlannedWorkload): WorkloadState {
     this.ns(w.ns);
-    const conf = cniConfig(this.state, w);
-    const r = spawnSync('nsenter', [`--net=/run/netns/${w.hostNs}`, '--', process.execPath, PROGRAMS.cni], {
-      input: JSON.stringify(conf),
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: cniEnv('ADD', w),
-    });
-    if (r.status !== 0) throw new LabUpError(`twill-cni ADD for ${w.id} failed: ${r.stdout.trim()}${r.stderr.trim() ? `\n${r.stderr.trim()}` : ''}`, 'see the twill-node log of that host in the lab directory');
-    const res = JSON.parse(r.stdout) as { ips?: { address: string }[]; interfaces?: { name: string; sandbox?: string }[] };
-    const ws: WorkloadState = {
-      id: w.id,
-      ns: w.ns,
-      host: w.host,
-      ips: (res.ips ?? []).map((i) => i.address.split('/')[0]!),
-      ...(res.interfaces?.find((i) => !i.sandbox)?.name ? { iface: res.interfaces.find((i) => !i.sandbox)!.name } : {}),
-    };
+    const ws = cniAdd(this.state, w);
     this.state.workloads.push(ws);
     this.save();
-    this.serve(w);
+    const server = startServer(this.state, w);
+    if (server) this.proc(server);
     return ws;
-  }
-
-  /** TCP servers accept and write the workload's name; UDP servers answer every datagram with it (one process per workload). */
-  private serve(w: PlannedWorkload): void {
-    if (w.ports.length === 0) return;
-    const argv = [process.execPath, PROGRAMS.serve, w.id, ...w.ports.map((p) => `${p.protocol.toLowerCase()}:${p.port}`)];
-    this.proc(startDetached('server', w.id, argv, this.log('servers'), w.ns));
   }
 
   async waitReady(ds: Datastore): Promise<void> {
@@ -240,6 +219,35 @@ class Bringup {
       return weps.length >= this.state.workloads.length && weps.every((w) => w.status?.programmed === true);
     }, timeoutMs);
   }
+}
+
+/** Runs twill-cni with `command` for w, from its host's namespace, as a runtime does; its stdout, or a LabUpError. */
+export function cniCall(s: LabState, w: PlannedWorkload, command: 'ADD' | 'DEL'): string {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${w.hostNs}`, '--', process.execPath, PROGRAMS.cni], {
+    input: JSON.stringify(cniConfig(s, w)),
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: cniEnv(command, w),
+  });
+  if (r.status !== 0) {
+    const why = `${r.stdout.trim()}${r.stderr.trim() ? `\n${r.stderr.trim()}` : ''}${r.error ? ` (${r.error.message})` : ''}`;
+    throw new LabUpError(`twill-cni ${command} for ${w.id} failed: ${why}`, 'see the twill-node log of that host in the lab directory');
+  }
+  return r.stdout;
+}
+
+/** CNI ADD for w (its namespace exists): the workload as the state records it. */
+export function cniAdd(s: LabState, w: PlannedWorkload): WorkloadState {
+  const res = JSON.parse(cniCall(s, w, 'ADD')) as { ips?: { address: string }[]; interfaces?: { name: string; sandbox?: string }[] };
+  const iface = res.interfaces?.find((i) => !i.sandbox)?.name;
+  return { id: w.id, ns: w.ns, host: w.host, ips: (res.ips ?? []).map((i) => i.address.split('/')[0]!), ...(iface ? { iface } : {}) };
+}
+
+/** TCP servers accept and write the workload's name; UDP servers answer every datagram with it (one process per workload; none without ports). */
+export function startServer(s: LabState, w: PlannedWorkload): ProcRecord | undefined {
+  if (w.ports.length === 0) return undefined;
+  const argv = [process.execPath, PROGRAMS.serve, w.id, ...w.ports.map((p) => `${p.protocol.toLowerCase()}:${p.port}`)];
+  return startDetached('server', w.id, argv, join(s.dir, 'servers.log'), w.ns);
 }
 
 export function cniEnv(command: string, w: PlannedWorkload): NodeJS.ProcessEnv {
