@@ -3,6 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Etcd3, type IOptions } from 'etcd3';
 import { BackendError, DatastoreConfigError, UnreachableError } from '../errors.js';
 import { TwillError } from '../../errors.js';
@@ -75,7 +76,9 @@ export function makeClient(o: EtcdClientOptions): Etcd3 {
       'grpc.keepalive_timeout_ms': 5_000,
       'grpc.initial_reconnect_backoff_ms': 100,
       'grpc.max_reconnect_backoff_ms': 2_000,
-    },
+      // grpc-js client option (etcd3 hands grpcOptions to each service client's constructor).
+      interceptors: [requireLeaderForWatches],
+    } as IOptions['grpcOptions'],
   };
   if (tls) {
     const credentials: { rootCertificate: Buffer; privateKey?: Buffer; certChain?: Buffer } = {
@@ -89,6 +92,20 @@ export function makeClient(o: EtcdClientOptions): Etcd3 {
   }
   return new Etcd3(opts);
 }
+
+/**
+ * Watches ask etcd for a leader (`hasleader` metadata, clientv3's WithRequireLeader): a member
+ * that has lost quorum ends such a stream with "no leader" within a few election timeouts and
+ * refuses new ones until a leader is back. Without it a watch on the member that survived a
+ * quorum loss stays open and silent, and the agent never learns it is cut off.
+ */
+const requireLeaderForWatches: Interceptor = (options, nextCall) =>
+  new InterceptingCall(nextCall(options), {
+    start(metadata, listener, next) {
+      if (options.method_definition.path === '/etcdserverpb.Watch/Watch') metadata.set('hasleader', 'true');
+      next(metadata, listener);
+    },
+  });
 
 let quieted = false;
 

@@ -125,4 +125,31 @@ describe.skipIf(reason)('etcd client failover: one member of three dead (privile
     }
     expect(served).toBeGreaterThanOrEqual(before + 5);
   }, 60_000);
+
+  it('quorum lost: a watch on the member that survives reports the outage (it would stay open and silent), and resumes with quorum', async () => {
+    const [m1, m2, m3] = cluster.members;
+    // A client of m1 alone, so its watch is certainly on the member that survives.
+    const one = await openDatastore(`etcd://127.0.0.1:${m1!.clientPort}`, { ...cluster.tls, timeoutMs: 3000 });
+    const events: string[] = [];
+    const w = one.watch({ kind: 'GlobalNetworkSet' }, (ev) => events.push(ev.type));
+    try {
+      await one.create(netSet('watch-probe', '10.73.0.0/24'));
+      await waitUntil(() => events.includes('added'), 10_000, 'the watch sees a create');
+      await Promise.all([m2!.kill(), m3!.kill()]);
+      await waitUntil(() => events.includes('error'), 30_000, `an error event on quorum loss (events: ${events.join(',')})`);
+      await Promise.all([m2!.start(), m3!.start()]);
+      await waitUntil(() => events.includes('resumed'), 30_000, `a resumed event once quorum is back (events: ${events.join(',')})`);
+    } finally {
+      await w.close();
+      await one.close();
+    }
+  }, 120_000);
 });
+
+async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
