@@ -300,16 +300,17 @@ describe.skipIf(reason)('UPDATE size: 18,000 prefixes with long attributes from 
       const p = peers.find((x) => x.address === r.addr)!;
       expect({ peer: r.name, state: p.state, established: p.establishedCount }).toEqual({ peer: r.name, state: 'Established', established: 1 });
     }
-    // FRR's own view of the sessions: up once, never dropped, no NOTIFICATION.
+    // FRR's own view of the sessions: up once, never dropped. (A NOTIFICATION FRR sends closes
+    // that connection, so with one session up and none dropped, any it sent was a Cease on the
+    // losing connection of a collision — both sides connect — not an error about our UPDATEs.)
     for (const addr of [links.fr.a4, links.fr.a6]) {
       {
         const n = frrNeighbor(fr, addr);
-        expect({ addr, state: n.bgpState, up: n.connectionsEstablished, dropped: n.connectionsDropped, notifications: n.messageStats?.notificationsSent ?? 0 }).toEqual({
+        expect({ addr, state: n.bgpState, up: n.connectionsEstablished, dropped: n.connectionsDropped }).toEqual({
           addr,
           state: 'Established',
           up: 1,
           dropped: 0,
-          notifications: 0,
         });
       }
     }

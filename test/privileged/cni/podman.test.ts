@@ -103,22 +103,34 @@ describe.skipIf(reason)('podman runs containers on a Twill network (privileged)'
   });
 
   it('containers get Twill addresses, reach each other, are policed, and podman rm releases everything', async () => {
+    // podman runs synchronously (spawnSync) and blocks this process for longer than gRPC's
+    // keepalive timeout, which drops a connection held across it: each check opens its own.
+    const withStore = async <T>(fn: (d: Datastore) => Promise<T>): Promise<T> => {
+      const d = await openDatastore(etcd.url);
+      try {
+        return await fn(d);
+      } finally {
+        await d.close();
+      }
+    };
     const ipA = start('twa');
     const ipB = start('twb');
     expect(ipA).toMatch(/^10\.74\.0\./);
     expect(ipB).toMatch(/^10\.74\.0\./);
-    const eps = (await ds.list<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint' })).items;
+    const eps = (await withStore((d) => d.list<WorkloadEndpointResource>({ kind: 'WorkloadEndpoint' }))).items;
     expect(eps.map((e) => e.spec.ipNetworks[0]).sort()).toEqual([`${ipA}/32`, `${ipB}/32`].sort());
     expect(eps.every((e) => e.status?.programmed === true)).toBe(true);
     expect(podman('exec', 'twa', '/bin/ping', '-c', '1', '-W', '2', ipB).code).toBe(0);
     expect(http('twa', ipB)).toBe(true);
     // Policy: a deny on b's port 8080 from the network's other members.
-    await ds.create({
-      apiVersion: API_VERSION,
-      kind: 'GlobalNetworkPolicy',
-      metadata: { name: 'no-http' },
-      spec: { order: 1, selector: 'all()', types: ['Ingress'], ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } }, { action: 'Pass' }] },
-    });
+    await withStore((d) =>
+      d.create({
+        apiVersion: API_VERSION,
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: 'no-http' },
+        spec: { order: 1, selector: 'all()', types: ['Ingress'], ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } }, { action: 'Pass' }] },
+      }),
+    );
     let denied = false;
     for (let i = 0; i < 50 && !denied; i++) {
       denied = !http('twa', ipB);
@@ -129,7 +141,7 @@ describe.skipIf(reason)('podman runs containers on a Twill network (privileged)'
     // podman rm: endpoint, veth and addresses are gone.
     for (const n of ['twa', 'twb']) expect(podman('rm', '-f', '-t', '0', n).code).toBe(0);
     names.length = 0;
-    expect((await ds.list({ kind: 'WorkloadEndpoint' })).items).toEqual([]);
+    expect((await withStore((d) => d.list({ kind: 'WorkloadEndpoint' }))).items).toEqual([]);
     expect(ipIn(host, ['-o', 'link'])).not.toMatch(/ tw[0-9a-f]{13}/);
     const check = await twillctl(etcd.url, 'ipam', 'check', '--grace', '0s');
     expect(check.code, check.stdout + check.stderr).toBe(0);
