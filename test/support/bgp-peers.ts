@@ -67,9 +67,15 @@ function track(name: string, child: ChildProcess): Proc {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => {
+    // Resolve once its output is all read ('close'): on 'exit' the last chunk (e.g. ping's
+    // summary) may still be in the pipe. A grandchild holding the pipe open must not hold us up.
     child.on('exit', (code) => {
       alive = false;
-      resolve(code);
+      const t = setTimeout(() => resolve(code), 1000);
+      child.on('close', () => {
+        clearTimeout(t);
+        resolve(code);
+      });
     });
     child.on('error', (e) => {
       alive = false;
