@@ -131,10 +131,12 @@ describe.skipIf(reason)('etcd client failover: one member of three dead (privile
     // A client of m1 alone, so its watch is certainly on the member that survives.
     const one = await openDatastore(`etcd://127.0.0.1:${m1!.clientPort}`, { ...cluster.tls, timeoutMs: 3000 });
     const events: string[] = [];
-    const w = one.watch({ kind: 'GlobalNetworkSet' }, (ev) => events.push(ev.type));
+    // From a listed revision: a watch "from now" may start after the create below.
+    const { revision } = await one.list({ kind: 'GlobalNetworkSet' });
+    const w = one.watch({ kind: 'GlobalNetworkSet', afterRevision: revision }, (ev) => events.push(ev.type));
     try {
       await one.create(netSet('watch-probe', '10.73.0.0/24'));
-      await waitUntil(() => events.includes('added'), 10_000, 'the watch sees a create');
+      await waitUntil(() => events.includes('added'), 20_000, `the watch sees a create (events: ${events.join(',')})`);
       await Promise.all([m2!.kill(), m3!.kill()]);
       await waitUntil(() => events.includes('error'), 30_000, `an error event on quorum loss (events: ${events.join(',')})`);
       await Promise.all([m2!.start(), m3!.start()]);
