@@ -75,7 +75,6 @@ export interface CniServer {
   close(): Promise<void>;
 }
 
-/** Serves CNI calls on `socket` (directory 0700, socket 0600). */
 /** This process's network namespace, as /proc names it (`net:[4026531840]`). */
 export function ownNetns(): string {
   try {
@@ -106,6 +105,7 @@ export interface CniAnswer extends CniOutput {
   notServed?: string;
 }
 
+/** Serves CNI calls on `socket` (directory 0700, socket 0600). */
 export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
   const stores = sharedStores();
   const myNetns = ownNetns();

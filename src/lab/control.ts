@@ -15,7 +15,7 @@ import { TwillError } from '../errors.js';
 import { hostReadiness } from './readiness.js';
 import { isAlive, killProc, startDetached, stopProc, type ProcRecord } from './procs.js';
 import { nodeSessions } from './sessions.js';
-import { loadState, updateState, LabStateError, type LabState } from './state.js';
+import { requireState, updateState, type LabState } from './state.js';
 import { until } from './up.js';
 
 export class LabControlError extends TwillError {
@@ -40,11 +40,6 @@ export interface ControlResult {
 
 const ROLES = ['node', 'tor', 'etcd'] as const;
 
-function load(name: string): LabState {
-  const s = loadState(name);
-  if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
-  return s;
-}
 
 /** The process record a part names: a host (its twill-node), tor-RACK (its BIRD), or etcd. */
 export function findPart(s: LabState, part: string): ProcRecord {
@@ -70,7 +65,7 @@ function birdCtl(s: LabState, p: ProcRecord): string {
 }
 
 export async function labStop(name: string, part: string, o: ControlOptions = {}): Promise<ControlResult> {
-  const s = load(name);
+  const s = requireState(name);
   const p = findPart(s, part);
   if (!isAlive(p)) return { part, action: 'already stopped' };
   if (o.kill) {
@@ -110,7 +105,7 @@ async function etcdBack(s: LabState): Promise<boolean> {
 }
 
 export async function labStart(name: string, part: string, o: ControlOptions = {}): Promise<ControlResult> {
-  const s = load(name);
+  const s = requireState(name);
   const p = findPart(s, part);
   if (isAlive(p)) return { part, action: 'already running', pid: p.pid };
   // BIRD starts in graceful-restart recovery: its kernel routes stay until its peers are back.

@@ -3,7 +3,7 @@
 // were killed or whose bring-up failed half way. Nothing of the machine's own is touched.
 import { rmSync } from 'node:fs';
 import { delNetns, isAlive, netnsExists, stopProc } from './procs.js';
-import { labDir, loadState, LabStateError } from './state.js';
+import { labDir, requireState } from './state.js';
 import { removeFrrScratch } from './tor.js';
 
 export interface DownReport {
@@ -13,8 +13,7 @@ export interface DownReport {
 }
 
 export async function labDown(name: string): Promise<DownReport> {
-  const s = loadState(name);
-  if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
+  const s = requireState(name);
   let stopped = 0;
   const order = ['server', 'node', 'tor', 'bridge', 'etcd'];
   // By role in that order; within a role, the last started first (FRR's bgpd before its zebra).

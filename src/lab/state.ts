@@ -60,6 +60,13 @@ export function loadState(name: string): LabState | undefined {
 /** A lock held longer than this was left by a process that died while holding it. */
 const STALE_LOCK_MS = 30_000;
 
+/** The state of lab `name`, or LabStateError when no such lab is up. */
+export function requireState(name: string): LabState {
+  const s = loadState(name);
+  if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
+  return s;
+}
+
 /**
  * Read-modify-write of a lab's state under a lock (a directory beside it), so that commands run
  * side by side (`add`, `remove`, `start`) never drop each other's changes. mutate's result is returned.
@@ -84,8 +91,7 @@ export function updateState<T>(name: string, mutate: (s: LabState) => T): T {
     }
   }
   try {
-    const s = loadState(name);
-    if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
+    const s = requireState(name);
     const r = mutate(s);
     saveState(s);
     return r;

@@ -6,7 +6,7 @@ import { TwillError } from '../errors.js';
 import type { LabWorkload } from './model.js';
 import { planWorkload, type PlannedWorkload } from './plan.js';
 import { addNetns, delNetns, stopProc } from './procs.js';
-import { loadState, updateState, LabStateError, type LabState, type WorkloadState } from './state.js';
+import { requireState, updateState, type WorkloadState } from './state.js';
 import { cniAdd, cniCall, startServer } from './up.js';
 
 export class LabWorkloadError extends TwillError {
@@ -15,15 +15,9 @@ export class LabWorkloadError extends TwillError {
   }
 }
 
-function load(name: string): LabState {
-  const s = loadState(name);
-  if (!s) throw new LabStateError(`no lab named ${name}`, 'see which labs are up with "twill-lab status"');
-  return s;
-}
-
 /** Adds w to the running lab: namespace, CNI ADD, server; returns what the state records. A failed ADD leaves nothing behind. */
 export async function labAddWorkload(name: string, w: LabWorkload): Promise<WorkloadState> {
-  const s = load(name);
+  const s = requireState(name);
   const host = s.plan.hosts.find((h) => h.name === w.host);
   if (!host) throw new LabWorkloadError(`${w.host} is not a host of lab ${name}`, `hosts: ${s.plan.hosts.map((h) => h.name).join(', ')}`);
   if (!s.model.namespaces.some((n) => n.name === w.namespace)) {
@@ -64,7 +58,7 @@ function forget(name: string, id: string, ns: string): void {
 
 /** Removes a workload (NAMESPACE/NAME) from the running lab: its server, CNI DEL, its namespace. */
 export async function labRemoveWorkload(name: string, id: string): Promise<PlannedWorkload> {
-  const s = load(name);
+  const s = requireState(name);
   const pw = s.plan.workloads.find((w) => w.id === id);
   if (!pw) throw new LabWorkloadError(`lab ${name} has no workload ${id}`, `workloads: ${s.workloads.map((w) => w.id).join(', ')}`);
   const server = s.procs.find((p) => p.role === 'server' && p.name === id);

@@ -7,7 +7,7 @@ import { InterceptingCall, type Interceptor } from '@grpc/grpc-js';
 import { Etcd3, type IOptions } from 'etcd3';
 import { BackendError, DatastoreConfigError, UnreachableError } from '../errors.js';
 import { TwillError } from '../../errors.js';
-import { HostHealth, HostSkippedError, type HostPolicy } from './host-health.js';
+import { HostHealth, HostSkippedError, noListener, type HostPolicy } from './host-health.js';
 
 export interface EtcdClientOptions {
   endpoints: { host: string; port: number }[];
@@ -23,8 +23,8 @@ type Backoff = NonNullable<FaultHandling['watchBackoff']>;
 /** The global policy: just runs the call (no blind retry: a retried write may have been applied). */
 const passThrough: HostPolicy = {
   _altReturn: undefined as never,
-  onSuccess: () => ({ dispose: () => undefined }),
-  onFailure: () => ({ dispose: () => undefined }),
+  onSuccess: noListener,
+  onFailure: noListener,
   execute: <T>(fn: (ctx: { signal: AbortSignal }) => PromiseLike<T> | T, signal?: AbortSignal): Promise<T> =>
     Promise.resolve().then(() => fn({ signal: signal ?? new AbortController().signal })),
 };

@@ -22,7 +22,8 @@ export class HostSkippedError extends Error {
   }
 }
 
-const noListener = (): { dispose(): void } => ({ dispose: () => undefined });
+/** A policy event subscription that never fires. */
+export const noListener = (): { dispose(): void } => ({ dispose: () => undefined });
 
 export class HostHealth {
   private readonly downUntil = new Map<string, number>();
