@@ -1,9 +1,9 @@
 // The CNI server: a long-running twill-cni in the host's network namespace, on a unix socket.
 // twill-node hosts it (`--cni-socket`, default /run/twill/cni.sock), `twill-cni serve` is the
-// standalone fallback. Each connection carries one call ({env, stdin}) and gets {stdout,
-// exitCode}: the same runTwillCni as the one-shot program, with the datastore kept open between
-// calls (one per datastore URL and TLS files) and one Ipam per store, so concurrent ADDs share
-// IPAM transactions. Calls run concurrently; nothing here serialises them.
+// standalone fallback. Each connection carries one call ({env, stdin}, in either framing of
+// server-wire.ts) and gets {stdout, exitCode}: the same runTwillCni as the one-shot program, with
+// the datastore kept open between calls (one per datastore URL and TLS files) and one Ipam per
+// store, so concurrent ADDs share IPAM transactions. Calls run concurrently; nothing here serialises them.
 import { chmodSync, existsSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
@@ -13,7 +13,8 @@ import { TwillError } from '../src/errors.js';
 import { claimSocketPath } from '../src/nodeapi/local-server.js';
 import type { StoreTls } from './config.js';
 import { policyTimeout } from './endpoint.js';
-import { runTwillCni, type CniOutput } from './plugin.js';
+import { runTwillCni } from './plugin.js';
+import { decodeRequest, encodeAnswer, type CniAnswer, type CniRequest, type Framing } from './server-wire.js';
 import { openStore } from './program-io.js';
 
 /** Opens each datastore once; the commands' close() leaves it open. close() closes them all. */
@@ -84,27 +85,6 @@ export function ownNetns(): string {
   }
 }
 
-/** What a client sends: its CNI_* / TWILL_* environment, stdin, and where it runs. */
-export interface CniRequest {
-  env: Record<string, string>;
-  stdin: string;
-  /** The client's network namespace (ownNetns()). */
-  netns?: string;
-  /** Did the configuration (or $TWILL_CNI_SOCKET) name the socket? */
-  explicit?: boolean;
-}
-
-/**
- * The answer; `notServed` (with exit code -1) tells the client to run the call itself: a server
- * reached through the default socket serves only calls from its own network namespace, as the
- * veth must be made where the client runs (several twill-nodes on one machine, each in its own
- * namespace, share /run/twill); a socket named explicitly is served from anywhere. An ADD or
- * CHECK whose CNI_NETNS the server cannot see is not served either.
- */
-export interface CniAnswer extends CniOutput {
-  notServed?: string;
-}
-
 /** Serves CNI calls on `socket` (directory 0700, socket 0600). */
 export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
   const stores = sharedStores();
@@ -148,10 +128,11 @@ export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
         };
         let out: CniAnswer;
         let req: CniRequest | undefined;
+        let framing: Framing = 'json';
         try {
-          req = JSON.parse(Buffer.concat(chunks).toString('utf8')) as CniRequest;
+          ({ req, framing } = decodeRequest(Buffer.concat(chunks)));
           if (req.explicit !== true && req.netns !== undefined && req.netns !== myNetns) {
-            c.end(JSON.stringify({ stdout: '', exitCode: -1, notServed: `the client runs in ${req.netns}, this server in ${myNetns}` } satisfies CniAnswer));
+            c.end(encodeAnswer({ stdout: '', exitCode: -1, notServed: `the client runs in ${req.netns}, this server in ${myNetns}` }, framing));
             return;
           }
           // A container namespace this server cannot see (it runs in another mount namespace,
@@ -159,7 +140,7 @@ export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
           const cmd = req.env.CNI_COMMAND;
           const ns = req.env.CNI_NETNS;
           if ((cmd === 'ADD' || cmd === 'CHECK') && ns && !existsSync(ns)) {
-            c.end(JSON.stringify({ stdout: '', exitCode: -1, notServed: `CNI_NETNS ${ns} is not visible to this server` } satisfies CniAnswer));
+            c.end(encodeAnswer({ stdout: '', exitCode: -1, notServed: `CNI_NETNS ${ns} is not visible to this server` }, framing));
             return;
           }
           out = await runTwillCni({
@@ -173,7 +154,7 @@ export async function startCniServer(o: CniServerOptions): Promise<CniServer> {
         } catch (e) {
           out = { stdout: `${JSON.stringify({ cniVersion: '1.0.0', code: 100, msg: `twill-cni server: bad request: ${(e as Error).message}` })}\n`, exitCode: 1 };
         }
-        c.end(JSON.stringify(out));
+        c.end(encodeAnswer(out, framing));
         o.onCall?.({ command: req?.env.CNI_COMMAND ?? '', containerID: req?.env.CNI_CONTAINERID ?? '', exitCode: out.exitCode, ms: performance.now() - t0, steps });
       })();
     });

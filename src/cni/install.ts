@@ -1,6 +1,7 @@
 // `twill-cni install`: puts the plugin where a runtime looks for it. Writes
-//   <bin-dir>/twill-cni and <bin-dir>/twill-ipam: shell wrappers exec'ing this node on the
-//     built programs (dist/src/cni/client.cjs, twill-ipam.js) of this installation;
+//   <bin-dir>/twill-cni: thin-client.sh (hands the call to the CNI server through socat, else
+//     runs this node on dist/src/cni/client.cjs of this installation);
+//   <bin-dir>/twill-ipam: a shell wrapper exec'ing this node on dist/src/cni/twill-ipam.js;
 //   <conf-dir>/10-twill.conflist: manifests/cni/10-twill.conflist, with --datastore, --nodename
 //     and --name filled in when given.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -18,8 +19,19 @@ function atomicWrite(path: string, text: string, mode: number): void {
   renameSync(tmp, path);
 }
 
+/** A word for sh: single-quoted, any ' inside written as '\''. */
+function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
 function wrapper(main: string): string {
-  return `#!/bin/sh\n# installed by twill-cni install\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(main)} "$@"\n`;
+  return `#!/bin/sh\n# installed by twill-cni install\nexec ${shQuote(process.execPath)} ${shQuote(main)} "$@"\n`;
+}
+
+/** The sh client (src/cni/thin-client.sh) with this node and client.cjs filled in. */
+export function thinClientScript(): string {
+  const template = readFileSync(join(ROOT, 'src/cni/thin-client.sh'), 'utf8');
+  return template.replace('NODE=@NODE@', `NODE=${shQuote(process.execPath)}`).replace('CLIENT=@CLIENT@', `CLIENT=${shQuote(join(HERE, 'client.cjs'))}`);
 }
 
 export async function runInstall(argv: string[]): Promise<number> {
@@ -46,7 +58,7 @@ export async function runInstall(argv: string[]): Promise<number> {
   }
   mkdirSync(binDir, { recursive: true });
   mkdirSync(confDir, { recursive: true });
-  atomicWrite(join(binDir, 'twill-cni'), wrapper(join(HERE, 'client.cjs')), 0o755);
+  atomicWrite(join(binDir, 'twill-cni'), thinClientScript(), 0o755);
   atomicWrite(join(binDir, 'twill-ipam'), wrapper(join(HERE, 'twill-ipam.js')), 0o755);
   const list = JSON.parse(readFileSync(join(ROOT, 'manifests/cni/10-twill.conflist'), 'utf8')) as { name: string; plugins: Record<string, unknown>[] };
   if (opts.name) list.name = opts.name;

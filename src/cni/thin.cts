@@ -4,7 +4,7 @@
 // warm server does.
 import { readSync, readlinkSync } from 'node:fs';
 import { connect } from 'node:net';
-import type { CniAnswer, CniRequest } from '../../cni/server.js';
+import type { CniAnswer, CniRequest } from '../../cni/server-wire.js';
 
 /** The default socket (src/nodeapi/defaults.ts DEFAULT_CNI_SOCKET, written out to keep this module bare). */
 export const DEFAULT_SOCKET = '/run/twill/cni.sock';

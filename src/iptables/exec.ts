@@ -1,6 +1,6 @@
 // Running one netfilter tool, optionally inside a network namespace: exactly one process per call
 // (`nsenter --net=PATH -- tool ...` execs the tool in place), input fed on stdin.
-import { execa } from 'execa';
+import { spawn } from 'node:child_process';
 import { NetfilterCommandError } from './errors.js';
 import type { NetnsTarget } from './types.js';
 
@@ -28,23 +28,42 @@ export function inNetns(target: NetnsTarget, argv: readonly string[]): string[] 
 export async function run(target: NetnsTarget, argv: readonly string[], input?: string): Promise<RunResult> {
   const full = inNetns(target, argv);
   const [file, ...args] = full as [string, ...string[]];
-  const r = await execa(file, args, {
-    reject: false,
-    stripFinalNewline: false,
-    ...(input !== undefined ? { input } : { stdin: 'ignore' as const }),
+  // node:child_process directly: on the CNI ADD path every millisecond of a restore counts, and a
+  // wrapper (execa) costs several per call.
+  const r = await new Promise<{ exitCode: number | undefined; stdout: string; stderr: string; error?: NodeJS.ErrnoException }>((resolve) => {
+    const p = spawn(file, args, { stdio: [input !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let failed: NodeJS.ErrnoException | undefined;
+    p.stdout!.on('data', (d: Buffer) => out.push(d));
+    p.stderr!.on('data', (d: Buffer) => err.push(d));
+    p.on('error', (e: NodeJS.ErrnoException) => {
+      failed = e;
+      // Never started (ENOENT, EACCES): there may be no 'close' to wait for.
+      if (p.pid === undefined) resolve({ exitCode: undefined, stdout: '', stderr: '', error: e });
+    });
+    if (p.stdin) {
+      // A tool that exits before reading all its input (EPIPE) reports why on stderr.
+      p.stdin.on('error', () => undefined);
+      p.stdin.end(input);
+    }
+    p.on('close', (code) => {
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      resolve({ exitCode: code ?? undefined, stdout, stderr, ...(failed ? { error: failed } : {}) });
+    });
   });
-  const stdout = typeof r.stdout === 'string' ? r.stdout : '';
-  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
-  if (r.failed && r.exitCode === undefined) {
+  const { stdout, stderr } = r;
+  if (r.exitCode === undefined) {
     // spawn failure (ENOENT etc.) or a signal
-    const missing = (r as { code?: string }).code === 'ENOENT';
+    const missing = r.error?.code === 'ENOENT';
     throw new NetfilterCommandError(
       argv.join(' '),
-      stderr || ('message' in r && typeof r.message === 'string' ? r.message : 'could not start'),
+      stderr || r.error?.message || 'could not start (or was killed by a signal)',
       undefined,
       target.netns,
       missing ? `${file} is not installed or not on PATH` : undefined,
-      r.cause,
+      r.error,
     );
   }
   if (target.netns && r.exitCode !== 0 && /^nsenter: /m.test(stderr)) {

@@ -1,4 +1,4 @@
-// The real adapters: iptables-restore / iptables-save / ipset, one process per call, via execa.
+// The real adapters: iptables-restore / iptables-save / ipset, one process per call (exec.ts).
 import { restoreCommand, saveCommand } from './detect.js';
 import { IptablesUsageError, NetfilterCommandError } from './errors.js';
 import { checkTable } from './tables.js';

@@ -1,4 +1,4 @@
-// The shapes shared by the real (execa) and fake (in-memory) iptables/ipset adapters.
+// The shapes shared by the real (a process per call) and fake (in-memory) iptables/ipset adapters.
 
 export type IptablesBackend = 'nft' | 'legacy';
 export type Family = 4 | 6;

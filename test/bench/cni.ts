@@ -1,12 +1,13 @@
 // `npm run bench -- cni [--n 100] [--par 10] [--policy-timeout 10 (0: do not wait)] [--inproc 20 (0: skip)]`: twill-cni ADD / DEL latency, run exactly as a
 // runtime runs it (nsenter into a host namespace running twill-node, env + stdin), with IPAM in
 // a real etcd and the policy programmed before ADD returns; next to Debian's ptp + host-local
-// measured the same way in the same run. twill-cni is measured handing its calls to twill-node
-// (its CNI socket; the product path), and in-process (no server; at most 20 calls, it is slow).
+// measured the same way in the same run. twill-cni is the plugin `twill-cni install` writes (the
+// sh client, src/cni/thin-client.sh), measured handing its calls to twill-node (its CNI socket;
+// the product path), and in-process (no server: the Node program; at most 20 calls, it is slow).
 // Prints
 //   cni add_p50_ms=… add_p99_ms=… del_p50_ms=… par10_adds_per_s=… ref_add_p50_ms=… ratio=…
 // and where a served ADD's time goes: client_floor_ms (p50 of a VERSION call handed to twill-node:
-// Node's start-up, the client and a round trip on the socket), node_add_ms (mean time twill-node spent on a sequential ADD,
+// the sh client's start-up, socat and a round trip on the socket), node_add_ms (mean time twill-node spent on a sequential ADD,
 // from its twill_cni_call_seconds metric), node_<step>_ms (mean time from the ADD's start until
 // the step was done: ipam; veth and endpoint (written in parallel); programmed), and felix's
 // applies per ADD with their mean time and the part of it inside iptables-restore / ipset.
@@ -21,7 +22,7 @@ import { startBenchEtcd } from './ipam-etcd.js';
 import { runLimited as pool } from './concurrency.js';
 
 const DIST = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-// What the installed wrapper runs (twill-cni install).
+// The Node program; `CNI_MAIN install` writes the plugin a runtime runs.
 const CNI_MAIN = join(DIST, 'src/cni/client.cjs');
 const NODE_MAIN = join(DIST, 'src/node/main.js');
 
@@ -155,12 +156,15 @@ export default async function bench(args: string[]): Promise<void> {
       return out;
     };
     const meanMs = (a: Record<string, number>, b: Record<string, number>, k: string): string => (((b[k]! - a[k]!) / (b.count! - a.count!)) * 1000).toFixed(1);
+    const inst = spawnSync(process.execPath, [CNI_MAIN, 'install', '--bin-dir', join(dir, 'bin'), '--conf-dir', join(dir, 'net.d')], { encoding: 'utf8' });
+    if (inst.status !== 0) throw new Error(`twill-cni install: ${inst.stderr}`);
+    const plugin = [join(dir, 'bin/twill-cni')];
     const floor: number[] = [];
-    for (let i = 0; i < 20; i++) floor.push((await call(hostNs, [process.execPath, CNI_MAIN], { CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0', socket }))).ms);
+    for (let i = 0; i < 20; i++) floor.push((await call(hostNs, plugin, { CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: '1.0.0', socket }))).ms);
     const twillConf = (sock: string): string =>
       JSON.stringify({ cniVersion: '1.0.0', name: 'bench', type: 'twill-cni', datastore: etcd.url, nodename: 'host1', nodeHealth: '', policySetupTimeout: policyTimeout, socket: sock });
-    const twill: Plugin = { name: 'twill-cni (served)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf(socket) };
-    const inproc: Plugin = { name: 'twill-cni (in-process)', argv: [process.execPath, CNI_MAIN], conf: () => twillConf('') };
+    const twill: Plugin = { name: 'twill-cni (served)', argv: plugin, conf: () => twillConf(socket) };
+    const inproc: Plugin = { name: 'twill-cni (in-process)', argv: plugin, conf: () => twillConf('') };
     const ptp: Plugin = {
       name: 'ptp',
       argv: ['/usr/lib/cni/ptp'],
