@@ -136,7 +136,7 @@ class KernelHandle implements NetlinkHandle {
     const d = (): string => `link del ${describeLink(ref)}`;
     checkLinkRef(ref, d);
     return this.s.exclusive(() =>
-      this.s.exec((w, seq) => (typeof ref === 'number' ? encodeLinkDel(w, seq, ref) : encodeLinkDel(w, seq, 0, ref)), d),
+      this.s.exec((w, seq) => (typeof ref === 'number' ? encodeLinkDel(w, seq, ref) : encodeLinkDel(w, seq, 0, ref)), d, { offThread: true }),
     );
   }
 

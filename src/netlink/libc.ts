@@ -9,6 +9,11 @@ export interface Libc {
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   getsockopt(fd: number, level: number, name: number, value: Buffer, len: Buffer): number;
   send(fd: number, buf: Buffer, len: number, flags: number): number;
+  /**
+   * send() on one of koffi's worker threads. A netlink request is handled by the kernel inside
+   * send(): deleting a veth waits for RCU (tens of ms), which must not stall the event loop.
+   */
+  sendAsync(fd: number, buf: Buffer, len: number, flags: number): Promise<number>;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   open(path: string, flags: number): number;
   close(fd: number): number;
@@ -21,6 +26,7 @@ type Fn2 = (a: unknown, b: unknown) => number | bigint;
 type Fn3 = (a: unknown, b: unknown, c: unknown) => number | bigint;
 type Fn4 = (a: unknown, b: unknown, c: unknown, d: unknown) => number | bigint;
 type Fn5 = (a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => number | bigint;
+type AsyncFn4 = Fn4 & { async: (a: unknown, b: unknown, c: unknown, d: unknown, cb: (err: unknown, r: number | bigint) => void) => void };
 
 /** A negative errno when r signals failure, else r. Must run right after the call. */
 function res(r: number | bigint): number {
@@ -36,7 +42,7 @@ export function getLibc(): Libc {
   const bind = f<Fn3>('int bind(int fd, void *addr, uint32_t len)');
   const setsockopt = f<Fn5>('int setsockopt(int fd, int level, int name, void *value, uint32_t len)');
   const getsockopt = f<Fn5>('int getsockopt(int fd, int level, int name, void *value, void *len)');
-  const send = f<Fn4>('intptr_t send(int fd, void *buf, size_t len, int flags)');
+  const send = f<AsyncFn4>('intptr_t send(int fd, void *buf, size_t len, int flags)');
   const recv = f<Fn4>('intptr_t recv(int fd, void *buf, size_t len, int flags)');
   const open = f<Fn2>('int open(const char *path, int flags)');
   const close = f<(a: unknown) => number>('int close(int fd)');
@@ -47,6 +53,8 @@ export function getLibc(): Libc {
     setsockopt: (a, b, c, d, e) => res(setsockopt(a, b, c, d, e)),
     getsockopt: (a, b, c, d, e) => res(getsockopt(a, b, c, d, e)),
     send: (a, b, c, d) => res(send(a, b, c, d)),
+    // koffi ≥ 3.2 hands the worker's errno to the callback's thread: res() reads it there.
+    sendAsync: (a, b, c, d) => new Promise((resolve, reject) => send.async(a, b, c, d, (err, r) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res(r))))),
     recv: (a, b, c, d) => res(recv(a, b, c, d)),
     open: (a, b) => res(open(a, b)),
     close: (a) => res(close(a)),

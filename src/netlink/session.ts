@@ -122,7 +122,7 @@ export class Session {
    * Sends `count` requests (encoded by encode) in as few sends as fit, and returns per request
    * undefined (success) or its NetlinkError. Never throws for one request.
    */
-  async batch(count: number, encode: EncodeFn, describe: (i: number) => string): Promise<(NetlinkError | undefined)[]> {
+  async batch(count: number, encode: EncodeFn, describe: (i: number) => string, opts: { offThread?: boolean } = {}): Promise<(NetlinkError | undefined)[]> {
     const results: (NetlinkError | undefined)[] = new Array<NetlinkError | undefined>(count);
     const w = this.w;
     const maxMsgs = this.t.maxRepliesQueued;
@@ -153,7 +153,10 @@ export class Session {
       // Ask for an ACK on the last message only (see the file comment).
       w.buf.writeUInt16LE(w.buf.readUInt16LE(lastStart + 6) | C.NLM_F_ACK, lastStart + 6);
       const lastSeq = (firstSeq + chunkIdx.length - 1) >>> 0;
-      const sent = this.t.send(w.buf, w.len);
+      // A request the kernel takes long over goes out off the event loop's thread when the
+      // transport can (Transport.sendAsync); w is not touched meanwhile (the session runs one
+      // exclusive operation at a time). Others are sent here: a thread hop costs more than they do.
+      const sent = opts.offThread && this.t.sendAsync ? await this.t.sendAsync(w.buf, w.len) : this.t.send(w.buf, w.len);
       if (sent < 0) {
         for (const k of chunkIdx) results[k] = new NetlinkError(-sent, describe(k), 'the request batch could not be sent');
         continue;
@@ -206,9 +209,12 @@ export class Session {
     }
   }
 
-  /** Sends one request and throws its error, if any. */
-  async exec(encode: (w: Writer, seq: number) => void, describe: () => string): Promise<void> {
-    const [err] = await this.batch(1, (w, _i, seq) => encode(w, seq), describe);
+  /**
+   * Sends one request and throws its error, if any. offThread: the kernel's work for it is long
+   * (a link delete waits for RCU: tens of ms) and must not stall the event loop.
+   */
+  async exec(encode: (w: Writer, seq: number) => void, describe: () => string, opts: { offThread?: boolean } = {}): Promise<void> {
+    const [err] = await this.batch(1, (w, _i, seq) => encode(w, seq), describe, opts);
     if (err) throw err;
   }
 

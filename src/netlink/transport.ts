@@ -11,6 +11,11 @@ import type { NetnsRef } from './ref.js';
 export interface Transport {
   /** Sends buf[0..len) as one datagram; returns bytes sent or -errno. */
   send(buf: Buffer, len: number): number;
+  /**
+   * The same off the event loop's thread (the kernel does a request's work inside send: a veth
+   * delete takes tens of ms). Absent: send() is used. buf must stay untouched until it resolves.
+   */
+  sendAsync?(buf: Buffer, len: number): Promise<number>;
   /** Receives one datagram without blocking; returns its length or -errno (-EAGAIN: nothing queued). */
   recv(buf: Buffer): number;
   /** Resolves once something is queued to receive. */
@@ -100,6 +105,7 @@ export function openSocket(o: SocketOptions = {}): { fd: number; transport: Tran
     const transport: Transport = {
       maxRepliesQueued,
       send: (buf, len) => libc.send(fd, buf, len, 0),
+      sendAsync: (buf, len) => libc.sendAsync(fd, buf, len, 0),
       recv: (buf) => libc.recv(fd, buf, buf.length, C.MSG_DONTWAIT),
       readable: () =>
         new Promise<void>((resolve) => {

@@ -12,7 +12,7 @@
 // the step was done: ipam; veth and endpoint (written in parallel); programmed), and felix's
 // applies per ADD with their mean time and the part of it inside iptables-restore / ipset.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +48,26 @@ function call(hostNs: string, argv: string[], env: Record<string, string>, stdin
     p.stdin.end(stdin);
     p.on('close', (code) => done({ ms: performance.now() - t0, code, out }));
   });
+}
+
+/** CPU time (ms) the whole machine has spent busy so far, all cores (/proc/stat). */
+function machineBusyMs(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: busy = all but idle and iowait.
+  const busy = f.reduce((a, b) => a + b, 0) - f[3]! - f[4]!;
+  return (busy * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** CPU time (ms) a process has used so far (utime + stime, /proc/PID/stat). */
+function processCpuMs(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function pct(xs: number[], p: number): number {
@@ -132,13 +152,12 @@ export default async function bench(args: string[]): Promise<void> {
     // twill-node serves the CNI calls on its socket; the plugin hands them over.
     const socket = join(dir, 'cni.sock');
     const metricsPort = 20000 + (process.pid % 20000);
-    procs.push(
-      spawn(
+    const nodeProc = spawn(
         'ip',
         ['netns', 'exec', hostNs, process.execPath, NODE_MAIN, '--node-name', 'host1', '--datastore', etcd.url, '--health-port', '0', '--metrics-port', String(metricsPort), '--health-host', '127.0.0.1', '--log-level', 'warn', '--no-bgp', '--api-socket', '', '--cni-socket', socket],
         { stdio: 'ignore', detached: true },
-      ),
-    );
+      );
+    procs.push(nodeProc);
     for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
     if (!existsSync(socket)) throw new Error('twill-node did not open its CNI socket');
     await new Promise((r) => setTimeout(r, 1000));
@@ -175,14 +194,25 @@ export default async function bench(args: string[]): Promise<void> {
     let m1 = m0;
     let p0 = m0;
     let p1 = m0;
+    // CPU of the 10-parallel ADDs: the whole machine's, and twill-node's (ms per ADD).
+    const cpu = { t: { m: 0, node: 0 }, r: { m: 0, node: 0 } };
     const t = await measure(hostNs, `${tag}t`, twill, n, par, {
       afterSeqAdds: async () => void (m1 = await nodeAddSeconds()),
-      beforeParAdds: async () => void (p0 = await nodeAddSeconds()),
-      afterParAdds: async () => void (p1 = await nodeAddSeconds()),
+      beforeParAdds: async () => {
+        p0 = await nodeAddSeconds();
+        cpu.t = { m: machineBusyMs(), node: processCpuMs(nodeProc.pid) };
+      },
+      afterParAdds: async () => {
+        cpu.t = { m: (machineBusyMs() - cpu.t.m) / n, node: (processCpuMs(nodeProc.pid) - cpu.t.node) / n };
+        p1 = await nodeAddSeconds();
+      },
     });
     const nIn = Math.min(n, opt('inproc', 20));
     const ip_ = nIn > 0 ? await measure(hostNs, `${tag}i`, inproc, nIn, par) : { addP50: NaN, addP99: NaN, delP50: NaN, delP99: NaN, parAddsPerS: NaN };
-    const r = await measure(refNs, `${tag}p`, ptp, n, par);
+    const r = await measure(refNs, `${tag}p`, ptp, n, par, {
+      beforeParAdds: async () => void (cpu.r.m = machineBusyMs()),
+      afterParAdds: async () => void (cpu.r.m = (machineBusyMs() - cpu.r.m) / n),
+    });
     const f = (x: number): string => x.toFixed(1);
     process.stdout.write(
       `cni add_p50_ms=${f(t.addP50)} add_p99_ms=${f(t.addP99)} del_p50_ms=${f(t.delP50)} del_p99_ms=${f(t.delP99)} par${par}_adds_per_s=${f(t.parAddsPerS)} ` +
@@ -191,7 +221,8 @@ export default async function bench(args: string[]): Promise<void> {
         `client_floor_ms=${f(pct(floor, 50))} node_add_ms=${meanMs(m0, m1, 'sum')} ${STEPS.map((k) => `node_${k}_done_ms=${meanMs(m0, m1, k)}`).join(' ')} ` +
         `felix_applies_per_add=${((m1.applies! - m0.applies!) / (m1.count! - m0.count!)).toFixed(1)} felix_apply_ms=${(((m1.apply! - m0.apply!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
         `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
-        `par_node_add_ms=${meanMs(p0, p1, 'sum')} par_node_programmed_done_ms=${meanMs(p0, p1, 'programmed')} par_felix_applies_per_add=${((p1.applies! - p0.applies!) / (p1.count! - p0.count!)).toFixed(2)}\n`,
+        `par_node_add_ms=${meanMs(p0, p1, 'sum')} par_node_programmed_done_ms=${meanMs(p0, p1, 'programmed')} par_felix_applies_per_add=${((p1.applies! - p0.applies!) / (p1.count! - p0.count!)).toFixed(2)} ` +
+        `par_cpu_ms_per_add=${f(cpu.t.m)} par_node_cpu_ms_per_add=${f(cpu.t.node)} ref_par_cpu_ms_per_add=${f(cpu.r.m)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {
