@@ -195,15 +195,15 @@ export default async function bench(args: string[]): Promise<void> {
     let p0 = m0;
     let p1 = m0;
     // CPU of the 10-parallel ADDs: the whole machine's, and twill-node's (ms per ADD).
-    const cpu = { t: { m: 0, node: 0 }, r: { m: 0, node: 0 } };
+    const cpu = { t: { m: 0, node: 0, etcd: 0 }, r: { m: 0 } };
     const t = await measure(hostNs, `${tag}t`, twill, n, par, {
       afterSeqAdds: async () => void (m1 = await nodeAddSeconds()),
       beforeParAdds: async () => {
         p0 = await nodeAddSeconds();
-        cpu.t = { m: machineBusyMs(), node: processCpuMs(nodeProc.pid) };
+        cpu.t = { m: machineBusyMs(), node: processCpuMs(nodeProc.pid), etcd: processCpuMs(etcd.pid) };
       },
       afterParAdds: async () => {
-        cpu.t = { m: (machineBusyMs() - cpu.t.m) / n, node: (processCpuMs(nodeProc.pid) - cpu.t.node) / n };
+        cpu.t = { m: (machineBusyMs() - cpu.t.m) / n, node: (processCpuMs(nodeProc.pid) - cpu.t.node) / n, etcd: (processCpuMs(etcd.pid) - cpu.t.etcd) / n };
         p1 = await nodeAddSeconds();
       },
     });
@@ -222,7 +222,7 @@ export default async function bench(args: string[]): Promise<void> {
         `felix_applies_per_add=${((m1.applies! - m0.applies!) / (m1.count! - m0.count!)).toFixed(1)} felix_apply_ms=${(((m1.apply! - m0.apply!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
         `felix_restore_ms=${(((m1.restore! - m0.restore!) / (m1.applies! - m0.applies!)) * 1000).toFixed(1)} ` +
         `par_node_add_ms=${meanMs(p0, p1, 'sum')} par_node_programmed_done_ms=${meanMs(p0, p1, 'programmed')} par_felix_applies_per_add=${((p1.applies! - p0.applies!) / (p1.count! - p0.count!)).toFixed(2)} ` +
-        `par_cpu_ms_per_add=${f(cpu.t.m)} par_node_cpu_ms_per_add=${f(cpu.t.node)} ref_par_cpu_ms_per_add=${f(cpu.r.m)}\n`,
+        `par_cpu_ms_per_add=${f(cpu.t.m)} par_node_cpu_ms_per_add=${f(cpu.t.node)} par_etcd_cpu_ms_per_add=${f(cpu.t.etcd)} ref_par_cpu_ms_per_add=${f(cpu.r.m)}\n`,
     );
   } finally {
     for (const p of procs.reverse()) {

@@ -23,6 +23,8 @@ export function freePort(): Promise<number> {
 export interface BenchEtcd {
   url: string;
   endpoint: string;
+  /** The etcd process (for CPU accounting). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -77,5 +79,5 @@ export async function startBenchEtcd(): Promise<BenchEtcd> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url: `etcd://127.0.0.1:${client}`, endpoint, stop };
+  return { url: `etcd://127.0.0.1:${client}`, endpoint, pid: proc.pid, stop };
 }
