@@ -2,8 +2,8 @@
 //   <bin-dir>/twill-cni: thin-client.sh (hands the call to the CNI server through socat, else
 //     runs this node on dist/src/cni/client.cjs of this installation);
 //   <bin-dir>/twill-ipam: a shell wrapper exec'ing this node on dist/src/cni/twill-ipam.js;
-//   <conf-dir>/10-twill.conflist: manifests/cni/10-twill.conflist, with --datastore, --nodename
-//     and --name filled in when given.
+//   <conf-dir>/10-twill.conflist: manifests/cni/10-twill.conflist, with --datastore, --nodename,
+//     --name and --socket filled in when given.
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,9 +38,9 @@ export async function runInstall(argv: string[]): Promise<number> {
   const opts: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] ?? '';
-    const m = /^--(bin-dir|conf-dir|datastore|nodename|name)(?:=(.*))?$/.exec(a);
+    const m = /^--(bin-dir|conf-dir|datastore|nodename|name|socket)(?:=(.*))?$/.exec(a);
     if (!m) {
-      process.stderr.write(`twill-cni install: unknown argument ${a}\nusage: twill-cni install --bin-dir DIR --conf-dir DIR [--datastore URL] [--nodename NAME] [--name NETWORK]\n`);
+      process.stderr.write(`twill-cni install: unknown argument ${a}\nusage: twill-cni install --bin-dir DIR --conf-dir DIR [--datastore URL] [--nodename NAME] [--name NETWORK] [--socket PATH]\n`);
       return 2;
     }
     const v = m[2] ?? argv[++i];
@@ -65,6 +65,8 @@ export async function runInstall(argv: string[]): Promise<number> {
   const first = list.plugins[0] as Record<string, unknown>;
   if (opts.datastore) first.datastore = opts.datastore;
   if (opts.nodename) first.nodename = opts.nodename;
+  // Where twill-node serves the calls, when not /run/twill/cni.sock ("" = never hand them over).
+  if (opts.socket !== undefined) first.socket = opts.socket;
   atomicWrite(join(confDir, '10-twill.conflist'), `${JSON.stringify(list, null, 2)}\n`, 0o644);
   process.stdout.write(`installed ${join(binDir, 'twill-cni')}, ${join(binDir, 'twill-ipam')} and ${join(confDir, '10-twill.conflist')}\n`);
   return 0;

@@ -3,7 +3,7 @@
 // plugin installed by `twill-cni install`. They get Twill addresses and policy; `podman rm`
 // releases everything.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,10 +77,18 @@ describe.skipIf(reason)('podman runs containers on a Twill network (privileged)'
     bridge = await bridgePortIntoNetns(host, Number(new URL(etcd.endpoint).port));
     await ds.create({ apiVersion: API_VERSION, kind: 'IPPool', metadata: { name: 'pods' }, spec: { cidr: '10.74.0.0/24', blockSize: 28 } });
     await ds.create({ apiVersion: API_VERSION, kind: 'Node', metadata: { name: 'host1' }, spec: {} });
-    node = startTwillNode(host, 'host1', etcd.url, ['--health-port', '9099']);
+    // twill-node serves the CNI calls on its socket (named in the conflist: tests share /run/twill).
+    node = startTwillNode(host, 'host1', etcd.url, ['--health-port', '9099', '--metrics-port', '9099', '--cni-socket', join(dir, 'run', 'cni.sock')]);
     // Installed the documented way.
-    const inst = await run([process.execPath, TWILL_CNI, 'install', '--bin-dir', join(dir, 'bin'), '--conf-dir', join(dir, 'net.d'), '--datastore', etcd.url, '--nodename', 'host1', '--name', 'twpod'], {}, '');
+    const inst = await run(
+      [process.execPath, TWILL_CNI, 'install', '--bin-dir', join(dir, 'bin'), '--conf-dir', join(dir, 'net.d'), '--datastore', etcd.url, '--nodename', 'host1', '--name', 'twpod', '--socket', join(dir, 'run', 'cni.sock')],
+      {},
+      '',
+    );
     expect(inst.code, inst.stderr).toBe(0);
+    for (let i = 0; i < 100 && !existsSync(join(dir, 'run', 'cni.sock')); i++) await new Promise((r) => setTimeout(r, 100));
+    // The plugin podman runs is the sh client (src/cni/thin-client.sh).
+    expect(readFileSync(join(dir, 'bin', 'twill-cni'), 'utf8')).toContain('TWILL-CNI-SH/1');
     writeFileSync(
       join(dir, 'containers.conf'),
       `[network]\nnetwork_backend = "cni"\ncni_plugin_dirs = ["${join(dir, 'bin')}", "/usr/lib/cni"]\nnetwork_config_dir = "${join(dir, 'net.d')}"\n[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\nruntime = "runc"\n`,
@@ -147,5 +155,10 @@ describe.skipIf(reason)('podman runs containers on a Twill network (privileged)'
     expect(check.code, check.stdout + check.stderr).toBe(0);
     const show = await twillctl(etcd.url, 'ipam', 'show', '-o', 'json');
     expect(show.stdout).not.toMatch(/"inUse":\s*[1-9]/);
+    // Every ADD and DEL podman made went to twill-node through the sh client (none in-process).
+    const metrics = spawnSync('ip', ['netns', 'exec', host, 'curl', '-s', 'http://127.0.0.1:9099/metrics'], { encoding: 'utf8' }).stdout;
+    const served = (command: string): number => Number(new RegExp(`^twill_cni_calls_total\\{command="${command}",result="ok"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 0);
+    expect(served('ADD')).toBe(2);
+    expect(served('DEL')).toBeGreaterThanOrEqual(2);
   });
 });
