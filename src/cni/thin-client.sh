@@ -32,7 +32,8 @@ else
   *) sock=/run/twill/cni.sock; explicit=0 ;;
   esac
 fi
-case $sock in '' | *'\'*) fallback ;; esac
+# socat reads , : ! and the like in an address as its own syntax: such a path goes to Node.
+case $sock in '' | *[!A-Za-z0-9_./+@=-]*) fallback ;; esac
 [ -S "$sock" ] || fallback
 
 ms=${TWILL_CNI_CALL_TIMEOUT_MS:-60000}

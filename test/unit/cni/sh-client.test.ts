@@ -98,6 +98,10 @@ describe('the sh client (installed twill-cni)', () => {
     expect(JSON.parse(none.stdout)).toMatchObject({ cniVersion: '1.1.0' });
     const off = await run([plugin], { CNI_COMMAND: 'VERSION', TWILL_CNI_SOCKET: '' }, conf());
     expect(off.code).toBe(0);
+    // A path socat would read as its own syntax (a comma): still answered (by the Node client).
+    const odd = await run([plugin], { CNI_COMMAND: 'VERSION', TWILL_CNI_SOCKET: `${socket},x` }, conf());
+    expect(odd.code).toBe(0);
+    expect(JSON.parse(odd.stdout)).toMatchObject({ cniVersion: '1.1.0' });
     // A server that answers "not served" in whichever framing it was asked.
     const framings: string[] = [];
     fake = createServer({ allowHalfOpen: true }, (s) => {
