@@ -1,0 +1,83 @@
+// Where an Explainer finds workload endpoints. One question needs a handful of a cluster's
+// endpoints (the two named, the holders of the packet's addresses, those claiming the same
+// interface), so the Explainer asks for those instead of walking all of them. Each answer is a
+// superset: the Explainer keeps its exact checks on what it gets.
+//
+// endpointList: endpoints already parsed (the lab's verify matrix; tests).
+// endpointSearch: a datastore QuerySnapshot's lazy WorkloadEndpoints, found by their stored JSON
+// text and parsed only then (twillctl policy explain on a big file store).
+import type { WorkloadEndpointResource } from '../../src/api/types.js';
+import { cidrTextHolder, formatIp, type IpAddr } from '../../src/api/cidr.js';
+import type { LazyObjects } from '../../src/datastore/query.js';
+
+export interface EndpointSource {
+  /** At least every endpoint whose metadata.name, spec.workload or spec.pod is `name`. */
+  named(name: string): readonly WorkloadEndpointResource[];
+  /** At least every endpoint whose spec.interfaceName is `iface`. */
+  onInterface(iface: string | undefined): readonly WorkloadEndpointResource[];
+  /** At least every endpoint that may hold one of `ips` (mayHold). */
+  holding(ips: readonly IpAddr[]): readonly WorkloadEndpointResource[];
+  /** Every endpoint. */
+  all(): readonly WorkloadEndpointResource[];
+}
+
+/**
+ * Whether an endpoint's addresses may include one of the holder's: an ipNetworks entry holds one,
+ * or the addresses cannot be read (then calc decides what they are).
+ */
+export function mayHold(w: WorkloadEndpointResource, holder: (text: string) => boolean): boolean {
+  const nets: unknown = w.spec?.ipNetworks;
+  if (nets === undefined) return false;
+  if (!Array.isArray(nets)) return true;
+  return nets.some((n: unknown) => typeof n !== 'string' || holdsText(holder, n));
+}
+
+function holdsText(holder: (text: string) => boolean, text: string): boolean {
+  try {
+    return holder(text);
+  } catch {
+    return true;
+  }
+}
+
+/** Endpoints already parsed: each answer is the exact set. */
+export function endpointList(weps: readonly WorkloadEndpointResource[]): EndpointSource {
+  return {
+    named: (name) => weps.filter((w) => w.metadata.name === name || w.spec.workload === name || w.spec.pod === name),
+    onInterface: (iface) => weps.filter((w) => w.spec.interfaceName === iface),
+    holding: (ips) => {
+      const holder = cidrTextHolder(ips);
+      return weps.filter((w) => mayHold(w, holder));
+    },
+    all: () => weps,
+  };
+}
+
+/** An IPv4 host prefix in canonical text, as in a JSON string ("10.0.0.1/32"). */
+const V4_HOST = String.raw`"(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/32"`;
+/**
+ * An "ipNetworks" key not followed by a list of canonical IPv4 host prefixes: an endpoint with a
+ * wider prefix, IPv6, odd text or layout. Such an endpoint may hold any address.
+ */
+const UNUSUAL_NETS = new RegExp(String.raw`"ipNetworks"(?!:\[(?:${V4_HOST},)*${V4_HOST}\])`);
+
+/**
+ * A datastore snapshot's endpoints, found by their stored text and parsed only then (a superset:
+ * LazyObjects). A name or interface is found as its JSON string. The holders of an address: the
+ * endpoints whose text has its canonical host prefix ("10.0.0.1/32", how endpoint addresses are
+ * written), and every endpoint with any other kind of ipNetworks entry (UNUSUAL_NETS): a wider
+ * prefix may hold it, an IPv6 address has many spellings.
+ */
+export function endpointSearch(lazy: LazyObjects<WorkloadEndpointResource>): EndpointSource {
+  const containing = (value: string): WorkloadEndpointResource[] => lazy.containing(JSON.stringify(value));
+  return {
+    named: containing,
+    onInterface: (iface) => (typeof iface === 'string' ? containing(iface) : lazy.all()),
+    holding: (ips) => {
+      const found = new Set<WorkloadEndpointResource>(lazy.matching(UNUSUAL_NETS));
+      for (const ip of ips) if (ip.family === 4) for (const w of containing(`${formatIp(ip)}/32`)) found.add(w);
+      return [...found];
+    },
+    all: () => lazy.all(),
+  };
+}

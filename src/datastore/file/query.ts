@@ -1,0 +1,157 @@
+// A one-shot read of a datastore file for a question (../query.ts): the file read once, without the
+// lock (writers replace it by rename, persist.ts, so a read sees one whole version), and only the
+// lines a question needs parsed.
+//
+// In serialize()'s layout (one item per line) each line's kind is read from its first bytes when
+// that is provable: the resource starts {"apiVersion":"…","kind":"K", or {"kind":"K", and the line
+// has no backslash and no second "kind" anywhere (so JSON.parse could not see another). Such a line
+// of a kind not asked for is skipped; of a lazy kind it is kept as text and parsed when a search
+// hits it (with the full read's checks then); every other line is parsed and checked as the full
+// read does. A file in any other layout is read whole (format.ts deserialize).
+
+import { isAscii } from 'node:buffer';
+import { readFile } from 'node:fs/promises';
+import type { Kind, Resource } from '../../api/types.js';
+import { CorruptDatastoreError, StorageError } from '../errors.js';
+import { sortResources } from '../keys.js';
+import { snapshotFrom, type LazyObjects, type QuerySnapshot, type QuerySpec } from '../query.js';
+import { checkItem, deserialize, scanItems, type ItemSpan } from './format.js';
+
+const KIND_AT = /\{(?:"apiVersion":"[^"\\\n]*",)?"kind":"([A-Za-z]+)",/y;
+
+/**
+ * The kind of the resource JSON at text[start, end) when its text proves it (see the header);
+ * undefined when only parsing can tell. `backslash` is the first backslash at or after `start`
+ * (-1: none).
+ */
+function provenKind(text: string, start: number, end: number, backslash: number): string | undefined {
+  KIND_AT.lastIndex = start;
+  const m = KIND_AT.exec(text);
+  if (m === null || (backslash >= 0 && backslash < end)) return undefined;
+  const again = text.indexOf('"kind"', start + m[0].length);
+  return again >= 0 && again < end ? undefined : m[1];
+}
+
+export async function readFileForQuery(path: string, spec: QuerySpec): Promise<QuerySnapshot> {
+  let data: Buffer;
+  try {
+    data = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return snapshotFrom('0', new Map(), () => undefined);
+    throw new StorageError(path, e, 'read');
+  }
+  // ASCII (the usual file) is decoded byte for byte: one copy, and a compact string to search.
+  return queryText(path, isAscii(data) ? data.toString('latin1') : data.toString('utf8'), spec);
+}
+
+/** The snapshot of a datastore file's text (readFileForQuery without the read). */
+export function queryText(path: string, text: string, spec: QuerySpec): QuerySnapshot {
+  const wanted = new Set<string>(spec.kinds);
+  const split = scanItems(text);
+  if (split === undefined) return whole(path, text, wanted);
+  const revision = split.revision;
+
+  const seen = new Set<string>();
+  const eager: Resource[] = [];
+  const lazy = new Map<string, number[]>((spec.lazy ?? []).filter((k) => wanted.has(k)).map((k) => [k, []]));
+  let backslash = text.indexOf('\\');
+  for (let i = 0; i < split.items.length; i++) {
+    const item = split.items[i]!;
+    if (backslash >= 0 && backslash < item.start) backslash = text.indexOf('\\', item.start);
+    const kind = provenKind(text, item.start, item.end, backslash);
+    if (kind !== undefined && !wanted.has(kind)) continue;
+    const lines = kind !== undefined ? lazy.get(kind) : undefined;
+    if (lines) {
+      lines.push(i);
+      continue;
+    }
+    let resource: unknown;
+    try {
+      resource = JSON.parse(text.slice(item.start, item.end));
+    } catch {
+      return whole(path, text, wanted); // reports the file as the full read does (or reads it)
+    }
+    const r = checked(path, revision, seen, i, item, resource);
+    if (wanted.has(r.kind)) eager.push(r);
+  }
+  const byKind = byKindSorted(eager);
+  const lazyOf = new Map<string, LazyObjects>();
+  for (const [kind, lines] of lazy) lazyOf.set(kind, lazyLines(path, text, revision, seen, split.items, lines, byKind.get(kind as Kind) ?? []));
+  return snapshotFrom(String(revision), byKind, (kind) => lazyOf.get(kind));
+}
+
+/** The full read's checks on item `i` (format.ts checkItem), and no second item of its key. */
+function checked(path: string, revision: number, seen: Set<string>, i: number, item: ItemSpan, resource: unknown): Resource {
+  const c = checkItem(path, revision, i, { resource, json: undefined, createRevision: item.createRevision });
+  if (seen.has(c.entry.path)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${c.entry.path}`);
+  seen.add(c.entry.path);
+  return c.resource;
+}
+
+/**
+ * A lazy kind's lines, searched in the file's text (one native scan per search) and parsed when
+ * hit; `eager` are the kind's objects that had to be parsed at once (in every answer).
+ */
+function lazyLines(path: string, text: string, revision: number, seen: Set<string>, items: readonly ItemSpan[], lines: readonly number[], eager: readonly Resource[]): LazyObjects {
+  const parsed = new Map<number, Resource>();
+  const parse = (i: number): Resource => {
+    let r = parsed.get(i);
+    if (r !== undefined) return r;
+    const line = items[i]!;
+    let resource: unknown;
+    try {
+      resource = JSON.parse(text.slice(line.start, line.end));
+    } catch (e) {
+      throw new CorruptDatastoreError(path, `item ${i} is not JSON (${e instanceof Error ? e.message : String(e)})`, e);
+    }
+    r = checked(path, revision, seen, i, line, resource);
+    parsed.set(i, r);
+    return r;
+  };
+  /** The lines holding the hits `next(from)` finds in order (-1: no more), each line once. */
+  const hits = (next: (from: number) => number): Resource[] => {
+    const out = [...eager];
+    let j = 0;
+    for (let at = next(0); at >= 0 && j < lines.length; ) {
+      while (j < lines.length && items[lines[j]!]!.end <= at) j++;
+      if (j === lines.length) break;
+      const line = items[lines[j]!]!;
+      if (line.start <= at) {
+        out.push(parse(lines[j]!));
+        j++;
+        at = next(line.end);
+      } else at = next(line.start);
+    }
+    return sortResources(out);
+  };
+  return {
+    containing: (needle) => hits((from) => text.indexOf(needle, from)),
+    matching: (pattern) => {
+      const re = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, '') + 'g');
+      return hits((from) => {
+        re.lastIndex = from;
+        const m = re.exec(text);
+        return m === null ? -1 : m.index;
+      });
+    },
+    all: () => hits((from) => (from < text.length ? from : -1)),
+  };
+}
+
+/** Any other layout: the whole document, parsed and checked (format.ts). */
+function whole(path: string, text: string, wanted: ReadonlySet<string>): QuerySnapshot {
+  const s = deserialize(path, text);
+  return snapshotFrom(String(s.revision), byKindSorted([...s.resources.values()].filter((r) => wanted.has(r.kind))), () => undefined);
+}
+
+/** Resources by kind, each kind's sorted as list() sorts. */
+function byKindSorted(items: readonly Resource[]): Map<Kind, Resource[]> {
+  const byKind = new Map<Kind, Resource[]>();
+  for (const r of items) {
+    const l = byKind.get(r.kind);
+    if (l) l.push(r);
+    else byKind.set(r.kind, [r]);
+  }
+  for (const [k, l] of byKind) byKind.set(k, sortResources(l));
+  return byKind;
+}
