@@ -166,7 +166,7 @@ export class Explainer {
       found = this.weps.named(ref).filter((w) => w.metadata.name === ref);
     }
     if (found.length === 0) throw new ExplainInputError(`no workload endpoint ${ref}`, 'list them with "twillctl get workloadendpoints -A"; name one as NAMESPACE/WORKLOAD or by its IP');
-    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.metadata.namespace}/${w.metadata.name}`).join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
+    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.metadata.namespace}/${w.metadata.name}`).sort().join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
     const w = found[0]!;
     const ip = wepIps(w)[0];
     if (ip === undefined) throw new ExplainInputError(`endpoint ${ref} has no address`, 'its CNI ADD may not have finished');
@@ -177,7 +177,10 @@ export class Explainer {
     // calc runs for this endpoint alone: an endpoint of the same host claiming the same interface
     // with a smaller namespace/name would win it on the host (see felix/README.md).
     const key = (r: WorkloadEndpointResource): string => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
-    const winner = this.weps.onInterface(w.spec.interfaceName).find((o) => o.spec.node === w.spec.node && o.spec.interfaceName === w.spec.interfaceName && key(o) < key(w));
+    let winner: WorkloadEndpointResource | undefined;
+    for (const o of this.weps.onInterface(w.spec.interfaceName)) {
+      if (o.spec.node === w.spec.node && o.spec.interfaceName === w.spec.interfaceName && key(o) < key(winner ?? w)) winner = o;
+    }
     if (winner) {
       throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
     }
