@@ -10,7 +10,7 @@
 // read does. A file in any other layout is read whole (format.ts deserialize).
 
 import { isAscii } from 'node:buffer';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { Kind, Resource } from '../../api/types.js';
 import { CorruptDatastoreError, StorageError } from '../errors.js';
 import { sortResources } from '../keys.js';
@@ -18,6 +18,8 @@ import { snapshotFrom, type LazyObjects, type QuerySnapshot, type QuerySpec } fr
 import { checkItem, deserialize, scanItems, type ItemSpan } from './format.js';
 
 const KIND_AT = /\{(?:"apiVersion":"[^"\\\n]*",)?"kind":"([A-Za-z]+)",/y;
+/** The usual start of a line's resource, settled without a regex. */
+const USUAL = '{"apiVersion":"twill.io/v1","kind":"';
 
 /**
  * The kind of the resource JSON at text[start, end) when its text proves it (see the header);
@@ -25,17 +27,30 @@ const KIND_AT = /\{(?:"apiVersion":"[^"\\\n]*",)?"kind":"([A-Za-z]+)",/y;
  * (-1: none).
  */
 function provenKind(text: string, start: number, end: number, backslash: number): string | undefined {
-  KIND_AT.lastIndex = start;
-  const m = KIND_AT.exec(text);
-  if (m === null || (backslash >= 0 && backslash < end)) return undefined;
-  const again = text.indexOf('"kind"', start + m[0].length);
-  return again >= 0 && again < end ? undefined : m[1];
+  if (backslash >= 0 && backslash < end) return undefined;
+  let kind: string | undefined;
+  let after: number;
+  const quote = text.startsWith(USUAL, start) ? text.indexOf('"', start + USUAL.length) : -1;
+  if (quote >= 0 && quote < end && text.charCodeAt(quote + 1) === 0x2c /* , */) {
+    kind = text.slice(start + USUAL.length, quote);
+    after = quote + 2;
+  } else {
+    KIND_AT.lastIndex = start;
+    const m = KIND_AT.exec(text);
+    if (m === null) return undefined;
+    kind = m[1];
+    after = start + m[0].length;
+  }
+  const again = text.indexOf('"kind"', after);
+  return again >= 0 && again < end ? undefined : kind;
 }
 
-export async function readFileForQuery(path: string, spec: QuerySpec): Promise<QuerySnapshot> {
+export function readFileForQuery(path: string, spec: QuerySpec): QuerySnapshot {
+  // One synchronous read: the caller waits for nothing else meanwhile (and node:fs/promises
+  // costs a one-shot process a few ms to load).
   let data: Buffer;
   try {
-    data = await readFile(path);
+    data = readFileSync(path);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return snapshotFrom('0', new Map(), () => undefined);
     throw new StorageError(path, e, 'read');
