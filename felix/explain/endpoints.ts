@@ -19,6 +19,17 @@ export interface EndpointSource {
   holding(ips: readonly IpAddr[]): readonly WorkloadEndpointResource[];
   /** Every endpoint. */
   all(): readonly WorkloadEndpointResource[];
+  /**
+   * A hint: the queries about to be asked (named, onInterface, holding), for a source that can
+   * answer them together more cheaply than one by one.
+   */
+  warm?(q: EndpointQueries): void;
+}
+
+export interface EndpointQueries {
+  names?: readonly string[];
+  interfaces?: readonly (string | undefined)[];
+  holding?: readonly IpAddr[];
 }
 
 /**
@@ -66,18 +77,35 @@ const UNUSUAL_NETS = new RegExp(String.raw`"ipNetworks"(?!:\[(?:${V4_HOST},)*${V
  * LazyObjects). A name or interface is found as its JSON string. The holders of an address: the
  * endpoints whose text has its canonical host prefix ("10.0.0.1/32", how endpoint addresses are
  * written), and every endpoint with any other kind of ipNetworks entry (UNUSUAL_NETS): a wider
- * prefix may hold it, an IPv6 address has many spellings.
+ * prefix may hold it, an IPv6 address has many spellings. warm() finds the candidates of several
+ * queries in one scan of the store (one pattern with every needle); their union answers each of
+ * those queries (a superset of each).
  */
 export function endpointSearch(lazy: LazyObjects<WorkloadEndpointResource>): EndpointSource {
-  const containing = (value: string): WorkloadEndpointResource[] => lazy.containing(JSON.stringify(value));
+  let warmed: { needles: ReadonlySet<string>; unusual: boolean; found: WorkloadEndpointResource[] } | undefined;
+  const hostNeedles = (ips: readonly IpAddr[]): string[] => ips.filter((ip) => ip.family === 4).map((ip) => JSON.stringify(`${formatIp(ip)}/32`));
+  const find = (needles: readonly string[], unusual: boolean): WorkloadEndpointResource[] => {
+    if (warmed && (!unusual || warmed.unusual) && needles.every((n) => warmed!.needles.has(n))) return warmed.found;
+    if (!unusual && needles.length === 1) return lazy.containing(needles[0]!);
+    const found = new Set<WorkloadEndpointResource>(unusual ? lazy.matching(UNUSUAL_NETS) : []);
+    for (const n of needles) for (const w of lazy.containing(n)) found.add(w);
+    return [...found];
+  };
   return {
-    named: containing,
-    onInterface: (iface) => (typeof iface === 'string' ? containing(iface) : lazy.all()),
-    holding: (ips) => {
-      const found = new Set<WorkloadEndpointResource>(lazy.matching(UNUSUAL_NETS));
-      for (const ip of ips) if (ip.family === 4) for (const w of containing(`${formatIp(ip)}/32`)) found.add(w);
-      return [...found];
-    },
+    named: (name) => find([JSON.stringify(name)], false),
+    onInterface: (iface) => (typeof iface === 'string' ? find([JSON.stringify(iface)], false) : lazy.all()),
+    holding: (ips) => find(hostNeedles(ips), true),
     all: () => lazy.all(),
+    warm: (q) => {
+      if (q.interfaces?.some((i) => typeof i !== 'string')) return;
+      const needles = [...(q.names ?? []), ...((q.interfaces ?? []) as string[])].map((v) => JSON.stringify(v));
+      const ips = q.holding ?? [];
+      needles.push(...hostNeedles(ips));
+      const unusual = ips.length > 0;
+      const alternatives = needles.map((n) => n.replace(/[\\^$.*+?()[\]{}|/]/g, '\\$&'));
+      if (unusual) alternatives.push(UNUSUAL_NETS.source);
+      if (alternatives.length === 0) return;
+      warmed = { needles: new Set(needles), unusual, found: lazy.matching(new RegExp(alternatives.join('|'))) };
+    },
   };
 }

@@ -8,7 +8,7 @@ import { cidrTextHolder, parseIp, type IpAddr } from '../../src/api/cidr.js';
 import { TwillError } from '../../src/errors.js';
 import { CalcGraph } from '../calc/index.js';
 import type { DesiredState, EndpointState } from '../calc/types.js';
-import { endpointList, mayHold, type EndpointSource } from './endpoints.js';
+import { endpointList, mayHold, type EndpointQueries, type EndpointSource } from './endpoints.js';
 import { evaluateEndpoint, type FlowProtocol, type Packet, type SideVerdict } from './evaluate.js';
 
 /** The kinds an Explainer needs from the datastore. */
@@ -64,6 +64,29 @@ export interface Explanation {
   egress?: ExplainedSide;
   /** The destination endpoint's ingress side (absent: the destination is outside). */
   ingress?: ExplainedSide;
+}
+
+/** What resolve() will ask the endpoint source for these references. */
+function namedIn(refs: readonly string[]): EndpointQueries {
+  const names: string[] = [];
+  const holding: IpAddr[] = [];
+  for (const ref of refs) {
+    const slash = ref.indexOf('/');
+    if (slash > 0) names.push(ref.slice(slash + 1));
+    else if (ref.includes('.') || ref.includes(':')) {
+      if (isIpText(ref)) holding.push(parseIp(ref));
+    } else names.push(ref);
+  }
+  return { names, holding };
+}
+
+function isIpText(s: string): boolean {
+  try {
+    parseIp(s);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function wepIps(r: WorkloadEndpointResource): string[] {
@@ -229,8 +252,13 @@ export class Explainer {
     if ((req.protocol === 'tcp' || req.protocol === 'udp' || req.protocol === 'sctp') && (req.port === undefined || !Number.isInteger(req.port) || req.port < 1 || req.port > 65535)) {
       throw new ExplainInputError(`${req.protocol.toUpperCase()} needs a destination port 1-65535${req.port !== undefined ? ` (got ${req.port})` : ''}`, 'pass --port P');
     }
+    // The endpoint queries come in two rounds (what the user named; then what those endpoints
+    // need): a source may answer each round in one go.
+    this.weps.warm?.(namedIn([req.from, req.to]));
     const from = this.resolve(req.from);
     const to = this.resolve(req.to);
+    const named = [from.wep, to.wep].filter((w): w is WorkloadEndpointResource => w !== undefined);
+    this.weps.warm?.({ interfaces: named.map((w) => w.spec.interfaceName), holding: [from.party.ip, to.party.ip].flatMap((a) => (isIpText(a) ? [parseIp(a)] : [])) });
     if (parseIp(from.party.ip).family !== parseIp(to.party.ip).family) {
       throw new ExplainInputError(`${req.from} (${from.party.ip}) and ${req.to} (${to.party.ip}) are in different IP families`, 'name two IPv4 or two IPv6 addresses');
     }
