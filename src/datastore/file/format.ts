@@ -59,12 +59,15 @@ export function deserialize(path: string, text: string): LoadedSnapshot {
 
 const HEADER = new RegExp(`^\\{"format":"${FORMAT}","version":${FORMAT_VERSION},"revision":(0|[1-9]\\d*),"items":\\[$`);
 
-/** One line of serialize()'s layout: the item's createRevision and where its resource's JSON is. */
-export interface ItemSpan {
-  createRevision: number;
-  /** The resource's JSON is text.slice(start, end). */
-  start: number;
-  end: number;
+/**
+ * The lines of serialize()'s layout: item i's createRevision, and its resource's JSON at
+ * text.slice(start[i], end[i]) (three arrays of numbers: no object per item).
+ */
+export interface ItemSpans {
+  revision: number;
+  createRevision: number[];
+  start: number[];
+  end: number[];
 }
 
 const ITEM_AT = /\{"createRevision":(0|[1-9]\d*),"resource":/y;
@@ -73,14 +76,14 @@ const ITEM_AT = /\{"createRevision":(0|[1-9]\d*),"resource":/y;
  * serialize()'s layout, line by line, nothing parsed or copied; undefined for anything else. Each
  * line is {"createRevision":N,"resource":JSON}: it is a valid item exactly when JSON is.
  */
-export function scanItems(text: string): { revision: number; items: ItemSpan[] } | undefined {
+export function scanItems(text: string): ItemSpans | undefined {
   const nl = text.indexOf('\n');
   const head = nl < 0 ? null : HEADER.exec(text.slice(0, nl));
   const bodyEnd = text.length - 4; // the newline before "]}"
   if (head === null || !text.endsWith('\n]}\n') || nl > bodyEnd) return undefined;
-  const items: ItemSpan[] = [];
+  const items: ItemSpans = { revision: Number(head[1]), createRevision: [], start: [], end: [] };
   // No line between header and "]}", or one empty line: no items.
-  if (nl === bodyEnd || nl + 1 === bodyEnd) return { revision: Number(head[1]), items };
+  if (nl === bodyEnd || nl + 1 === bodyEnd) return items;
   for (let pos = nl + 1; ; ) {
     const end = text.indexOf('\n', pos); // at most bodyEnd, a newline
     const last = end === bodyEnd;
@@ -92,8 +95,10 @@ export function scanItems(text: string): { revision: number; items: ItemSpan[] }
     ITEM_AT.lastIndex = pos;
     const m = ITEM_AT.exec(text);
     if (m === null || stop - pos < m[0].length + 1 || text.charCodeAt(stop - 1) !== 0x7d /* } */) return undefined;
-    items.push({ createRevision: Number(m[1]), start: pos + m[0].length, end: stop - 1 });
-    if (last) return { revision: Number(head[1]), items };
+    items.createRevision.push(Number(m[1]));
+    items.start.push(pos + m[0].length);
+    items.end.push(stop - 1);
+    if (last) return items;
     pos = end + 1;
   }
 }
@@ -103,8 +108,9 @@ function readLines(text: string): { revision: number; items: RawItem[] } | undef
   const split = scanItems(text);
   if (split === undefined) return undefined;
   const items: RawItem[] = [];
-  for (const { start, end, createRevision } of split.items) {
-    const json = text.slice(start, end);
+  for (let i = 0; i < split.start.length; i++) {
+    const json = text.slice(split.start[i], split.end[i]);
+    const createRevision = split.createRevision[i];
     let resource: unknown;
     try {
       resource = JSON.parse(json);

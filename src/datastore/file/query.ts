@@ -15,7 +15,7 @@ import type { Kind, Resource } from '../../api/types.js';
 import { CorruptDatastoreError, StorageError } from '../errors.js';
 import { sortResources } from '../keys.js';
 import { snapshotFrom, type LazyObjects, type QuerySnapshot, type QuerySpec } from '../query.js';
-import { checkItem, deserialize, scanItems, type ItemSpan } from './format.js';
+import { checkItem, deserialize, scanItems, type ItemSpans } from './format.js';
 
 const KIND_AT = /\{(?:"apiVersion":"[^"\\\n]*",)?"kind":"([A-Za-z]+)",/y;
 /** The usual start of a line's resource, settled without a regex. */
@@ -24,17 +24,23 @@ const USUAL = '{"apiVersion":"twill.io/v1","kind":"';
 /**
  * The kind of the resource JSON at text[start, end) when its text proves it (see the header);
  * undefined when only parsing can tell. `backslash` is the first backslash at or after `start`
- * (-1: none).
+ * (-1: none). `known` are kinds returned without a copy of their name (the usual lines' kinds).
  */
-function provenKind(text: string, start: number, end: number, backslash: number): string | undefined {
+function provenKind(text: string, start: number, end: number, backslash: number, known: readonly string[]): string | undefined {
   if (backslash >= 0 && backslash < end) return undefined;
   let kind: string | undefined;
-  let after: number;
-  const quote = text.startsWith(USUAL, start) ? text.indexOf('"', start + USUAL.length) : -1;
-  if (quote >= 0 && quote < end && text.charCodeAt(quote + 1) === 0x2c /* , */) {
-    kind = text.slice(start + USUAL.length, quote);
-    after = quote + 2;
-  } else {
+  let after = -1;
+  if (text.startsWith(USUAL, start)) {
+    const at = start + USUAL.length;
+    for (const k of known) {
+      if (text.startsWith(k, at) && text.startsWith('",', at + k.length)) {
+        kind = k;
+        after = at + k.length + 2;
+        break;
+      }
+    }
+  }
+  if (kind === undefined) {
     KIND_AT.lastIndex = start;
     const m = KIND_AT.exec(text);
     if (m === null) return undefined;
@@ -69,11 +75,13 @@ export function queryText(path: string, text: string, spec: QuerySpec): QuerySna
   const seen = new Set<string>();
   const eager: Resource[] = [];
   const lazy = new Map<string, number[]>((spec.lazy ?? []).filter((k) => wanted.has(k)).map((k) => [k, []]));
+  const known = [...lazy.keys()];
   let backslash = text.indexOf('\\');
-  for (let i = 0; i < split.items.length; i++) {
-    const item = split.items[i]!;
-    if (backslash >= 0 && backslash < item.start) backslash = text.indexOf('\\', item.start);
-    const kind = provenKind(text, item.start, item.end, backslash);
+  for (let i = 0; i < split.start.length; i++) {
+    const start = split.start[i]!;
+    const end = split.end[i]!;
+    if (backslash >= 0 && backslash < start) backslash = text.indexOf('\\', start);
+    const kind = provenKind(text, start, end, backslash, known);
     if (kind !== undefined && !wanted.has(kind)) continue;
     const lines = kind !== undefined ? lazy.get(kind) : undefined;
     if (lines) {
@@ -82,22 +90,22 @@ export function queryText(path: string, text: string, spec: QuerySpec): QuerySna
     }
     let resource: unknown;
     try {
-      resource = JSON.parse(text.slice(item.start, item.end));
+      resource = JSON.parse(text.slice(start, end));
     } catch {
       return whole(path, text, wanted); // reports the file as the full read does (or reads it)
     }
-    const r = checked(path, revision, seen, i, item, resource);
+    const r = checked(path, split, seen, i, resource);
     if (wanted.has(r.kind)) eager.push(r);
   }
   const byKind = byKindSorted(eager);
   const lazyOf = new Map<string, LazyObjects>();
-  for (const [kind, lines] of lazy) lazyOf.set(kind, lazyLines(path, text, revision, seen, split.items, lines, byKind.get(kind as Kind) ?? []));
+  for (const [kind, lines] of lazy) lazyOf.set(kind, lazyLines(path, text, split, seen, lines, byKind.get(kind as Kind) ?? []));
   return snapshotFrom(String(revision), byKind, (kind) => lazyOf.get(kind));
 }
 
 /** The full read's checks on item `i` (format.ts checkItem), and no second item of its key. */
-function checked(path: string, revision: number, seen: Set<string>, i: number, item: ItemSpan, resource: unknown): Resource {
-  const c = checkItem(path, revision, i, { resource, json: undefined, createRevision: item.createRevision });
+function checked(path: string, items: ItemSpans, seen: Set<string>, i: number, resource: unknown): Resource {
+  const c = checkItem(path, items.revision, i, { resource, json: undefined, createRevision: items.createRevision[i] });
   if (seen.has(c.entry.path)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${c.entry.path}`);
   seen.add(c.entry.path);
   return c.resource;
@@ -107,19 +115,18 @@ function checked(path: string, revision: number, seen: Set<string>, i: number, i
  * A lazy kind's lines, searched in the file's text (one native scan per search) and parsed when
  * hit; `eager` are the kind's objects that had to be parsed at once (in every answer).
  */
-function lazyLines(path: string, text: string, revision: number, seen: Set<string>, items: readonly ItemSpan[], lines: readonly number[], eager: readonly Resource[]): LazyObjects {
+function lazyLines(path: string, text: string, items: ItemSpans, seen: Set<string>, lines: readonly number[], eager: readonly Resource[]): LazyObjects {
   const parsed = new Map<number, Resource>();
   const parse = (i: number): Resource => {
     let r = parsed.get(i);
     if (r !== undefined) return r;
-    const line = items[i]!;
     let resource: unknown;
     try {
-      resource = JSON.parse(text.slice(line.start, line.end));
+      resource = JSON.parse(text.slice(items.start[i], items.end[i]));
     } catch (e) {
       throw new CorruptDatastoreError(path, `item ${i} is not JSON (${e instanceof Error ? e.message : String(e)})`, e);
     }
-    r = checked(path, revision, seen, i, line, resource);
+    r = checked(path, items, seen, i, resource);
     parsed.set(i, r);
     return r;
   };
@@ -128,14 +135,14 @@ function lazyLines(path: string, text: string, revision: number, seen: Set<strin
     const out = [...eager];
     let j = 0;
     for (let at = next(0); at >= 0 && j < lines.length; ) {
-      while (j < lines.length && items[lines[j]!]!.end <= at) j++;
+      while (j < lines.length && items.end[lines[j]!]! <= at) j++;
       if (j === lines.length) break;
-      const line = items[lines[j]!]!;
-      if (line.start <= at) {
-        out.push(parse(lines[j]!));
+      const i = lines[j]!;
+      if (items.start[i]! <= at) {
+        out.push(parse(i));
         j++;
-        at = next(line.end);
-      } else at = next(line.start);
+        at = next(items.end[i]!);
+      } else at = next(items.start[i]!);
     }
     return sortResources(out);
   };

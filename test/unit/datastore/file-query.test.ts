@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { scanItems } from '../../../src/datastore/file/format.js';
 import { CorruptDatastoreError, openDatastore, readForQuery, type Resource } from '../../../src/datastore/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'twill-ds-query-'));
@@ -74,5 +75,21 @@ describe('readForQuery (file:)', () => {
     expect(q.list('IPPool')).toHaveLength(1);
     expect(q.lazy('WorkloadEndpoint').containing('"db"')).toEqual([]);
     expect(() => q.lazy('WorkloadEndpoint').containing('"web"')).toThrow(/item 0 is not JSON/);
+  });
+
+  it("scanItems: serialize()'s layout exactly, anything else undefined (then read as a whole document)", () => {
+    const H = '{"format":"twill-datastore","version":1,"revision":3,"items":[';
+    const a = '{"createRevision":1,"resource":{"x":1}}';
+    const b = '{"createRevision":2,"resource":{"y":[2]}}';
+    const spans = (t: string): string[] | undefined => {
+      const s = scanItems(t);
+      return s && s.start.map((st, i) => `${s.createRevision[i]}:${t.slice(st, s.end[i])}`);
+    };
+    expect(spans(`${H}\n${a},\n${b}\n]}\n`)).toEqual(['1:{"x":1}', '2:{"y":[2]}']);
+    expect(spans(`${H}\n]}\n`)).toEqual([]);
+    expect(spans(`${H}\n\n]}\n`)).toEqual([]);
+    for (const bad of [`${H}\n${a},\n]}\n`, `${H}\n${a},\n\n]}\n`, `${H}\n${a}\n${b}\n]}\n`, `${H}\n${a}\n]}`, `${H}\n{"createRevision":01,"resource":{}}\n]}\n`]) {
+      expect(scanItems(bad)).toBeUndefined();
+    }
   });
 });
