@@ -88,13 +88,14 @@ export function queryText(path: string, text: string, spec: QuerySpec): QuerySna
       lines.push(i);
       continue;
     }
+    const json = text.slice(start, end);
     let resource: unknown;
     try {
-      resource = JSON.parse(text.slice(start, end));
+      resource = JSON.parse(json);
     } catch {
       return whole(path, text, wanted); // reports the file as the full read does (or reads it)
     }
-    const r = checked(path, split, seen, i, resource);
+    const r = checked(path, split, seen, i, resource, json);
     if (wanted.has(r.kind)) eager.push(r);
   }
   const byKind = byKindSorted(eager);
@@ -104,8 +105,8 @@ export function queryText(path: string, text: string, spec: QuerySpec): QuerySna
 }
 
 /** The full read's checks on item `i` (format.ts checkItem), and no second item of its key. */
-function checked(path: string, items: ItemSpans, seen: Set<string>, i: number, resource: unknown): Resource {
-  const c = checkItem(path, items.revision, i, { resource, json: undefined, createRevision: items.createRevision[i] });
+function checked(path: string, items: ItemSpans, seen: Set<string>, i: number, resource: unknown, json: string): Resource {
+  const c = checkItem(path, items.revision, i, { resource, json, createRevision: items.createRevision[i] });
   if (seen.has(c.entry.path)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${c.entry.path}`);
   seen.add(c.entry.path);
   return c.resource;
@@ -120,13 +121,14 @@ function lazyLines(path: string, text: string, items: ItemSpans, seen: Set<strin
   const parse = (i: number): Resource => {
     let r = parsed.get(i);
     if (r !== undefined) return r;
+    const json = text.slice(items.start[i], items.end[i]);
     let resource: unknown;
     try {
-      resource = JSON.parse(text.slice(items.start[i], items.end[i]));
+      resource = JSON.parse(json);
     } catch (e) {
       throw new CorruptDatastoreError(path, `item ${i} is not JSON (${e instanceof Error ? e.message : String(e)})`, e);
     }
-    r = checked(path, items, seen, i, resource);
+    r = checked(path, items, seen, i, resource, json);
     parsed.set(i, r);
     return r;
   };
