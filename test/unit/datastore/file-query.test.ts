@@ -77,6 +77,20 @@ describe('readForQuery (file:)', () => {
     expect(() => q.lazy('WorkloadEndpoint').containing('"web"')).toThrow(/item 0 is not JSON/);
   });
 
+  it('a line whose first bytes say one kind but which holds a second "kind" key is parsed (JSON.parse takes the last)', async () => {
+    const np = { apiVersion: V, kind: 'NetworkPolicy', metadata: { name: 'np1', namespace: 'a' }, spec: { selector: 'all()' } } as Resource;
+    const url = await store('d.json', [np]);
+    const path = url.slice('file:'.length);
+    const text = (await import('node:fs')).readFileSync(path, 'utf8');
+    const line = text.split('\n').find((l) => l.includes('"np1"'))!;
+    const forged = line.replace('"kind":"NetworkPolicy",', '"kind":"WorkloadEndpoint",').replace(/\}\}$/, ',"kind":"NetworkPolicy"}}');
+    writeFileSync(path, text.replace(line, forged));
+    for (const kinds of [['NetworkPolicy', 'WorkloadEndpoint'], ['NetworkPolicy']] as const) {
+      const q = await readForQuery(url, { kinds: [...kinds], lazy: ['WorkloadEndpoint'] });
+      expect(names(q.list('NetworkPolicy'))).toEqual(['a/np1']);
+    }
+  });
+
   it("scanItems: serialize()'s layout exactly, anything else undefined (then read as a whole document)", () => {
     const H = '{"format":"twill-datastore","version":1,"revision":3,"items":[';
     const a = '{"createRevision":1,"resource":{"x":1}}';
