@@ -11,9 +11,10 @@
 // calc for both endpoints, the walk, printing JSON). For the breakdown, the same work measured in
 // this process (warm: after the first run the code is compiled, unlike in a fresh twillctl):
 // read_ms (readForQuery: read the file, parse every line but the endpoints'), explain_ms
-// (Explainer + finding and parsing its endpoints + calc + the walk), and node_ms (spawning `node -e 0`). In this cluster nothing is allowed between
-// endpoints (egress allows 5432 only, ingress 80–89 and 443 only): every question walks all 20
-// policies of each side, so every verdict is deny.
+// (Explainer + finding and parsing its endpoints + calc + the walk), and node_ms (spawning
+// `node -e 0`); p50_per_node = p50_ms / node_ms, steadier than either on a loaded machine. In
+// this cluster nothing is allowed between endpoints (egress allows 5432 only, ingress 80–89 and
+// 443 only): every question walks all 20 policies of each side, so every verdict is deny.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -99,7 +100,7 @@ export default async function explainBench(argv: string[]): Promise<void> {
     process.stdout.write(
       `explain endpoints=${a.endpoints} policies=${a.policies} runs=${a.runs} p50_ms=${f(pct(wall, 50))} p99_ms=${f(pct(wall, 99))} ` +
         `target_p50_ms=${TARGET_P50_MS} met=${pct(wall, 50) < TARGET_P50_MS ? 'yes' : 'no'} allow=${verdicts.allow} deny=${verdicts.deny} ` +
-        `read_ms=${f(pct(read, 50))} explain_ms=${f(pct(explain, 50))} node_ms=${f(pct(node, 50))}\n`,
+        `read_ms=${f(pct(read, 50))} explain_ms=${f(pct(explain, 50))} node_ms=${f(pct(node, 50))} p50_per_node=${(pct(wall, 50) / pct(node, 50)).toFixed(2)}\n`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
