@@ -8,6 +8,7 @@ import { cidrTextHolder, parseIp, type IpAddr } from '../../src/api/cidr.js';
 import { TwillError } from '../../src/errors.js';
 import { CalcGraph } from '../calc/index.js';
 import type { DesiredState, EndpointState } from '../calc/types.js';
+import { endpointList, mayHold, type EndpointQueries, type EndpointSource } from './endpoints.js';
 import { evaluateEndpoint, type FlowProtocol, type Packet, type SideVerdict } from './evaluate.js';
 
 /** The kinds an Explainer needs from the datastore. */
@@ -65,6 +66,29 @@ export interface Explanation {
   ingress?: ExplainedSide;
 }
 
+/** What resolve() will ask the endpoint source for these references. */
+function namedIn(refs: readonly string[]): EndpointQueries {
+  const names: string[] = [];
+  const holding: IpAddr[] = [];
+  for (const ref of refs) {
+    const slash = ref.indexOf('/');
+    if (slash > 0) names.push(ref.slice(slash + 1));
+    else if (ref.includes('.') || ref.includes(':')) {
+      if (isIpText(ref)) holding.push(parseIp(ref));
+    } else names.push(ref);
+  }
+  return { names, holding };
+}
+
+function isIpText(s: string): boolean {
+  try {
+    parseIp(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function wepIps(r: WorkloadEndpointResource): string[] {
   return (r.spec.ipNetworks ?? []).map((n) => n.split('/')[0]!);
 }
@@ -76,19 +100,28 @@ export interface ExplainerOptions {
    * question (one question: twillctl policy explain; much less work on a big cluster).
    */
   scope?: 'hosts' | 'endpoints';
+  /**
+   * Where the workload endpoints come from (default: those in `resources`; given, those in
+   * `resources` are ignored). A question asks it for a few endpoints only (./endpoints.ts).
+   */
+  endpoints?: EndpointSource;
 }
 
 /** Explains flows over one snapshot of the datastore (calc runs once per node asked about). */
 export class Explainer {
-  private readonly weps: WorkloadEndpointResource[];
+  private readonly weps: EndpointSource;
+  /** Every resource but the workload endpoints. */
+  private readonly others: readonly Resource[];
+  private everything: readonly Resource[] | undefined;
   private readonly graphs = new Map<string, DesiredState>();
   private readonly byId = new Map<string, Resource>();
 
   constructor(
-    private readonly resources: readonly Resource[],
+    resources: readonly Resource[],
     private readonly opts: ExplainerOptions = {},
   ) {
-    this.weps = resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint');
+    this.others = resources.filter((r) => r.kind !== 'WorkloadEndpoint');
+    this.weps = opts.endpoints ?? endpointList(resources.filter((r): r is WorkloadEndpointResource => r.kind === 'WorkloadEndpoint'));
     for (const r of resources) {
       if (r.kind === 'NetworkPolicy') this.byId.set(`np/${r.metadata.namespace ?? 'default'}/${r.metadata.name}`, r);
       else if (r.kind === 'GlobalNetworkPolicy') this.byId.set(`gnp/${r.metadata.name}`, r);
@@ -111,7 +144,7 @@ export class Explainer {
     if (!s) {
       const nodeName = weps[0]!.spec.node;
       const g = new CalcGraph(hosts ? { nodeName } : { nodeName, onlyEndpoints: weps.map((w) => ({ namespace: w.metadata.namespace ?? 'default', name: w.metadata.name })) });
-      const input = hosts ? this.resources : this.inputFor(weps, ips);
+      const input = hosts ? (this.everything ??= [...this.weps.all(), ...this.others]) : this.inputFor(weps, ips);
       g.apply(input.map((resource) => ({ type: 'set' as const, resource })));
       g.flush();
       s = g.snapshot();
@@ -128,22 +161,10 @@ export class Explainer {
    * On a big cluster this is most of the work saved: calc indexes a few endpoints, not all.
    */
   private inputFor(weps: readonly WorkloadEndpointResource[], ips: readonly IpAddr[]): Resource[] {
-    const mine = new Set<Resource>(weps);
     const holder = cidrTextHolder(ips);
-    const holds = (r: WorkloadEndpointResource): boolean => {
-      const nets: unknown = r.spec?.ipNetworks;
-      if (nets === undefined) return false;
-      if (!Array.isArray(nets)) return true;
-      return nets.some((n: unknown) => {
-        if (typeof n !== 'string') return true;
-        try {
-          return holder(n);
-        } catch {
-          return true;
-        }
-      });
-    };
-    return this.resources.filter((r) => r.kind !== 'WorkloadEndpoint' || mine.has(r) || holds(r));
+    const mine = new Set<Resource>(weps);
+    for (const w of this.weps.holding(ips)) if (mayHold(w, holder)) mine.add(w);
+    return [...mine, ...this.others];
   }
 
   /** Resolves what the user named. */
@@ -153,7 +174,7 @@ export class Explainer {
     if (slash > 0) {
       const ns = ref.slice(0, slash);
       const n = ref.slice(slash + 1);
-      found = this.weps.filter((w) => (w.metadata.namespace ?? 'default') === ns && (w.metadata.name === n || w.spec.workload === n || w.spec.pod === n));
+      found = this.weps.named(n).filter((w) => (w.metadata.namespace ?? 'default') === ns && (w.metadata.name === n || w.spec.workload === n || w.spec.pod === n));
     } else if (ref.includes('.') || ref.includes(':')) {
       let ip;
       try {
@@ -162,13 +183,13 @@ export class Explainer {
         throw new ExplainInputError(`${ref} is neither NAMESPACE/WORKLOAD, an endpoint name, nor an IP address`, 'name an endpoint as NAMESPACE/WORKLOAD (see "twillctl get workloadendpoints -A") or give an IP');
       }
       const holder = cidrTextHolder([ip]);
-      found = this.weps.filter((w) => w.spec.ipNetworks?.some(holder));
+      found = this.weps.holding([ip]).filter((w) => w.spec.ipNetworks?.some(holder));
       if (found.length === 0) return { party: { ref, ip: ref } };
     } else {
-      found = this.weps.filter((w) => w.metadata.name === ref);
+      found = this.weps.named(ref).filter((w) => w.metadata.name === ref);
     }
     if (found.length === 0) throw new ExplainInputError(`no workload endpoint ${ref}`, 'list them with "twillctl get workloadendpoints -A"; name one as NAMESPACE/WORKLOAD or by its IP');
-    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.metadata.namespace}/${w.metadata.name}`).join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
+    if (found.length > 1) throw new ExplainInputError(`${ref} names ${found.length} endpoints (${found.map((w) => `${w.metadata.namespace}/${w.metadata.name}`).sort().join(', ')})`, 'name exactly one, as NAMESPACE/ENDPOINT-NAME');
     const w = found[0]!;
     const ip = wepIps(w)[0];
     if (ip === undefined) throw new ExplainInputError(`endpoint ${ref} has no address`, 'its CNI ADD may not have finished');
@@ -179,7 +200,10 @@ export class Explainer {
     // calc runs for this endpoint alone: an endpoint of the same host claiming the same interface
     // with a smaller namespace/name would win it on the host (see felix/README.md).
     const key = (r: WorkloadEndpointResource): string => `${r.metadata.namespace ?? 'default'}/${r.metadata.name}`;
-    const winner = this.weps.find((o) => o.spec.node === w.spec.node && o.spec.interfaceName === w.spec.interfaceName && key(o) < key(w));
+    let winner: WorkloadEndpointResource | undefined;
+    for (const o of this.weps.onInterface(w.spec.interfaceName)) {
+      if (o.spec.node === w.spec.node && o.spec.interfaceName === w.spec.interfaceName && key(o) < key(winner ?? w)) winner = o;
+    }
     if (winner) {
       throw new ExplainInputError(`endpoint ${key(w)} is not programmed on node ${w.spec.node}: ${key(winner)} claims the same interface ${w.spec.interfaceName}`, 'give each endpoint of a node its own interfaceName');
     }
@@ -228,8 +252,13 @@ export class Explainer {
     if ((req.protocol === 'tcp' || req.protocol === 'udp' || req.protocol === 'sctp') && (req.port === undefined || !Number.isInteger(req.port) || req.port < 1 || req.port > 65535)) {
       throw new ExplainInputError(`${req.protocol.toUpperCase()} needs a destination port 1-65535${req.port !== undefined ? ` (got ${req.port})` : ''}`, 'pass --port P');
     }
+    // The endpoint queries come in two rounds (what the user named; then what those endpoints
+    // need): a source may answer each round in one go.
+    this.weps.warm?.(namedIn([req.from, req.to]));
     const from = this.resolve(req.from);
     const to = this.resolve(req.to);
+    const named = [from.wep, to.wep].filter((w): w is WorkloadEndpointResource => w !== undefined);
+    this.weps.warm?.({ interfaces: named.map((w) => w.spec.interfaceName), holding: [from.party.ip, to.party.ip].flatMap((a) => (isIpText(a) ? [parseIp(a)] : [])) });
     if (parseIp(from.party.ip).family !== parseIp(to.party.ip).family) {
       throw new ExplainInputError(`${req.from} (${from.party.ip}) and ${req.to} (${to.party.ip}) are in different IP families`, 'name two IPv4 or two IPv6 addresses');
     }

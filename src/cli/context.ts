@@ -4,6 +4,7 @@
 // Command modules import CliIo / CliContext from HERE (not from ../program.js), so that
 // program.ts -> commands/*.ts -> context.ts has no import cycle.
 
+import type { QuerySnapshot, QuerySpec } from '../datastore/query.js';
 import type { Datastore } from '../datastore/types.js';
 import type { CliIo } from '../lib/cli-io.js';
 import type { EtcdTlsFiles } from '../lib/etcd-flags.js';
@@ -22,6 +23,11 @@ export interface CliContext {
    * Opened on first use and shared by the rest of the invocation; run() closes it.
    */
   openStore(): Promise<Datastore>;
+  /**
+   * One read of the datastore for a question (src/datastore/query.ts): a file store is read
+   * without its lock and parses only what the question finds; nothing stays open.
+   */
+  readForQuery(spec: QuerySpec): Promise<QuerySnapshot>;
   /** The datastore URL this invocation uses (without opening it). */
   datastoreUrl(): string;
   /**

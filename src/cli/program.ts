@@ -122,6 +122,11 @@ export async function run(argv: string[], io: CliIo, options: RunOptions = {}): 
       }
       return store;
     },
+    readForQuery: async (spec) => {
+      // An injected opener (tests) is used as for every other command: list what the spec names.
+      if (options.openDatastore) return (await import('../datastore/query.js')).snapshotOf(await ctx.openStore(), spec);
+      return (await import('../datastore/read-query.js')).readForQuery(ctx.datastoreUrl(), spec, etcdTlsFiles(globals()));
+    },
   };
   try {
     program = await buildProgram(argv, ctx, io);

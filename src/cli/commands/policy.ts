@@ -2,9 +2,9 @@
 // felix's own semantics (felix/explain runs calc for the hosts involved and walks their chains).
 // Exit codes here: 0 allow, 1 deny, 2 could not explain (unknown endpoint, bad port, datastore).
 import type { Command } from 'commander';
-import { EXPLAIN_KINDS, Explainer, ExplainInputError, type ExplainedSide, type Explanation, type FlowProtocol } from '../../../felix/explain/index.js';
-import type { Resource } from '../../api/types.js';
-import { errorMessage } from '../../errors.js';
+import { endpointSearch, EXPLAIN_KINDS, Explainer, type ExplainedSide, type Explanation, type FlowProtocol } from '../../../felix/explain/index.js';
+import type { WorkloadEndpointResource } from '../../api/types.js';
+import { errorMessage, TwillError } from '../../errors.js';
 import type { CliContext } from '../context.js';
 import { CliExit } from '../exit.js';
 
@@ -49,19 +49,17 @@ export function register(program: Command, ctx: CliContext): void {
       const port = o.port === undefined ? undefined : Number(o.port);
       if (o.port !== undefined && (!Number.isInteger(port) || port! < 1 || port! > 65535)) throw new CliExit(2, `--port ${o.port} is not a port number (1-65535)`);
       if (o.output !== 'table' && o.output !== 'json') throw new CliExit(2, `-o ${o.output}: use table or json`);
-      let resources: Resource[];
-      try {
-        const ds = await ctx.openStore();
-        resources = (await Promise.all(EXPLAIN_KINDS.map(async (kind) => (await ds.list({ kind })).items))).flat();
-      } catch (e) {
-        throw new CliExit(2, errorMessage(e));
-      }
       let e: Explanation;
       try {
-        // One question: calc for its two endpoints only, not their whole hosts.
-        e = new Explainer(resources, { scope: 'endpoints' }).explain({ from: o.from, to: o.to, protocol, ...(port !== undefined ? { port } : {}) });
+        // One question: calc for its two endpoints only, not their whole hosts; of the endpoints
+        // only those the question finds are parsed (felix/explain/endpoints.ts).
+        const snap = await ctx.readForQuery({ kinds: EXPLAIN_KINDS, lazy: ['WorkloadEndpoint'] });
+        const resources = EXPLAIN_KINDS.filter((k) => k !== 'WorkloadEndpoint').flatMap((kind) => snap.list(kind));
+        const endpoints = endpointSearch(snap.lazy<WorkloadEndpointResource>('WorkloadEndpoint'));
+        e = new Explainer(resources, { scope: 'endpoints', endpoints }).explain({ from: o.from, to: o.to, protocol, ...(port !== undefined ? { port } : {}) });
       } catch (err) {
-        if (err instanceof ExplainInputError) throw new CliExit(2, errorMessage(err));
+        // Unknown endpoint, bad input, an unreadable datastore (or endpoint line it needed): exit 2.
+        if (err instanceof TwillError) throw new CliExit(2, errorMessage(err));
         throw err;
       }
       ctx.io.stdout(o.output === 'json' ? `${JSON.stringify(e, null, 2)}\n` : format(e));

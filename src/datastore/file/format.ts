@@ -33,7 +33,7 @@ export interface LoadedSnapshot extends Snapshot {
 }
 
 /** One item of the file, before its checks: where it is, its resource (parsed) and JSON text. */
-interface RawItem {
+export interface RawItem {
   resource: unknown;
   json: string | undefined;
   createRevision: unknown;
@@ -58,35 +58,68 @@ export function deserialize(path: string, text: string): LoadedSnapshot {
 }
 
 const HEADER = new RegExp(`^\\{"format":"${FORMAT}","version":${FORMAT_VERSION},"revision":(0|[1-9]\\d*),"items":\\[$`);
-const ITEM = /^\{"createRevision":(0|[1-9]\d*),"resource":/;
 
-/** serialize()'s layout, line by line; undefined for anything else (read as a whole document). */
-function readLines(text: string): { revision: number; items: RawItem[] } | undefined {
-  const lines = text.split('\n');
-  const head = HEADER.exec(lines[0] ?? '');
-  if (head === null || lines.at(-1) !== '' || lines.at(-2) !== ']}') return undefined;
-  const body = lines.slice(1, -2);
-  if (body.length === 1 && body[0] === '') body.pop();
-  const items: RawItem[] = [];
-  for (let i = 0; i < body.length; i++) {
-    let line = body[i]!;
-    if (i < body.length - 1) {
-      if (!line.endsWith(',')) return undefined;
-      line = line.slice(0, -1);
+/**
+ * The lines of serialize()'s layout: item i's createRevision, and its resource's JSON at
+ * text.slice(start[i], end[i]) (three arrays of numbers: no object per item).
+ */
+export interface ItemSpans {
+  revision: number;
+  createRevision: number[];
+  start: number[];
+  end: number[];
+}
+
+const ITEM_AT = /\{"createRevision":(0|[1-9]\d*),"resource":/y;
+
+/**
+ * serialize()'s layout, line by line, nothing parsed or copied; undefined for anything else. Each
+ * line is {"createRevision":N,"resource":JSON}: it is a valid item exactly when JSON is.
+ */
+export function scanItems(text: string): ItemSpans | undefined {
+  const nl = text.indexOf('\n');
+  const head = nl < 0 ? null : HEADER.exec(text.slice(0, nl));
+  const bodyEnd = text.length - 4; // the newline before "]}"
+  if (head === null || !text.endsWith('\n]}\n') || nl > bodyEnd) return undefined;
+  const items: ItemSpans = { revision: Number(head[1]), createRevision: [], start: [], end: [] };
+  // No line between header and "]}", or one empty line: no items.
+  if (nl === bodyEnd || nl + 1 === bodyEnd) return items;
+  for (let pos = nl + 1; ; ) {
+    const end = text.indexOf('\n', pos); // at most bodyEnd, a newline
+    const last = end === bodyEnd;
+    let stop = end;
+    if (!last) {
+      if (text.charCodeAt(end - 1) !== 0x2c /* , */) return undefined;
+      stop--;
     }
-    const m = ITEM.exec(line);
-    if (m === null || !line.endsWith('}')) return undefined;
-    // The line is {"createRevision":N,"resource":JSON}: valid exactly when JSON is.
-    const json = line.slice(m[0].length, -1);
+    ITEM_AT.lastIndex = pos;
+    const m = ITEM_AT.exec(text);
+    if (m === null || stop - pos < m[0].length + 1 || text.charCodeAt(stop - 1) !== 0x7d /* } */) return undefined;
+    items.createRevision.push(Number(m[1]));
+    items.start.push(pos + m[0].length);
+    items.end.push(stop - 1);
+    if (last) return items;
+    pos = end + 1;
+  }
+}
+
+/** serialize()'s layout, every item parsed; undefined for anything else (read as a whole document). */
+function readLines(text: string): { revision: number; items: RawItem[] } | undefined {
+  const split = scanItems(text);
+  if (split === undefined) return undefined;
+  const items: RawItem[] = [];
+  for (let i = 0; i < split.start.length; i++) {
+    const json = text.slice(split.start[i], split.end[i]);
+    const createRevision = split.createRevision[i];
     let resource: unknown;
     try {
       resource = JSON.parse(json);
     } catch {
       return undefined;
     }
-    items.push({ resource, json, createRevision: Number(m[1]) });
+    items.push({ resource, json, createRevision });
   }
-  return { revision: Number(head[1]), items };
+  return { revision: split.revision, items };
 }
 
 /** The whole document at once: any layout JSON allows. */
@@ -112,26 +145,31 @@ function checkItems(path: string, revision: number, items: readonly RawItem[]): 
   const entries: StoredEntry[] = [];
   const resources = new Map<string, Resource>();
   items.forEach((item, i) => {
-    if (!isObject(item.resource)) throw new CorruptDatastoreError(path, `item ${i} has no resource`);
-    const r = item.resource as unknown as Resource;
-    let key;
-    try {
-      key = resourceKey(r);
-    } catch (e) {
-      throw new CorruptDatastoreError(path, `item ${i}: ${e instanceof Error ? e.message : String(e)}`, e);
-    }
-    const mod = revisionNumber(r.metadata.resourceVersion);
-    const create = revisionNumber(item.createRevision);
-    if (mod === undefined || mod > revision || mod === 0) {
-      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
-    }
-    if (create === undefined || create > mod || create === 0) {
-      throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
-    }
-    const p = keyPath(key);
-    if (resources.has(p)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${p}`);
-    resources.set(p, r);
-    entries.push({ key, path: p, json: item.json ?? JSON.stringify(r), mod, create });
+    const { entry, resource } = checkItem(path, revision, i, item);
+    if (resources.has(entry.path)) throw new CorruptDatastoreError(path, `item ${i} duplicates ${entry.path}`);
+    resources.set(entry.path, resource);
+    entries.push(entry);
   });
   return { revision, entries, resources };
+}
+
+/** Item `i`'s checks (all but duplicates): its key, resourceVersion and createRevision. */
+export function checkItem(path: string, revision: number, i: number, item: RawItem): { entry: StoredEntry; resource: Resource } {
+  if (!isObject(item.resource)) throw new CorruptDatastoreError(path, `item ${i} has no resource`);
+  const r = item.resource as unknown as Resource;
+  let key;
+  try {
+    key = resourceKey(r);
+  } catch (e) {
+    throw new CorruptDatastoreError(path, `item ${i}: ${e instanceof Error ? e.message : String(e)}`, e);
+  }
+  const mod = revisionNumber(r.metadata.resourceVersion);
+  const create = revisionNumber(item.createRevision);
+  if (mod === undefined || mod > revision || mod === 0) {
+    throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad resourceVersion`);
+  }
+  if (create === undefined || create > mod || create === 0) {
+    throw new CorruptDatastoreError(path, `item ${i} (${r.kind} ${r.metadata.name}) has a bad createRevision`);
+  }
+  return { entry: { key, path: keyPath(key), json: item.json ?? JSON.stringify(r), mod, create }, resource: r };
 }

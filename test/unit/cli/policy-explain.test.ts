@@ -1,6 +1,7 @@
 // twillctl policy explain on the shipped example zones, as a user runs it.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { openDatastore } from '../../../src/datastore/index.js';
 import { makeCli, type Cli } from './harness.js';
 
 const EXAMPLES = join(import.meta.dirname, '../../../manifests/examples');
@@ -52,5 +53,16 @@ describe('twillctl policy explain', () => {
     const b = await cli(['policy', 'explain', '--from', 'zones/web', '--to', 'zones/app', '--port', '99999']);
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('--port 99999 is not a port number');
+  });
+
+  test('the same answer when the store is listed (any backend but file:, here an opened file store)', async () => {
+    let opened = 0;
+    const listing = makeCli({ datastore: cli.datastore, openDatastore: async (url, o) => (opened++, openDatastore(url, o)) });
+    const argv = ['policy', 'explain', '--from', 'zones/web', '--to', '10.65.0.70', '--port', '5432', '-o', 'json'];
+    const [a, b] = [await cli(argv), await listing(argv)];
+    expect(opened).toBe(1);
+    expect(b.code).toBe(1);
+    expect(JSON.parse(b.stdout)).toEqual(JSON.parse(a.stdout));
+    listing.cleanup();
   });
 });
