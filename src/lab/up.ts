@@ -223,7 +223,7 @@ class Bringup {
 
 /** Runs twill-cni with `command` for w, from its host's namespace, as a runtime does; its stdout, or a LabUpError. */
 export function cniCall(s: LabState, w: PlannedWorkload, command: 'ADD' | 'DEL'): string {
-  const r = spawnSync('nsenter', [`--net=/run/netns/${w.hostNs}`, '--', process.execPath, PROGRAMS.cni], {
+  const r = spawnSync('nsenter', [`--net=/run/netns/${w.hostNs}`, '--', ...cniPlugin(s)], {
     input: JSON.stringify(cniConfig(s, w)),
     encoding: 'utf8',
     timeout: 60_000,
@@ -234,6 +234,23 @@ export function cniCall(s: LabState, w: PlannedWorkload, command: 'ADD' | 'DEL')
     throw new LabUpError(`twill-cni ${command} for ${w.id} failed: ${why}`, 'see the twill-node log of that host in the lab directory');
   }
   return r.stdout;
+}
+
+/** Where `twill-cni install` puts the lab's plugin (in the lab's directory). */
+function cniBinDir(s: LabState): string {
+  return join(s.dir, 'cni-bin');
+}
+
+/** Installs twill-cni for the lab as a user does (`twill-cni install`): the plugin runtimes run. */
+export function installCni(s: LabState): void {
+  const r = spawnSync(process.execPath, [PROGRAMS.cni, 'install', '--bin-dir', cniBinDir(s), '--conf-dir', join(s.dir, 'cni-net.d')], { encoding: 'utf8', timeout: 30_000 });
+  if (r.status !== 0) throw new LabUpError(`twill-cni install failed: ${r.stderr.trim() || r.error?.message}`, 'check that Twill is built (npm run build)');
+}
+
+/** The installed plugin (the sh client); the Node program for a lab made before it was installed. */
+function cniPlugin(s: LabState): string[] {
+  const installed = join(cniBinDir(s), 'twill-cni');
+  return existsSync(installed) ? [installed] : [process.execPath, PROGRAMS.cni];
 }
 
 /** CNI ADD for w (its namespace exists): the workload as the state records it. */
@@ -301,6 +318,7 @@ export async function labUp(model: LabModel, o: UpOptions): Promise<LabState> {
   rmSync(labDir(plan.name), { recursive: true, force: true });
   mkdirSync(labDir(plan.name), { recursive: true });
   const b = new Bringup(model, plan, o);
+  installCni(b.state);
   const t0 = Date.now();
   o.say(`lab ${plan.name}: ${plan.hosts.length} hosts in ${plan.tors.length} rack(s), ${plan.workloads.length} workloads (state in ${labDir(plan.name)})`);
   b.network();
