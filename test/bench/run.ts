@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // `soak` (30 min) runs only when named: `npm run bench -- soak`.
-const BENCHES = ['netlink', 'bgp-codec', 'bgp', 'ipam', 'felix', 'node', 'cni', 'lab', 'explain', 'k8s'];
+const BENCHES = ['netlink', 'spawn', 'bgp-codec', 'bgp', 'ipam', 'felix', 'node', 'cni', 'lab', 'explain', 'k8s'];
 
 async function runOne(name: string, args: string[]): Promise<void> {
   const file = join(dirname(fileURLToPath(import.meta.url)), `${name}.js`);
