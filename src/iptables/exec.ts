@@ -52,7 +52,7 @@ export async function run(target: NetnsTarget, argv: readonly string[], input?: 
       `check that the network namespace ${netnsPath(target.netns)} exists and that we are root`,
     );
   }
-  return { exitCode: r.exitCode ?? -1, stdout, stderr };
+  return { exitCode: r.exitCode, stdout, stderr };
 }
 
 type Outcome = { exitCode: number | undefined; stdout: string; stderr: string; error?: NodeJS.ErrnoException };

@@ -57,6 +57,7 @@ const ATTR_BYTES = 1024;
 const SIGSET_BYTES = 256;
 
 let libc: Libc | null | undefined;
+let supported: boolean | undefined;
 
 function load(): Libc | null {
   if (libc !== undefined) return libc;
@@ -96,7 +97,6 @@ export function posixSpawnAvailable(): boolean {
   if (fd >= 0) c.close(fd);
   return (supported = fd >= 0);
 }
-let supported: boolean | undefined;
 
 function pipe(c: Libc): [number, number] {
   const b = Buffer.alloc(8);
