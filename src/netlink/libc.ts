@@ -1,6 +1,7 @@
 // The few libc calls this layer needs, bound with koffi on first use. Every function returns the
 // raw result; on failure it returns a negative errno (never throws), so callers decide what an
 // error means.
+import { constants as osConstants } from 'node:os';
 import koffi, { type node as KoffiNode } from 'koffi';
 
 export interface Libc {
@@ -53,8 +54,9 @@ export function getLibc(): Libc {
     setsockopt: (a, b, c, d, e) => res(setsockopt(a, b, c, d, e)),
     getsockopt: (a, b, c, d, e) => res(getsockopt(a, b, c, d, e)),
     send: (a, b, c, d) => res(send(a, b, c, d)),
-    // koffi ≥ 3.2 hands the worker's errno to the callback's thread: res() reads it there.
-    sendAsync: (a, b, c, d) => new Promise((resolve, reject) => send.async(a, b, c, d, (err, r) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(res(r))))),
+    // koffi ≥ 3.2 hands the worker's errno to the callback's thread: res() reads it there. Like
+    // every call here it never throws: a call koffi could not make is -EIO.
+    sendAsync: (a, b, c, d) => new Promise((resolve) => send.async(a, b, c, d, (err, r) => resolve(err ? -osConstants.errno.EIO : res(r)))),
     recv: (a, b, c, d) => res(recv(a, b, c, d)),
     open: (a, b) => res(open(a, b)),
     close: (a) => res(close(a)),
