@@ -35,7 +35,7 @@ export type Framing = 'json' | 'sh';
 const SH_MAGIC = 'TWILL-CNI-SH/1 ';
 
 /** The variables a call carries (as the Node client sends them). */
-export function callVariable(name: string): boolean {
+function callVariable(name: string): boolean {
   return name.startsWith('CNI_') || name.startsWith('TWILL_');
 }
 
